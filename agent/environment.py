@@ -1,0 +1,86 @@
+"""Decides sandbox or real AWS for a session and builds its AwsContext.
+
+The choice is always announced: a person must never wonder whether a call went to real AWS.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.settings import Settings
+from tools.aws import AwsCallSink, AwsContext, find_credentials_source
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class AwsEnvironment:
+    aws: AwsContext
+    sandbox: Any = None  # tools.sandbox.Sandbox when in the sandbox
+    reason: str = ""  # why this environment was chosen, for the screen and the log
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.aws.is_sandbox
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def choose_sandbox(settings: Settings) -> tuple[bool, str]:
+    """(use sandbox?, reason). `auto` uses it when boto3 finds no credentials."""
+    if settings.sandbox == "on":
+        return True, "sandbox requested (--sandbox)"
+    source = find_credentials_source(settings.profile)
+    if settings.sandbox == "off":
+        return (
+            False,
+            f"real AWS (credentials from {source})"
+            if source
+            else "real AWS (no credentials found)",
+        )
+    if source is None:
+        return (
+            True,
+            "no AWS credentials found, so sagecoach started in the SANDBOX (nothing goes to real AWS)",
+        )
+    return False, f"real AWS (credentials from {source})"
+
+
+def open_environment(
+    settings: Settings,
+    *,
+    session_id: str,
+    on_aws_call: AwsCallSink | None = None,
+    sandbox_endpoint: str | None = None,
+) -> AwsEnvironment:
+    """Start the sandbox if needed and build the guarded AwsContext."""
+    use_sandbox, reason = choose_sandbox(settings)
+    read_only = settings.mode == "read-only"
+    if sandbox_endpoint:  # an already running sandbox (tests, `sagecoach sandbox serve`)
+        aws = AwsContext(
+            region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
+            session_id=session_id, on_aws_call=on_aws_call,
+        )  # fmt: skip
+        return AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
+    if use_sandbox:
+        from tools.sandbox import Sandbox
+
+        sandbox = Sandbox()
+        endpoint = sandbox.start()
+        aws = AwsContext(
+            region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
+            session_id=session_id, on_aws_call=on_aws_call,
+        )  # fmt: skip
+        return AwsEnvironment(aws, sandbox, reason)
+    aws = AwsContext(
+        profile=settings.profile, region=settings.region, read_only=read_only,
+        session_id=session_id, on_aws_call=on_aws_call,
+    )  # fmt: skip
+    return AwsEnvironment(aws, None, reason)

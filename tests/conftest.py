@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated environment (no real credentials, no network) and a sandbox.
+
+One moto server per test process (started once), reset before each test that uses it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools.aws import AwsContext
+from tools.base import ToolContext
+from tools.sandbox import Sandbox
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's AWS config, credentials or state directory."""
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "SAGECOACH_")):
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config-absent"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials-absent"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return home
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Sandbox]:
+    sandbox = Sandbox()
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(moto_server: Sandbox) -> Sandbox:
+    """The shared moto server, wiped clean for this test."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def aws_calls() -> list[dict]:
+    """Every aws_call record the test's AwsContext emitted."""
+    return []
+
+
+@pytest.fixture
+def aws(sandbox: Sandbox, aws_calls: list[dict]) -> AwsContext:
+    return AwsContext(
+        sandbox_endpoint=sandbox.endpoint, session_id="test-session", on_aws_call=aws_calls.append
+    )
+
+
+@pytest.fixture
+def tool_ctx(aws: AwsContext, sandbox: Sandbox, tmp_path: Path) -> ToolContext:
+    state = tmp_path / "state"
+    state.mkdir()
+    return ToolContext(aws, session_id="test-session", state_dir=state, sandbox=sandbox)

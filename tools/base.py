@@ -1,0 +1,397 @@
+"""The one way to declare a tool: a function, a pydantic argument model, and a declaration.
+
+    @tool(name="s3_create_bucket", stage="collection", risk="write",
+          operations=("s3:CreateBucket", "s3:PutBucketTagging"),
+          phrases=("create a bucket", "make a new s3 bucket"))
+    def s3_create_bucket(ctx: ToolContext, args: CreateBucketArgs) -> ToolResult:
+        \"\"\"Create an S3 bucket in the session's region, tagged as created by sagecoach.\"\"\"
+
+The docstring's first paragraph is the description the model sees. The registry is filled
+as stage modules are imported (`tools.registry.load_all()`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from tools.aws import AwsContext
+
+Stage = Literal[
+    "collection",
+    "preparation",
+    "features",
+    "training",
+    "tuning",
+    "evaluation",
+    "deployment",
+    "monitoring",
+    "orchestration",
+    "general",
+]
+Risk = Literal["read", "billable_read", "write", "costly", "destructive"]
+RISKS: tuple[Risk, ...] = ("read", "billable_read", "write", "costly", "destructive")
+
+# The nine pipeline stages, in order (id, number, title).
+STAGES: tuple[tuple[str, int, str], ...] = (
+    ("collection", 1, "Data collection"),
+    ("preparation", 2, "Data preparation & exploration"),
+    ("features", 3, "Feature engineering"),
+    ("training", 4, "Model training"),
+    ("tuning", 5, "Hyperparameter tuning"),
+    ("evaluation", 6, "Model evaluation"),
+    ("deployment", 7, "Model deployment"),
+    ("monitoring", 8, "Model monitoring"),
+    ("orchestration", 9, "Automation & orchestration"),
+)
+STAGE_TITLES: dict[str, str] = {sid: title for sid, _, title in STAGES} | {"general": "General"}
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A range in USD with the arithmetic behind it, so a person can check it."""
+
+    low_usd: float | None
+    high_usd: float | None
+    basis: str
+    source: str = "bundled price table"
+    price_date: str = ""
+    hourly_usd: float | None = None  # for resources that bill until deleted
+    notes: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.high_usd is not None
+
+    @classmethod
+    def unknown(cls, basis: str, notes: Iterable[str] = ()) -> CostEstimate:
+        """No price known: still asks for approval, never treated as free."""
+        return cls(None, None, basis, source="no price known", notes=tuple(notes))
+
+    def summary(self) -> str:
+        if not self.known:
+            return f"no price known ({self.basis})"
+        low, high = self.low_usd or 0.0, self.high_usd or 0.0
+        amount = f"${high:,.2f}" if abs(high - low) < 0.005 else f"${low:,.2f}–${high:,.2f}"
+        extra = f"; ${self.hourly_usd:,.3f}/h until deleted" if self.hourly_usd else ""
+        date = f", prices as of {self.price_date}" if self.price_date else ""
+        return f"{amount} ({self.basis}{extra}; {self.source}{date})"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        data["known"] = self.known
+        data["summary"] = self.summary()
+        return data
+
+
+@dataclass
+class Resource:
+    """Something a tool created that may bill or need cleaning up."""
+
+    kind: str  # e.g. "s3_bucket", "sagemaker_endpoint", "sagemaker_training_job"
+    name: str
+    arn: str | None = None
+    region: str | None = None
+    hourly_usd: float | None = None
+    created_at: str = field(default_factory=utc_now)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ToolResult:
+    """Short text for the model, structured data for the UI, resources for the ledger."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    resources: list[Resource] = field(default_factory=list)
+
+    def artifact(self) -> dict[str, Any]:
+        return {"data": self.data, "resources": [r.to_dict() for r in self.resources]}
+
+
+class ToolError(Exception):
+    """A failure explained for a person; it becomes an error result, never a crash."""
+
+    def __init__(self, message: str, *, kind: str = "error", hint: str = "") -> None:
+        self.kind = kind
+        self.hint = hint
+        super().__init__(message)
+
+    @property
+    def message(self) -> str:
+        base = str(self.args[0]) if self.args else ""
+        return f"{base} {self.hint}".strip() if self.hint else base
+
+
+class NotEmulated(ToolError):
+    """The sandbox (moto) does not emulate this operation."""
+
+    def __init__(self, what: str, alternative: str = "") -> None:
+        alt = f" {alternative}" if alternative else ""
+        super().__init__(
+            f"The sandbox does not emulate {what}; against real AWS this works.{alt}",
+            kind="not_emulated",
+        )
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    tool: str
+    message: str
+    done: float | None = None
+    total: float | None = None
+    unit: str = ""  # "bytes", "rows", "" for status only
+
+
+class Ledger(Protocol):
+    """Where created resources are recorded (the resource ledger implements this)."""
+
+    def record(self, resource: Resource, *, session_id: str) -> None: ...
+
+
+class ToolContext:
+    """What a tool may use: AWS (through the guarded context), progress, the ledger, cancellation."""
+
+    def __init__(
+        self,
+        aws: AwsContext,
+        *,
+        session_id: str = "",
+        state_dir: Path | None = None,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        ledger: Ledger | None = None,
+        sandbox: Any = None,
+        poll_interval: float = 5.0,
+    ) -> None:
+        self.aws = aws
+        self.session_id = session_id or aws.session_id
+        self.state_dir = state_dir
+        self._progress = progress
+        self.ledger = ledger
+        self.sandbox = sandbox  # tools.sandbox.Sandbox when in the sandbox, for canned responses
+        self.cancel_event = threading.Event()
+        self.current_tool = ""
+        # Waits poll at this interval; the sandbox (where nothing takes time) polls fast.
+        self.poll_interval = 0.05 if aws.is_sandbox else poll_interval
+
+    @property
+    def region(self) -> str:
+        return self.aws.region
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    def report(
+        self, message: str, done: float | None = None, total: float | None = None, unit: str = ""
+    ) -> None:
+        if self._progress is not None:
+            try:
+                self._progress(ProgressEvent(self.current_tool, message, done, total, unit))
+            except Exception:
+                pass
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep that wakes early on cancel and raises ToolError('cancelled')."""
+        if self.cancel_event.wait(seconds):
+            raise ToolError("cancelled by the user", kind="cancelled")
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise ToolError("cancelled by the user", kind="cancelled")
+
+
+Estimator = Callable[[Any, str], CostEstimate]
+ToolFunc = Callable[[ToolContext, Any], ToolResult]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    stage: str
+    description: str
+    risk: Risk
+    operations: tuple[str, ...]
+    args_model: type[BaseModel]
+    func: ToolFunc
+    estimator: Estimator | None = None
+    phrases: tuple[str, ...] = ()
+
+    @property
+    def mutating(self) -> bool:
+        return self.risk in ("write", "costly", "destructive")
+
+    def validate(self, raw: dict[str, Any] | BaseModel) -> BaseModel:
+        """Parse arguments; a ValidationError becomes a ToolError a person can act on."""
+        if isinstance(raw, self.args_model):
+            return raw
+        if isinstance(raw, BaseModel):
+            raw = raw.model_dump()
+        try:
+            return self.args_model.model_validate(raw or {})
+        except ValidationError as exc:
+            raise ToolError(
+                format_validation_error(self.name, exc), kind="invalid_arguments"
+            ) from None
+
+    def estimate(self, args: BaseModel | dict[str, Any], region: str) -> CostEstimate | None:
+        if self.estimator is None:
+            return None
+        model = self.validate(args)
+        try:
+            return self.estimator(model, region)
+        except ToolError:
+            raise
+        except Exception as exc:  # an estimator bug must not make a costly call look free
+            return CostEstimate.unknown(f"estimate failed: {exc}")
+
+    def run(self, ctx: ToolContext, raw: dict[str, Any] | BaseModel) -> ToolResult:
+        """Validate, call, and turn AWS errors into readable ToolErrors; record resources."""
+        from tools.errors import explain_exception
+
+        args = self.validate(raw)
+        ctx.current_tool = self.name
+        try:
+            result = self.func(ctx, args)
+        except ToolError:
+            raise
+        except Exception as exc:
+            raise explain_exception(exc, ctx, self) from exc
+        if ctx.ledger is not None:
+            for resource in result.resources:
+                resource.region = resource.region or ctx.region
+                ctx.ledger.record(resource, session_id=ctx.session_id)
+        return result
+
+    def to_bedrock_tool_spec(self) -> dict[str, Any]:
+        """The toolSpec Bedrock Converse receives (also what the schema-size benchmark measures)."""
+        return {
+            "toolSpec": {
+                "name": self.name,
+                "description": self.description,
+                "inputSchema": {"json": tool_input_schema(self.args_model)},
+            }
+        }
+
+
+def tool_input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema for a tool's arguments, without pydantic's title noise."""
+    schema = model.model_json_schema()
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(schema)
+
+
+def format_validation_error(tool_name: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "arguments"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "is required"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not an argument of this tool"
+        lines.append(f"{loc}: {msg}")
+    return f"Invalid arguments for {tool_name}: " + "; ".join(lines)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+
+    def register(self, spec: ToolSpec) -> None:
+        if spec.name in self._tools and self._tools[spec.name].func is not spec.func:
+            raise ValueError(f"tool {spec.name} registered twice")
+        self._tools[spec.name] = spec
+
+    def get(self, name: str) -> ToolSpec:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise KeyError(f"unknown tool '{name}'") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def all(self) -> list[ToolSpec]:
+        return list(self._tools.values())
+
+    def by_stage(self, stage: str) -> list[ToolSpec]:
+        return [t for t in self._tools.values() if t.stage == stage]
+
+
+REGISTRY = Registry()
+
+
+def _args_model_of(func: Callable[..., Any]) -> type[BaseModel]:
+    hints = typing.get_type_hints(func)
+    params = list(inspect.signature(func).parameters)
+    if len(params) != 2:
+        raise TypeError(f"{func.__name__}: a tool takes (ctx: ToolContext, args: <Model>)")
+    model = hints.get(params[1])
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(
+            f"{func.__name__}: the second parameter must be annotated with a pydantic model"
+        )
+    return model
+
+
+def tool(
+    *,
+    name: str,
+    stage: str,
+    risk: Risk,
+    operations: Iterable[str] = (),
+    estimator: Estimator | None = None,
+    phrases: Iterable[str] = (),
+    description: str | None = None,
+) -> Callable[[ToolFunc], ToolFunc]:
+    """Declare and register a tool; the function is returned unchanged, with `.spec` attached."""
+    if stage not in STAGE_TITLES:
+        raise ValueError(f"unknown stage {stage!r}")
+    if risk in ("billable_read", "costly") and estimator is None:
+        raise ValueError(f"{name}: {risk} tools need an estimator")
+
+    def wrap(func: ToolFunc) -> ToolFunc:
+        doc = description or inspect.cleandoc(func.__doc__ or "").split("\n\n")[0].replace(
+            "\n", " "
+        )
+        if not doc:
+            raise ValueError(f"{name}: a tool needs a description (docstring)")
+        spec = ToolSpec(
+            name=name,
+            stage=stage,
+            description=doc,
+            risk=risk,
+            operations=tuple(operations),
+            args_model=_args_model_of(func),
+            func=func,
+            estimator=estimator,
+            phrases=tuple(phrases),
+        )
+        REGISTRY.register(spec)
+        func.spec = spec  # type: ignore[attr-defined]
+        return func
+
+    return wrap

@@ -1,0 +1,1 @@
+"""Tools for this stage (filled in by its issue)."""

@@ -1,0 +1,70 @@
+"""The command line: `sagecoach` opens the app; subcommands do one job each.
+
+Imports stay light here so `sagecoach --help` is fast: every command imports what it needs
+when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated
+
+import typer
+
+from tui.cli_options import ModelOpt, ModeOpt, ProfileOpt, RegionOpt, SandboxOpt, settings_or_exit
+
+COMMAND_MODULES = ("doctor", "sandbox", "ask", "log", "stages", "tools", "prices", "eval")
+
+app = typer.Typer(
+    name="sagecoach",
+    help="A terminal assistant for machine learning on AWS. Run with no command to open the app.",
+    no_args_is_help=False,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    model: ModelOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    sandbox: SandboxOpt = False,
+    mode: ModeOpt = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Resume a conversation by id.")
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        from tools.aws import VERSION
+
+        typer.echo(f"sagecoach {VERSION}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_or_exit(
+        model=model, region=region, profile=profile, sandbox=sandbox, mode=mode
+    )
+    from tui.launch import launch_app
+
+    raise typer.Exit(launch_app(settings, conversation=conversation))
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"tui.commands.{_name}").register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,33 @@
+"""Options shared by the app and its subcommands, and the settings loader that exits cleanly."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from agent.settings import MODES, Settings, SettingsError, load_settings
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="offline | bedrock_converse:<model id> | provider:model"),
+]
+RegionOpt = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: the AWS config chain).")
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS named profile.")]
+SandboxOpt = Annotated[
+    bool, typer.Option("--sandbox", help="Use the local sandbox (moto) instead of real AWS.")
+]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help=f"Approval mode: {' | '.join(MODES)}.")]
+
+
+def settings_or_exit(**flags: Any) -> Settings:
+    """Load settings, or print one line naming the bad key and exit 2."""
+    if flags.pop("sandbox", False):
+        flags["sandbox"] = "on"
+    try:
+        return load_settings(**flags)
+    except SettingsError as exc:
+        typer.echo(f"sagecoach: {exc}", err=True)
+        raise typer.Exit(2) from None
