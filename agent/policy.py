@@ -1,0 +1,115 @@
+"""The approval policy: one function decides every tool call. It fails closed.
+
+The gate lives here, in code, never in the prompt: whatever the model says, a call the policy
+asks about does not run until a person approves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from tools.base import CostEstimate, ToolError, ToolSpec
+
+Action = Literal["allow", "ask", "deny"]
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    action: Action
+    reason: str
+    estimate: CostEstimate | None = None
+    dry_run: bool = False  # deny because the session only shows what would run
+
+
+@dataclass
+class SessionBudget:
+    """What the session has approved so far (for auto mode) and tools allowed for the session."""
+
+    spent_usd: float = 0.0
+    allowed_tools: set[str] = field(default_factory=set)
+
+    def charge(self, estimate: CostEstimate | None) -> None:
+        """Count an approved call's worst case against the session budget."""
+        if estimate is not None and estimate.high_usd is not None:
+            self.spent_usd += estimate.high_usd
+
+
+def decide(
+    spec: ToolSpec,
+    args: BaseModel | dict[str, Any],
+    *,
+    mode: str,
+    budget_per_call: float,
+    budget_per_session: float,
+    session: SessionBudget,
+    region: str,
+) -> PolicyDecision:
+    """allow, ask, or deny (with a reason the model and the person can read)."""
+    try:
+        estimate = spec.estimate(args, region)
+    except ToolError as exc:
+        return PolicyDecision("deny", f"invalid arguments: {exc.message}")
+    risk = spec.risk
+
+    if mode == "dry-run":
+        if risk == "read":
+            return PolicyDecision("allow", "free read", estimate)
+        cost = f"; estimated {estimate.summary()}" if estimate else ""
+        return PolicyDecision(
+            "deny",
+            f"dry-run mode: would call {spec.name} ({', '.join(spec.operations) or 'no AWS call'}){cost}. Nothing was run.",
+            estimate,
+            dry_run=True,
+        )
+    if mode == "read-only":
+        if risk == "read":
+            return PolicyDecision("allow", "free read", estimate)
+        if risk == "billable_read":
+            return PolicyDecision("ask", "read-only mode: this read bills per use", estimate)
+        return PolicyDecision(
+            "deny",
+            f"read-only mode: {spec.name} is a {risk} call and is not allowed. Switch mode to allow changes.",
+            estimate,
+        )
+    if mode == "yes":
+        return PolicyDecision("allow", "yes mode: everything runs", estimate)
+    if mode == "ask":
+        if risk == "read":
+            return PolicyDecision("allow", "free read", estimate)
+        if risk == "write" and spec.name in session.allowed_tools:
+            return PolicyDecision("allow", "allowed for this session", estimate)
+        return PolicyDecision("ask", f"{risk} call", estimate)
+    if mode == "auto":
+        if risk == "read":
+            return PolicyDecision("allow", "free read", estimate)
+        if risk == "write":
+            return PolicyDecision("allow", "auto mode: writes run", estimate)
+        if risk == "destructive":
+            return PolicyDecision("ask", "destructive calls always ask", estimate)
+        # billable_read and costly: only under both budgets, and only with a known price.
+        if estimate is None or not estimate.known:
+            return PolicyDecision("ask", "no price known, so auto mode asks", estimate)
+        high = float(estimate.high_usd or 0.0)
+        if high > budget_per_call:
+            return PolicyDecision(
+                "ask",
+                f"estimate up to ${high:,.2f} is over the per-call budget ${budget_per_call:,.2f}",
+                estimate,
+            )
+        if session.spent_usd + high > budget_per_session:
+            return PolicyDecision(
+                "ask",
+                f"session total would reach ${session.spent_usd + high:,.2f}, over the session budget "
+                f"${budget_per_session:,.2f}",
+                estimate,
+            )
+        return PolicyDecision("allow", f"auto mode: within budget (up to ${high:,.2f})", estimate)
+    return PolicyDecision("deny", f"unknown mode '{mode}'", estimate)  # fail closed
+
+
+def allow_session_offered(spec: ToolSpec) -> bool:
+    """'Allow this tool for the rest of the session' is only offered for write risk."""
+    return spec.risk == "write"
