@@ -108,22 +108,26 @@ class AwsContext:
         self._lock = threading.RLock()
         self._identity: CallerIdentity | None = None
         if sandbox_endpoint:
-            # Never take a profile or real credentials into the sandbox.
-            core = botocore.session.Session()
-            core.set_config_variable("profile", None)
+            # Never take a profile (not even AWS_PROFILE) or real credentials into the sandbox.
+            core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
             self.profile = None
             self.session = boto3.Session(
                 botocore_session=core,
                 aws_access_key_id="sandbox",
                 aws_secret_access_key="sandbox",
                 aws_session_token="sandbox",
-                region_name=region or DEFAULT_REGION,
+                region_name=region
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or DEFAULT_REGION,
             )
             attempts = max_attempts or 1  # moto answers unimplemented operations with 500s
         else:
             self.profile = profile or os.environ.get("AWS_PROFILE") or None
+            # AWS_REGION wins over AWS_DEFAULT_REGION and the profile, as in the other AWS SDKs.
             self.session = boto3.Session(
-                botocore_session=_botocore_session(profile), region_name=region
+                botocore_session=_botocore_session(profile),
+                region_name=region or os.environ.get("AWS_REGION") or None,
             )
             attempts = max_attempts or 5
         self.region: str = self.session.region_name or DEFAULT_REGION

@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from tui.cli_options import ModelOpt, ModeOpt, ProfileOpt, RegionOpt, SandboxOpt, settings_or_exit
+from tui.cli_options import (
+    ROOT_FLAGS,
+    ModelOpt,
+    ModeOpt,
+    ProfileOpt,
+    RegionOpt,
+    SandboxOpt,
+    settings_or_exit,
+)
 
 COMMAND_MODULES = ("doctor", "sandbox", "ask", "log", "stages", "tools", "prices", "eval")
 
@@ -45,11 +53,15 @@ def root(
 
         typer.echo(f"sagecoach {VERSION}")
         raise typer.Exit(0)
-    if ctx.invoked_subcommand is not None:
-        return
     settings = settings_or_exit(
         model=model, region=region, profile=profile, sandbox=sandbox, mode=mode
     )
+    given = {"model": model, "region": region, "profile": profile, "mode": mode}
+    ROOT_FLAGS.update({k: v for k, v in given.items() if v})
+    if sandbox:
+        ROOT_FLAGS["sandbox"] = "on"
+    if ctx.invoked_subcommand is not None:
+        return
     from tui.launch import launch_app
 
     raise typer.Exit(launch_app(settings, conversation=conversation))

@@ -22,10 +22,18 @@ SandboxOpt = Annotated[
 ModeOpt = Annotated[str | None, typer.Option("--mode", help=f"Approval mode: {' | '.join(MODES)}.")]
 
 
+# Options given before the subcommand (`sagecoach --sandbox doctor`) apply to it too.
+ROOT_FLAGS: dict[str, Any] = {}
+
+
 def settings_or_exit(**flags: Any) -> Settings:
-    """Load settings, or print one line naming the bad key and exit 2."""
+    """Load settings, or print one line naming the bad key and exit 2.
+
+    A subcommand's own flags win over the same flags given before the subcommand.
+    """
     if flags.pop("sandbox", False):
         flags["sandbox"] = "on"
+    flags = {**ROOT_FLAGS, **{k: v for k, v in flags.items() if v is not None}}
     try:
         return load_settings(**flags)
     except SettingsError as exc:
