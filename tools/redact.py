@@ -26,7 +26,29 @@ _SECRET_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + REDACTED),
+    # password=..., "token: ...", api_key=... written as text (e.g. in a user's message).
+    (
+        re.compile(
+            r"\b((?:password|passwd|pwd|secret|api[_-]?key|session[_-]?token|secret[_-]?access[_-]?key)"
+            r"\s*[=:]\s*)(?!\*\*\*)[^\s&,;\"']+",
+            re.IGNORECASE,
+        ),
+        r"\1" + REDACTED,
+    ),
 )
+# A bare 40-character secret access key: base64 letters with both cases and a digit or / +
+# (git's lowercase-hex SHA-1s and other ids are left alone).
+_BARE_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+def _bare_secret(match: re.Match[str]) -> str:
+    text = match.group(0)
+    mixed = any(c.islower() for c in text) and any(c.isupper() for c in text)
+    if mixed and any(c.isdigit() or c in "/+" for c in text):
+        return REDACTED
+    return text
+
+
 # Keys that look secret but are not (counts, ids of public things).
 _NOT_SECRET = {
     "tokens",
@@ -51,7 +73,7 @@ def is_secret_key(key: str) -> bool:
 def redact_text(text: str) -> str:
     for pattern, repl in _SECRET_VALUES:
         text = pattern.sub(repl, text)
-    return text
+    return _BARE_SECRET.sub(_bare_secret, text)
 
 
 def redact(value: Any, *, _depth: int = 0) -> Any:
