@@ -6,6 +6,7 @@ asks about does not run until a person approves it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,7 +35,9 @@ class SessionBudget:
     def charge(self, estimate: CostEstimate | None) -> None:
         """Count an approved call's worst case against the session budget."""
         if estimate is not None and estimate.high_usd is not None:
-            self.spent_usd += estimate.high_usd
+            high = float(estimate.high_usd)
+            # A NaN total would compare false with every budget; count a bad figure as infinite.
+            self.spent_usd += high if math.isfinite(high) and high >= 0 else math.inf
 
 
 def decide(
@@ -49,6 +52,7 @@ def decide(
 ) -> PolicyDecision:
     """allow, ask, or deny (with a reason the model and the person can read)."""
     try:
+        args = spec.validate(args)  # every tool, not only those with an estimator
         estimate = spec.estimate(args, region)
     except ToolError as exc:
         return PolicyDecision("deny", f"invalid arguments: {exc.message}")
@@ -87,12 +91,16 @@ def decide(
             return PolicyDecision("allow", "free read", estimate)
         if risk == "write":
             return PolicyDecision("allow", "auto mode: writes run", estimate)
-        if risk == "destructive":
-            return PolicyDecision("ask", "destructive calls always ask", estimate)
+        if risk not in ("billable_read", "costly"):
+            # destructive, or a risk this policy does not know: a person decides.
+            return PolicyDecision("ask", f"{risk} calls always ask", estimate)
         # billable_read and costly: only under both budgets, and only with a known price.
         if estimate is None or not estimate.known:
             return PolicyDecision("ask", "no price known, so auto mode asks", estimate)
         high = float(estimate.high_usd or 0.0)
+        if not math.isfinite(high) or high < 0:
+            # NaN compares false with everything: without this it would slip under the budgets.
+            return PolicyDecision("ask", f"estimate {high!r} is not a usable price", estimate)
         if high > budget_per_call:
             return PolicyDecision(
                 "ask",
