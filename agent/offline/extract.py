@@ -1,0 +1,760 @@
+"""Fills a tool's arguments from the request, guided by the argument JSON schema.
+
+Values come from the text (S3 URIs, files, names, numbers with units, enum words), then from
+the conversation (the last bucket, job, endpoint ... when the request refers to it or the
+argument is required), then the tool's own defaults (left out, so pydantic applies them).
+Nothing is invented for buckets, roles or ARNs: those become a question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.offline.entities import Entities, Number
+from agent.offline.memory import Memory, field_kind, kinds_match, tool_object
+from agent.offline.text import content_words, expand, fold_phrases, raw_words, stem
+from agent.offline.toolinfo import FieldInfo, ToolInfo
+
+REFERENCE = re.compile(
+    r"(?i)\b(it|its|that|this|them|those|same|the|my|our|last|latest|previous|previously|above|"
+    r"just|new|recent|current)\b"
+)
+_PRONOUN = re.compile(r"(?i)\b(it|that|this|them|there|those|same|one)\b")
+TIME_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "ms": 0.001}
+# Kinds a create/start tool may name by itself when the person gave no name.
+NAMEABLE = (
+    "job", "model", "endpoint", "endpoint_config", "experiment", "pipeline", "schedule", "alarm",
+    "crawler", "definition", "dataset", "feature_group", "function", "api", "config",
+)  # fmt: skip
+STAGE_WORDS = {
+    "collection": "collection collect ingest ingestion gather raw store storage source sources",
+    "preparation": "preparation prepare prep explore exploration eda clean cleaning wrangle "
+    "wrangling profile profiling analyse analyze analysis understand",
+    "features": "feature features engineering engineer transform transformation",
+    "training": "training train fit build learn",
+    "tuning": "tuning tune hyperparameter hyperparameters hpo optimise optimize search",
+    "evaluation": "evaluation evaluate eval assess validate validation test testing bias explain",
+    "deployment": "deployment deploy serve serving host hosting inference predict endpoint",
+    "monitoring": "monitoring monitor drift watch observe alarms production",
+    "orchestration": "orchestration orchestrate automate automation pipeline pipelines cicd workflow mlops",
+}
+METRIC_NAMES = re.compile(
+    r"(?i)\b((?:validation|train|test):[a-z0-9_@-]+|auc|rmse|mse|mae|accuracy|f1|logloss|"
+    r"error|precision|recall|mape|r2|binary_f1|macro_f1|balanced_accuracy|ndcg|map|merror|mlogloss)\b"
+)
+
+
+@dataclass
+class Extraction:
+    args: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # entity kinds used ("s3", "file", "name" ...)
+    from_context: list[str] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+    notes: list[str] = field(default_factory=list)
+
+
+def _norm(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", fold_phrases(value).lower())
+
+
+def _name_like(value: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.\-]{0,254}", value))
+
+
+class Extractor:
+    def __init__(self, info: ToolInfo, text: str, ent: Entities, memory: Memory) -> None:
+        self.info = info
+        self.text = text
+        self.low = text.lower()
+        self.ent = ent
+        self.memory = memory
+        self.words = set(raw_words(fold_phrases(text)))
+        self.stems = set(expand(content_words(text)))
+        self.result = Extraction()
+        self.obj = tool_object(info.name)
+        self.used_idents: set[str] = set()
+        self.used_s3: set[str] = set()
+        self.used_files: set[str] = set()
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _kind(self, f: FieldInfo) -> str:
+        return field_kind(self.info.name, f.name)
+
+    def _is_s3(self, f: FieldInfo) -> bool:
+        if "string" not in f.types and not (f.is_array and "string" in f.item_types):
+            return False
+        n, d = f.name.lower(), f.description.lower()
+        if "s3" in n or n.endswith("uri") or n.endswith("uris"):
+            return True
+        return "s3://" in d or "s3 uri" in d or "s3 prefix" in d or "s3 location" in d
+
+    def _is_file(self, f: FieldInfo) -> bool:
+        if "string" not in f.types or self._is_s3(f):
+            return False
+        n, d = f.name.lower(), f.description.lower()
+        return any(
+            w in n for w in ("local", "file", "path", "script", "handler", "entry_point")
+        ) or ("local" in d and ("file" in d or "path" in d))
+
+    def _is_output(self, f: FieldInfo) -> bool:
+        n = f.name.lower()
+        return any(
+            w in n for w in ("output", "dest", "target_uri", "result", "to_uri", "prefix_out")
+        )
+
+    def _field_unit(self, f: FieldInfo) -> str:
+        n, d = f.name.lower(), f.description.lower()
+        for suffix, unit in (
+            ("_seconds", "seconds"), ("_secs", "seconds"), ("_sec", "seconds"), ("_s", "seconds"),
+            ("_minutes", "minutes"), ("_mins", "minutes"), ("_min", "minutes"),
+            ("_hours", "hours"), ("_hrs", "hours"), ("_h", "hours"), ("_days", "days"), ("_ms", "ms"),
+        ):  # fmt: skip
+            if n.endswith(suffix):
+                return unit
+        for word, unit in (("second", "seconds"), ("minute", "minutes"), ("hour", "hours")):
+            if word in d:
+                return unit
+        return "seconds"
+
+    def set(self, f: FieldInfo, value: Any, used: str = "") -> None:
+        self.result.args[f.name] = value
+        if used:
+            self.result.used.add(used)
+
+    # ---- main ----------------------------------------------------------------------------
+    def run(self) -> Extraction:
+        fields = list(self.info.fields.values())
+        # Order: specific shapes first, then names, then free numbers.
+        for f in fields:
+            self._fill_specific(f)
+        self._fill_s3(fields)
+        self._fill_files(fields)
+        for f in fields:
+            if f.name not in self.result.args and f.enum:
+                self._fill_enum(f)
+        self._fill_names(fields)
+        for f in fields:
+            if f.name not in self.result.args and f.is_number:
+                self._fill_number(f)
+        for f in fields:
+            if f.name not in self.result.args and f.is_bool:
+                self._fill_bool(f)
+        for f in fields:
+            if f.name not in self.result.args and f.is_array:
+                self._fill_array(f)
+        self._fill_from_context(fields)
+        self._name_new_things(fields)
+        self.result.missing = [
+            f.name for f in fields if f.required and f.name not in self.result.args
+        ]
+        return self.result
+
+    def _fill_specific(self, f: FieldInfo) -> None:
+        n = f.name.lower()
+        kind = self._kind(f)
+        if kind == "role":
+            if self.ent.arns:
+                role = next((a for a in self.ent.arns if ":role/" in a), None)
+                if role:
+                    self.set(f, role, "arn")
+            return
+        if "instance_type" in n and "string" in f.types and not f.enum:
+            if self.ent.instance_types:
+                idx = (
+                    1
+                    if ("inference" in n or "endpoint" in n) and len(self.ent.instance_types) > 1
+                    else 0
+                )
+                self.set(f, self.ent.instance_types[idx], "instance")
+            return
+        if n in ("region", "region_name") and self.ent.regions:
+            self.set(f, self.ent.regions[0], "region")
+            return
+        if n in ("query", "sql", "statement", "query_string", "sql_query"):
+            if self.ent.sql:
+                self.set(f, self.ent.sql, "sql")
+            return
+        if (
+            n in ("payload", "body", "input", "data", "content", "csv", "records")
+            and "string" in f.types
+        ):
+            if self.ent.csv_payload:
+                self.set(f, self.ent.csv_payload, "payload")
+            elif self.ent.json_payload:
+                self.set(f, self.ent.json_payload, "payload")
+            return
+        if n in ("target", "target_column", "target_attribute", "target_attribute_name", "label",
+                 "label_column", "label_header", "target_name"):  # fmt: skip
+            m = re.search(
+                r"(?i)\b(?:predict(?:s|ing)?|target(?:\s+column|\s+attribute)?|label(?:\s+column)?|"
+                r"column to predict)\s*(?:is|=|:|of|column|called|named)?\s*[\"'`]?([A-Za-z_][\w\-]*)",
+                self.text,
+            )
+            if m and m.group(1).lower() not in {"the", "a", "an", "column", "which", "what", "is"}:
+                self.set(f, m.group(1), "target")
+            return
+        if n in ("goal", "question", "text", "task", "need", "request", "topic", "use_case", "search",
+                 "keywords", "query_text", "description") and "string" in f.types and not f.enum:  # fmt: skip
+            if self.info.name.startswith(("recommend", "describe_service", "list_stages")) or n in (
+                "goal",
+                "question",
+                "need",
+                "use_case",
+                "request",
+                "topic",
+            ):
+                self.set(f, self.text.strip(), "")
+            return
+        if n in ("service", "service_name", "service_id") and "string" in f.types and not f.enum:
+            svc = match_service(self.text)
+            if svc:
+                self.set(f, svc, "service")
+            return
+        if n in ("stage", "stage_id") and not f.enum:
+            st = match_stage(self.text)
+            if st:
+                self.set(f, st, "stage")
+            return
+        if ("metric" in n or n in ("sort_by", "objective")) and "string" in f.types and not f.enum:
+            m = METRIC_NAMES.search(self.text)
+            if m:
+                self.set(f, m.group(1), "metric")
+            return
+        if n in ("name_contains", "contains", "filter", "prefix", "search_text", "name_filter"):
+            m = re.search(
+                r"(?i)\b(?:containing|contains|matching|match|with|named like|starting with|prefix|"
+                r"filter(?:ed)? (?:by|on)?|called)\s+[\"'`]?([A-Za-z0-9][\w.\-/]*)",
+                self.text,
+            )
+            if m and m.group(1).lower() not in {"the", "a", "an", "status", "name"}:
+                if n == "prefix" and self.ent.s3_uris:
+                    return
+                self.set(f, m.group(1), "name")
+                self.used_idents.add(m.group(1))
+            return
+
+    def _fill_s3(self, fields: list[FieldInfo]) -> None:
+        s3_fields = [f for f in fields if self._is_s3(f) and f.name not in self.result.args]
+        if not s3_fields or not self.ent.s3_uris:
+            return
+        uris = list(self.ent.s3_uris)
+        # Destination-ish URIs: preceded by "to/into/output/results".
+        dest = [
+            u
+            for u in uris
+            if re.search(
+                rf"(?i)\b(to|into|output|outputs|results?|write|save)\b\W+{re.escape(u)}", self.text
+            )
+        ]
+        src = [u for u in uris if u not in dest]
+        outs = [f for f in s3_fields if self._is_output(f)]
+        ins = [f for f in s3_fields if f not in outs]
+        # A tool with only one S3 field takes the first URI whatever the preposition.
+        if not ins and outs:
+            ins, outs = outs, []
+        if not outs:
+            src = src + dest
+            dest = []
+        for f in ins:
+            if not src:
+                break
+            if f.is_array:
+                self.set(f, list(src), "s3")
+                self.used_s3.update(src)
+                src = []
+            else:
+                u = src.pop(0)
+                self.set(f, u, "s3")
+                self.used_s3.add(u)
+        for f in outs:
+            pool = dest or src
+            if not pool:
+                break
+            u = pool.pop(0)
+            self.set(f, [u] if f.is_array else u, "s3")
+            self.used_s3.add(u)
+
+    def _fill_files(self, fields: list[FieldInfo]) -> None:
+        file_fields = [f for f in fields if self._is_file(f) and f.name not in self.result.args]
+        candidates = list(self.ent.files) + list(self.ent.dirs)
+        if not file_fields or not candidates:
+            return
+        scripts = [c for c in candidates if c.endswith(".py")]
+        data = [c for c in candidates if not c.endswith(".py")]
+        for f in file_fields:
+            n = f.name.lower()
+            want_script = any(w in n for w in ("script", "handler", "entry", "code", "source_file"))
+            pool = scripts if want_script else (data or scripts)
+            if not pool:
+                continue
+            value = pool.pop(0)
+            path = Path(value).expanduser()
+            if not path.exists():
+                self.result.invalid.append((f.name, f"I can't find '{value}' in {Path.cwd()}"))
+                self.result.used.add("file")
+                continue
+            self.set(f, value, "file")
+            self.used_files.add(value)
+
+    def _fill_enum(self, f: FieldInfo) -> None:
+        if f.name.lower() in ("stage", "stage_id") or set(map(str, f.enum)) & {
+            "training",
+            "collection",
+        }:
+            st = match_stage(self.text)
+            if st and st in f.enum:
+                self.set(f, st, "stage")
+                return
+        best, best_score = None, 0.0
+        text_norm = " " + " ".join(raw_words(fold_phrases(self.text))) + " "
+        for value in f.enum:
+            if not isinstance(value, str):
+                if isinstance(value, int) and re.search(rf"\b{value}\b", self.text):
+                    best, best_score = value, 1.0
+                continue
+            words = raw_words(fold_phrases(value.replace("_", " ").replace(":", " ")))
+            joined = _norm(value)
+            score = 0.0
+            if joined and re.search(
+                rf"(?<![a-z0-9]){re.escape(joined)}(?![a-z0-9])", text_norm.replace(" ", "  ")
+            ):
+                score = 2.0 + len(joined) / 100
+            elif words and all(f" {w} " in text_norm for w in words):
+                score = 1.5 + len(words) / 10
+            elif words and len(words) > 1:
+                stems = {stem(w) for w in words if len(w) > 2}
+                hit = stems & self.stems
+                if stems and len(hit) / len(stems) >= 0.67:
+                    score = 1.0 * len(hit) / len(stems)
+            else:
+                low = value.lower()
+                syn = _ENUM_SYNONYMS.get(low, ())
+                if any(f" {s} " in text_norm for s in syn):
+                    score = 1.2
+            if score > best_score:
+                best, best_score = value, score
+        if best is not None:
+            self.set(f, best, "enum")
+
+    def _kind_words(self, kind: str) -> list[str]:
+        words = kind.replace("_", " ").split()
+        alts = {" ".join(words), words[-1]}
+        alts |= _KIND_ALIASES.get(kind, set())
+        return sorted(alts, key=len, reverse=True)
+
+    def _primary_name_field(self, fields: list[FieldInfo]) -> FieldInfo | None:
+        names = [
+            f
+            for f in fields
+            if "string" in f.types
+            and not f.enum
+            and (f.name == "name" or f.name.endswith("_name") or f.name in ("bucket", "job_name"))
+            and self._kind(f) != "role"
+        ]
+        if not names:
+            return None
+        for f in names:
+            k = self._kind(f)
+            if self.obj and (kinds_match(k, self.obj) or k == self.obj or self.obj.startswith(k)):
+                return f
+        req = [f for f in names if f.required]
+        return (req or names)[0]
+
+    def _fill_names(self, fields: list[FieldInfo]) -> None:
+        name_fields = [
+            f
+            for f in fields
+            if f.name not in self.result.args
+            and ("string" in f.types or (f.is_array and "string" in f.item_types))
+            and not f.enum
+            and not self._is_s3(f)
+            and not self._is_file(f)
+            and self._kind(f) != "role"
+            and (f.name in ("name", "bucket") or f.name.endswith(("_name", "_names", "_id", "_ids", "_arn"))
+                 or f.name in ("database", "table", "endpoint", "model", "job", "crawler", "pipeline", "stream"))
+        ]  # fmt: skip
+        if not name_fields:
+            return
+        primary = self._primary_name_field(fields)
+        idents = [v for v, _ in self.ent.identifiers if v not in self.used_idents]
+        # 1. "<kind word> <identifier>" anywhere in the text.
+        for f in name_fields:
+            kind = self._kind(f)
+            for kw in self._kind_words(kind):
+                pattern = rf"(?i)\b{re.escape(kw)}s?\b\s+(?:named\s+|called\s+|name\s+|id\s+)?[\"'`]?([A-Za-z0-9][\w.\-]*)"
+                for m in re.finditer(pattern, self.text):
+                    value = m.group(1).rstrip(".,;:")
+                    if value.lower() in _NOT_NAMES or value in self.used_idents:
+                        continue
+                    if not (
+                        value in idents
+                        or value in self.ent.quoted
+                        or value in self.ent.named
+                        or _looks_named(value)
+                    ):
+                        continue
+                    if f.is_array:
+                        self.set(f, [value], "name")
+                    else:
+                        self.set(f, value, "name")
+                    self.used_idents.add(value)
+                    break
+                if f.name in self.result.args:
+                    break
+        # 2. named/called and quoted values go to the primary name field.
+        explicit = [v for v in self.ent.named + self.ent.quoted if v not in self.used_idents]
+        if primary is not None and primary.name not in self.result.args and explicit:
+            value = explicit[0]
+            if _name_like(value):
+                self.set(primary, [value] if primary.is_array else value, "name")
+                self.used_idents.add(value)
+        # 3. Remaining bare identifiers: arrays take them all; else the primary, then others.
+        idents = [v for v in idents if v not in self.used_idents]
+        for f in name_fields:
+            if f.name in self.result.args or not idents:
+                continue
+            if f.is_array:
+                self.set(f, list(idents), "name")
+                self.used_idents.update(idents)
+                idents = []
+        if idents and primary is not None and primary.name not in self.result.args:
+            value = idents.pop(0)
+            self.set(primary, value, "name")
+            self.used_idents.add(value)
+
+    def _numbers_for(self, f: FieldInfo) -> Number | None:
+        n = f.name.lower()
+        tokens = [
+            t
+            for t in re.split(r"[_\W]+", n)
+            if t
+            and t
+            not in (
+                "max",
+                "min",
+                "num",
+                "number",
+                "of",
+                "n",
+                "count",
+                "size",
+                "in",
+                "mb",
+                "gb",
+                "s",
+                "seconds",
+                "hours",
+                "minutes",
+            )
+        ]
+        unit_for = None
+        if (
+            any(
+                w in n
+                for w in (
+                    "runtime",
+                    "timeout",
+                    "duration",
+                    "max_wait",
+                    "wait_time",
+                    "time_limit",
+                    "hours",
+                    "minutes",
+                    "seconds",
+                )
+            )
+            and "period" not in n
+        ):
+            unit_for = "time"
+        elif "instance" in n and ("count" in n or n.endswith("instances")):
+            unit_for = "instances"
+        elif "worker" in n or "dpu" in n:
+            unit_for = "workers"
+        elif any(w in n for w in ("round", "epoch", "iteration", "num_trees", "trees")):
+            unit_for = "rounds"
+        elif "parallel" in n or "concurren" in n:
+            unit_for = "parallel"
+        elif any(
+            w in n for w in ("max_jobs", "training_jobs", "max_trials", "number_of_jobs", "jobs")
+        ):
+            unit_for = "jobs"
+        elif "candidate" in n:
+            unit_for = "candidates"
+        elif "shard" in n:
+            unit_for = "shards"
+        elif any(
+            w in n
+            for w in (
+                "rows",
+                "limit",
+                "max_items",
+                "max_results",
+                "records",
+                "lines",
+                "sample",
+                "top",
+                "n_rows",
+            )
+        ):
+            unit_for = "rows"
+        elif "memory" in n or n.endswith("_mb"):
+            unit_for = "mb"
+        elif "volume" in n or n.endswith("_gb"):
+            unit_for = "gb"
+        elif "period" in n:
+            unit_for = "periods"
+        for num in self.ent.numbers:
+            if unit_for == "time" and num.unit in TIME_UNITS:
+                return num
+            if unit_for and unit_for == num.unit:
+                return num
+            if unit_for == "workers" and num.unit in ("instances", "dpus"):
+                return num
+            if unit_for == "jobs" and num.unit in ("models", "candidates") and "candidate" not in n:
+                return num
+            if unit_for == "candidates" and num.unit in ("jobs", "models"):
+                return num
+            if unit_for == "mb" and num.unit == "gb" and "memory" in n:
+                return Number(num.value * 1024, "mb", num.start, num.end, num.before)
+        # A number right after the field's own words: "max depth 6", "eta 0.2", "threshold of 500".
+        for num in self.ent.numbers:
+            if num.unit and num.unit not in ("ms", "percent", "mb", "gb"):
+                continue
+            before = num.before.split()
+            if (
+                tokens
+                and before
+                and any(stem(t) in {stem(b) for b in before[-2:]} for t in tokens if len(t) > 2)
+            ):
+                return num
+        return None
+
+    def _fill_number(self, f: FieldInfo) -> None:
+        num = self._numbers_for(f)
+        if num is None:
+            return
+        value = num.value
+        if num.unit in TIME_UNITS:
+            seconds = value * TIME_UNITS[num.unit]
+            value = seconds / TIME_UNITS[self._field_unit(f)]
+        if num.unit == "percent" and f.maximum is not None and f.maximum <= 1:
+            value = value / 100
+        if "integer" in f.types and float(value).is_integer():
+            value = int(value)
+        elif "integer" in f.types and "number" not in f.types:
+            value = round(value)
+        self.set(f, value, "number")
+
+    def _fill_bool(self, f: FieldInfo) -> None:
+        n = f.name.lower()
+        core = re.sub(
+            r"^(use|enable|enabled|include|with|is|do|should|delete|wait_for|wait)_", "", n
+        )
+        words = [w for w in core.split("_") if len(w) > 2]
+        if not words:
+            words = [n]
+        # every meaningful word of the flag present, in some form
+        if not all(stem(w) in self.stems or w in self.words for w in words):
+            return
+        neg = re.search(
+            rf"(?i)\b(no|not|without|don'?t|do not|never|skip|disable)\b(?:\W+\w+){{0,3}}\W+{re.escape(words[0][:4])}",
+            self.text,
+        )
+        self.set(f, not bool(neg), "flag")
+
+    def _fill_array(self, f: FieldInfo) -> None:
+        if f.item_enum:
+            hits = []
+            text_norm = " " + " ".join(raw_words(fold_phrases(self.text))) + " "
+            for value in f.item_enum:
+                joined = _norm(str(value))
+                if (
+                    joined and f" {joined} " in text_norm.replace(" ", "  ").replace("  ", " ")
+                ) or (joined and joined in text_norm.replace(" ", "")):
+                    hits.append(value)
+            if hits:
+                self.set(f, hits, "enum")
+
+    def _fill_from_context(self, fields: list[FieldInfo]) -> None:
+        refers = bool(REFERENCE.search(self.text))
+        for f in fields:
+            if f.name in self.result.args:
+                continue
+            kind = self._kind(f)
+            value = None
+            if self._is_s3(f):
+                if f.required or (refers and not self._is_output(f)):
+                    value = self.memory.latest("s3_uri")
+                    if value is None:
+                        bucket = self._named_bucket() or self.memory.latest("bucket")
+                        if bucket and (f.required or refers):
+                            value = f"s3://{bucket}/"
+                    if value is not None and f.is_array:
+                        value = [value]
+            elif kind == "role":
+                value = self.memory.latest("role")
+            elif not f.enum and "string" in f.types and (f.required or self._mentioned(kind)):
+                if kind == "bucket":
+                    value = self.memory.latest("bucket")
+                elif kind not in ("name", "") and not self._creates(kind):
+                    value = self.memory.latest(kind, prefer=_qualifier(self.info.name))
+            elif f.is_array and "string" in f.item_types and f.required and not self._is_s3(f):
+                v = self.memory.latest(kind.rstrip("s"), prefer=_qualifier(self.info.name))
+                value = [v] if v else None
+            if value is not None:
+                self.result.args[f.name] = value
+                self.result.from_context.append(f.name)
+
+    def _named_bucket(self) -> str | None:
+        m = re.search(
+            r"(?i)\bbucket\s+(?:named\s+|called\s+)?[\"'`]?([a-z0-9][a-z0-9.\-]{2,62})", self.text
+        )
+        return m.group(1) if m and m.group(1) not in _NOT_NAMES else None
+
+    def _mentioned(self, kind: str) -> bool:
+        return any(
+            re.search(rf"(?i)\b{re.escape(kw)}s?\b", self.text) for kw in self._kind_words(kind)
+        ) or bool(_PRONOUN.search(self.text))
+
+    def _creates(self, kind: str) -> bool:
+        verbs = ("create", "start", "submit", "put", "build")
+        verb = next((v for v in verbs if f"_{v}_" in f"_{self.info.name}_"), None)
+        return (
+            verb is not None
+            and bool(self.obj)
+            and (kinds_match(kind, self.obj) or self.obj.startswith(kind))
+        )
+
+    def _name_new_things(self, fields: list[FieldInfo]) -> None:
+        for f in fields:
+            if not f.required or f.name in self.result.args or "string" not in f.types or f.enum:
+                continue
+            kind = self._kind(f)
+            if kind in ("bucket", "role", "database", "table", "stream") or not self._creates(kind):
+                continue
+            if not any(kind == k or kind.endswith(k) for k in NAMEABLE):
+                continue
+            digest = hashlib.sha1(self.text.encode()).hexdigest()[:6]
+            stem_ = (self.obj or kind).replace("_", "-")[:40]
+            self.result.args[f.name] = f"sc-{stem_}-{digest}"
+            self.result.notes.append(f"named it {self.result.args[f.name]}")
+
+
+def _qualifier(tool_name: str) -> str:
+    for word in ("training", "tuning", "processing", "transform", "automl", "glue", "crawler"):
+        if word in tool_name:
+            return word
+    if "autopilot" in tool_name:
+        return "automl"
+    return ""
+
+
+def _looks_named(value: str) -> bool:
+    return bool(re.search(r"[-_.\d]", value)) and _name_like(value)
+
+
+_NOT_NAMES = {
+    "the", "a", "an", "it", "that", "this", "to", "for", "on", "in", "with", "and", "or", "from",
+    "named", "called", "is", "of", "at", "as", "by", "please", "status", "name", "now", "again",
+    "then", "list", "all", "my", "our", "job", "jobs", "s3", "using", "into", "data", "file", "new",
+}  # fmt: skip
+_KIND_ALIASES: dict[str, set[str]] = {
+    "training_job": {"training job", "job", "training", "train job"},
+    "tuning_job": {"tuning job", "job", "tuning", "hpo job"},
+    "processing_job": {"processing job", "job"},
+    "transform_job": {"transform job", "batch transform", "job"},
+    "automl_job": {"autopilot job", "automl job", "autopilot", "job"},
+    "endpoint": {"endpoint", "ep"},
+    "bucket": {"bucket", "bkt"},
+    "feature_group": {"feature group", "group"},
+    "database": {"database", "db"},
+    "table": {"table"},
+    "model": {"model"},
+    "crawler": {"crawler"},
+    "function": {"function", "lambda"},
+    "pipeline": {"pipeline"},
+    "experiment": {"experiment"},
+    "stream": {"stream"},
+    "schedule": {"schedule"},
+    "alarm": {"alarm"},
+}
+_ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "realtime": ("realtime", "instance", "provisioned"),
+    "real_time": ("realtime", "instance", "provisioned"),
+    "serverless": ("serverless",),
+    "multi_model": ("multimodel", "multi"),
+    "xgboost": ("xgb", "xgboost", "gbm", "boosted"),
+    "linear-learner": ("linearlearner", "linear", "logistic"),
+    "linear_learner": ("linearlearner", "linear", "logistic"),
+    "kmeans": ("kmeans", "clustering", "cluster"),
+    "random-cut-forest": ("rcf", "anomaly"),
+    "randomcutforest": ("rcf", "anomaly"),
+    "sklearn": ("sklearn", "scikit"),
+    "bayesian": ("bayes", "bayesian"),
+    "hyperband": ("hyperband",),
+    "maximize": ("maximise", "maximize", "max", "higher", "highest"),
+    "minimize": ("minimise", "minimize", "min", "lower", "lowest"),
+    "binaryclassification": ("binary",),
+    "multiclassclassification": ("multiclass",),
+    "regression": ("regression", "numeric"),
+    "hourly": ("hourly", "hour"),
+    "daily": ("daily", "day"),
+    "data_quality": ("data", "drift"),
+    "model_quality": ("quality", "accuracy"),
+}
+
+
+def match_stage(text: str) -> str | None:
+    """The pipeline stage a request talks about, by its words ("feature engineering" -> features)."""
+    words = set(content_words(text))
+    best, best_hits = None, 0
+    for sid, vocab in STAGE_WORDS.items():
+        stems = {stem(w) for w in vocab.split()}
+        hits = len(words & stems)
+        if hits > best_hits:
+            best, best_hits = sid, hits
+    return best
+
+
+def match_service(text: str) -> str | None:
+    """A service the catalog knows, named in the text (fuzzy), or None."""
+    from agent.offline.catalog_words import services
+
+    low = " " + " ".join(raw_words(fold_phrases(text))) + " "
+    best, best_len = None, 0
+    for sid, aliases in services().items():
+        for alias in aliases:
+            a = " " + " ".join(raw_words(fold_phrases(alias))) + " "
+            if a.strip() and a in low and len(a) > best_len:
+                best, best_len = sid, len(a)
+    return best
+
+
+def extract(info: ToolInfo, text: str, ent: Entities, memory: Memory) -> Extraction:
+    ex = Extractor(info, text, ent, memory).run()
+    return ex
+
+
+def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:
+    """Drop extracted values the tool rejects (reporting why), so the question names the field."""
+    for _ in range(4):
+        problems = info.validate(ex.args)
+        bad = [(fld, typ, msg) for fld, typ, msg in problems if fld in ex.args and typ != "missing"]
+        if not bad:
+            break
+        for fld, _typ, msg in bad:
+            ex.invalid.append((fld, msg))
+            ex.args.pop(fld, None)
+    problems = info.validate(ex.args)
+    missing = [fld for fld, typ, _ in problems if typ == "missing" and fld]
+    ex.missing = sorted(
+        set(ex.missing) | set(missing),
+        key=lambda n: list(info.fields).index(n) if n in info.fields else 99,
+    )
+    ex.missing = [m for m in ex.missing if m not in ex.args]
+    return ex

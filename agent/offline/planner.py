@@ -1,0 +1,385 @@
+"""The planning step: given the conversation and the bound tools, one reply or one tool call.
+
+Stateless: everything is re-derived from the messages (the request, the calls made for it so
+far and their results), so it resumes cleanly from a stored conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from agent.offline.entities import extract_entities
+from agent.offline.extract import Extraction, extract, validate_and_trim
+from agent.offline.memory import Memory, read_messages
+from agent.offline.ranking import Candidate, Ranker
+from agent.offline.reply import result_reply
+from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
+
+LABEL = "offline planner — no LLM"
+META_KEY = "sagecoach_offline"
+MIN_SCORE = 2.2
+_ACTION_WORDS = (
+    "upload|preview|train|deploy|create|make|delete|remove|list|show|describe|start|run|query|"
+    "invoke|tune|compare|stop|check|get|put|clean|tear|build|register|crawl|ingest|profile|"
+    "monitor|set|spin|kick|launch|add|predict|test|wait|explain|send|copy|look|peek|evaluate|push|"
+    "open|read|fetch|find|count|score|host|serve|schedule|export|submit|catalog|inspect|load|"
+    "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest"
+)
+_SPLIT = re.compile(
+    r"(?i)\s*(?:;|\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
+    r"\bonce (?:it'?s|that'?s|that is|it is) (?:done|finished|ready),?|\band finally\b|\bfinally\b|"
+    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b)|,\s*(?=(?:{_ACTION_WORDS})\b))\s*"
+)
+_SMALL_TALK = re.compile(
+    r"(?i)^\s*(hi|hello|hey|yo|thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|bye|"
+    r"goodbye|help|/help|\?|what can you do|who are you|what are you|are you (an? )?(ai|llm|bot|human))\b"
+)
+_SAME = re.compile(
+    r"(?i)\b(?:do (?:the )?same|same (?:thing )?(?:for|with|on)|again (?:for|with|on)|"
+    r"repeat (?:it|that|this)?\s*(?:for|with|on)|likewise for|also for|now for)\b"
+)
+HELP = (
+    f"I'm the {LABEL}: I match what you type to sagecoach's tools and fill in their arguments "
+    "from your words — no language model is involved. Try, for example:\n"
+    '  • "create a bucket named my-ml-data"\n'
+    '  • "upload churn.csv to s3://my-ml-data/raw and then preview it"\n'
+    '  • "train an xgboost model on s3://my-ml-data/raw/churn.csv"\n'
+    '  • "which service should I use for feature engineering?"\n'
+    "Or call any tool directly: /tool NAME key=value ..."
+)
+
+
+@dataclass
+class Plan:
+    text: str
+    tool_call: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def split_steps(text: str) -> list[str]:
+    if text.strip().startswith("/"):
+        return [text.strip()]
+    parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")]
+    return parts or [text.strip()]
+
+
+def _call_id(messages: list[BaseMessage], name: str, args: dict[str, Any]) -> str:
+    raw = f"{len(messages)}|{name}|{json.dumps(args, sort_keys=True, default=str)}"
+    return "offline_" + hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+def _text_of(msg: BaseMessage) -> str:
+    content = msg.content
+    if isinstance(content, str):
+        return content
+    out = []
+    for block in content:
+        if isinstance(block, str):
+            out.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            out.append(str(block.get("text", "")))
+    return "".join(out)
+
+
+def _describe_field(info: ToolInfo, name: str) -> str:
+    f = info.fields.get(name)
+    desc = f.description.rstrip(".") if f and f.description else name.replace("_", " ")
+    return f"{name} ({desc})"
+
+
+class Planner:
+    def __init__(self, tools: list[ToolInfo]) -> None:
+        self.tools = tools
+        self.by_name = {t.name: t for t in tools}
+        self.ranker = Ranker(tools)
+
+    # ---- entry point --------------------------------------------------------------------
+    def plan(self, messages: list[BaseMessage]) -> Plan:
+        h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        if h < 0:
+            return Plan(HELP, meta={"kind": "answer"})
+        request = _text_of(messages[h]).strip()
+        after = messages[h + 1 :]
+        memory = read_messages(messages)
+        turn_calls = [c for c in memory.calls if c.human_index == h]
+        if after and turn_calls:
+            return self._continue(messages, request, turn_calls, memory)
+        return self._new_request(messages, h, request, memory)
+
+    # ---- a turn in progress --------------------------------------------------------------
+    def _continue(
+        self, messages: list[BaseMessage], request: str, calls: list, memory: Memory
+    ) -> Plan:
+        last = calls[-1]
+        if not isinstance(messages[-1], ToolMessage) or last.status == "pending":
+            # Nothing new to act on (e.g. a call without a result): report what we have.
+            return Plan(
+                result_reply([c for c in calls if c.status != "pending"], self.by_name, self.tools)
+                or "Waiting for the tool result.",
+                meta={"kind": "report"},
+            )
+        steps = self._steps_of(messages, request)
+        if last.status == "success" and len(calls) < len(steps):
+            step = steps[len(calls)]
+            plan = self._plan_step(messages, step, memory, step_no=(len(calls) + 1, len(steps)))
+            if plan.tool_call is not None or plan.meta.get("kind") == "ask":
+                if plan.meta.get("kind") == "ask":
+                    done = result_reply(calls, self.by_name, self.tools)
+                    plan.text = f"{done}\n{plan.text}" if done else plan.text
+                    plan.meta.setdefault("pending", {})["rest"] = steps[len(calls) + 1 :]
+                return plan
+        return Plan(result_reply(calls, self.by_name, self.tools), meta={"kind": "report"})
+
+    def _steps_of(self, messages: list[BaseMessage], request: str) -> list[str]:
+        # A request that answered a question continues the steps left over from it.
+        pending = self._pending_before_last_human(messages)
+        steps = split_steps(request)
+        if pending is not None and self._answers(pending, request, messages) is not None:
+            return [request, *list(pending.get("rest") or [])]
+        return steps
+
+    # ---- a new request -------------------------------------------------------------------
+    def _new_request(
+        self, messages: list[BaseMessage], h: int, request: str, memory: Memory
+    ) -> Plan:
+        if request.startswith("/tool"):
+            return self._direct(messages, request)
+        pending = self._pending_before_last_human(messages)
+        if pending is not None:
+            answered = self._answers(pending, request, messages)
+            if answered is not None:
+                return answered
+        steps = split_steps(request)
+        if len(steps) == 1 and _SMALL_TALK.search(request) and len(request.split()) <= 6:
+            return Plan(HELP, meta={"kind": "answer"})
+        plan = self._plan_step(messages, steps[0], memory, step_no=(1, len(steps)))
+        if plan.meta.get("kind") == "ask":
+            plan.meta.setdefault("pending", {})["rest"] = steps[1:]
+        return plan
+
+    def _pending_before_last_human(self, messages: list[BaseMessage]) -> dict[str, Any] | None:
+        h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        for msg in reversed(messages[:h]):
+            if isinstance(msg, AIMessage):
+                meta = (msg.additional_kwargs or {}).get(META_KEY) or {}
+                return meta.get("pending") if meta.get("kind") == "ask" else None
+            if isinstance(msg, HumanMessage):
+                return None
+        return None
+
+    def _answers(
+        self, pending: dict[str, Any], text: str, messages: list[BaseMessage]
+    ) -> Plan | None:
+        info = self.by_name.get(pending.get("tool", ""))
+        if info is None:
+            return None
+        missing = list(pending.get("missing") or [])
+        if not missing:
+            return None
+        ent = extract_entities(text)
+        memory = read_messages(messages)
+        ex = extract(info, text, ent, memory)
+        args = dict(pending.get("args") or {})
+        filled = {k: v for k, v in ex.args.items() if k in missing and k not in ex.from_context}
+        words = text.split()
+        if not filled and len(words) <= 3 and len(missing) >= 1:
+            value = text.strip().strip("\"'`.")
+            f = info.fields.get(missing[0])
+            if f is not None and value and re.fullmatch(r"[\w.\-:/@+=,]+", value):
+                filled[missing[0]] = int(value) if f.is_number and value.isdigit() else value
+        if not filled:
+            return None
+        # A long sentence that ranks as some other tool is a new request, not an answer.
+        if len(words) > 8:
+            top = self.ranker.rank(text, limit=1)
+            if top and top[0].tool.name != info.name and top[0].phrase_cover > 0.6:
+                return None
+        args.update(filled)
+        for k, v in ex.args.items():
+            if k not in args and k not in ex.from_context:
+                args[k] = v
+        done = Extraction(args=args)
+        done = validate_and_trim(info, done)
+        if done.missing or done.invalid:
+            return self._ask(info, done, pending.get("rest") or [])
+        plan = self._call(messages, info, done.args, "")
+        return plan
+
+    # ---- one step ------------------------------------------------------------------------
+    def _plan_step(
+        self, messages: list[BaseMessage], step: str, memory: Memory, step_no: tuple[int, int]
+    ) -> Plan:
+        if _SAME.search(step):
+            plan = self._same_again(messages, step, memory)
+            if plan is not None:
+                return plan
+        ent = extract_entities(step)
+        candidates = self.ranker.rank(ent.ranking_text, limit=8)
+        if not candidates or candidates[0].score < MIN_SCORE:
+            return self._unsure(candidates)
+        chosen, ex = self._choose(candidates, step, ent, memory)
+        prefix = f"Step {step_no[0]} of {step_no[1]}: " if step_no[1] > 1 else ""
+        if ex.missing or ex.invalid:
+            return self._ask(chosen.tool, ex, [], prefix=prefix)
+        return self._call(messages, chosen.tool, ex.args, prefix, notes=ex.notes)
+
+    def _choose(
+        self, candidates: list[Candidate], step: str, ent: Any, memory: Memory
+    ) -> tuple[Candidate, Extraction]:
+        salient = set(ent.kinds)
+        if ent.quoted or ent.named or ent.identifiers:
+            salient.add("name")
+        if ent.arns:
+            salient.add("arn")
+        if ent.csv_payload or ent.json_payload:
+            salient.add("payload")
+        best_score = candidates[0].score
+        scored: list[tuple[float, int, Candidate, Extraction]] = []
+        for i, cand in enumerate(candidates[:6]):
+            if cand.score < best_score - 3.0:
+                break
+            ex = validate_and_trim(cand.tool, extract(cand.tool, step, ent, memory))
+            used = ex.used & salient
+            adjusted = cand.score + 0.8 * len(used) - 0.35 * len(salient - ex.used)
+            adjusted -= 0.5 * len(ex.missing) + 0.5 * len(ex.invalid)
+            scored.append((adjusted, i, cand, ex))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        _, _, cand, ex = scored[0]
+        return cand, ex
+
+    def _same_again(self, messages: list[BaseMessage], step: str, memory: Memory) -> Plan | None:
+        last = memory.last_call()
+        if last is None or last.name not in self.by_name:
+            return None
+        info = self.by_name[last.name]
+        text = _SAME.sub(" ", step)
+        ent = extract_entities(text)
+        ex = extract(info, text, ent, Memory())
+        changed = {
+            k: v
+            for k, v in ex.args.items()
+            if k not in ex.from_context and not (isinstance(v, str) and v.startswith("sc-"))
+        }
+        if not changed:
+            return None
+        args = {**last.args, **changed}
+        done = validate_and_trim(info, Extraction(args=args))
+        if done.missing or done.invalid:
+            return self._ask(info, done, [])
+        return self._call(messages, info, done.args, "Same again: ")
+
+    # ---- outcomes ------------------------------------------------------------------------
+    def _call(
+        self,
+        messages: list[BaseMessage],
+        info: ToolInfo,
+        args: dict[str, Any],
+        prefix: str,
+        notes: list[str] | None = None,
+    ) -> Plan:
+        call_id = _call_id(messages, info.name, args)
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in args.items()) or "no arguments"
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        text = f"{prefix}{info.name}({shown}){extra}"
+        return Plan(
+            text,
+            {"name": info.name, "args": args, "id": call_id},
+            meta={"kind": "call", "tool": info.name},
+        )
+
+    def _ask(self, info: ToolInfo, ex: Extraction, rest: list[str], prefix: str = "") -> Plan:
+        lines = []
+        for fld, msg in ex.invalid:
+            lines.append(f"{fld}: {msg}")
+        missing = [m for m in ex.missing] + [fld for fld, _ in ex.invalid if fld not in ex.missing]
+        asks = [_describe_field(info, m) for m in missing if m]
+        question = (
+            f"To run {info.name} I need {_join(asks)}. What should I use?"
+            if asks
+            else f"What should I change for {info.name}?"
+        )
+        text = prefix + ("\n".join(lines) + "\n" if lines else "") + question
+        return Plan(
+            text,
+            meta={
+                "kind": "ask",
+                "pending": {"tool": info.name, "args": ex.args, "missing": missing, "rest": rest},
+            },
+        )
+
+    def _unsure(self, candidates: list[Candidate]) -> Plan:
+        names = [c.tool.name for c in candidates[:3] if c.score > 0.5]
+        if names:
+            text = (
+                f"I'm not sure which tool you mean ({LABEL}). Closest: {', '.join(names)}. "
+                "Could you rephrase, or use /tool NAME key=value?"
+            )
+            return Plan(text, meta={"kind": "ask", "pending": {}})
+        return Plan(HELP, meta={"kind": "answer"})
+
+    def _direct(self, messages: list[BaseMessage], request: str) -> Plan:
+        try:
+            parts = shlex.split(request)
+        except ValueError as exc:
+            return Plan(f"Could not read that command: {exc}.", meta={"kind": "answer"})
+        if len(parts) < 2:
+            names = ", ".join(sorted(self.by_name))
+            return Plan(f"Usage: /tool NAME key=value ... Tools: {names}", meta={"kind": "answer"})
+        name = parts[1]
+        info = self.by_name.get(name)
+        if info is None:
+            close = [c.tool.name for c in self.ranker.rank(name.replace("_", " "), limit=3)]
+            return Plan(
+                f"There is no tool named {name}. Did you mean {', '.join(close) or 'one from `sagecoach tools`'}?",
+                meta={"kind": "ask", "pending": {}},
+            )
+        args: dict[str, Any] = {}
+        for item in parts[2:]:
+            key, sep, value = item.partition("=")
+            if not sep:
+                return Plan(
+                    f"'{item}' is not key=value. Arguments of {name}: {', '.join(info.fields)}.",
+                    meta={"kind": "answer"},
+                )
+            args[key.strip()] = _parse_value(value)
+        ex = validate_and_trim(info, Extraction(args=dict(args)))
+        problems = info.validate(args)
+        if problems:
+            details = "; ".join(f"{f or 'arguments'}: {m}" for f, _, m in problems)
+            return Plan(
+                f"{name} would reject these arguments — {details}. Arguments: {', '.join(info.fields)}.",
+                meta={
+                    "kind": "ask",
+                    "pending": {"tool": name, "args": ex.args, "missing": ex.missing, "rest": []},
+                },
+            )
+        return self._call(messages, info, args, "")
+
+
+def _parse_value(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _short(value: Any) -> str:
+    s = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return s if len(s) <= 60 else s[:57] + "…"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def knowledge_tool_names() -> tuple[str, ...]:
+    return KNOWLEDGE_TOOLS

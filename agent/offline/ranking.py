@@ -1,0 +1,129 @@
+"""Intent ranking: which bound tool a request most likely asks for.
+
+A weighted term score (IDF over the tool set) of the request's words against each tool's
+declared phrases, name, description and stage words, plus how well the best single phrase is
+covered. Typos are corrected against the tools' own vocabulary. No per-tool rules: a new tool
+becomes reachable by declaring phrases.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from agent.offline.text import Vocabulary, content_words, expand
+from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
+
+W_PHRASE, W_NAME, W_DESC, W_STAGE = 3.0, 2.5, 1.0, 0.6
+_VERBS = {
+    "creat", "delet", "list", "describ", "start", "stop", "upload", "preview", "invok", "train",
+    "deploy", "query", "tune", "compar", "wait", "cleanup", "run", "get", "put", "build", "lookup",
+    "ingest", "submit", "updat", "recommend", "suggest",
+}  # fmt: skip
+_QUESTION = re.compile(
+    r"(?i)^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|"
+    r"help me (choose|pick|decide)|recommend|suggest|i'?m (new|not sure|confused))\b"
+)
+_KNOWLEDGE_WORDS = re.compile(
+    r"(?i)\b(use for|used for|should i use|good for|best (service|way|option|tool)|which service|"
+    r"what service|billed|bill(ing)?|pric(e|ed|ing)|cost(s)? of|how much does|difference|vs\.?|versus|"
+    r"recommend|suggest|options? for|explain|what is|what's|what are the stages|stages?|"
+    r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to))\b"
+)
+
+
+@dataclass
+class Candidate:
+    tool: ToolInfo
+    score: float
+    text_score: float
+    phrase_cover: float
+
+
+class Ranker:
+    def __init__(
+        self, tools: list[ToolInfo], extra_words: dict[str, list[str]] | None = None
+    ) -> None:
+        self.tools = tools
+        self.docs: dict[str, dict[str, float]] = {}
+        self.phrase_tokens: dict[str, list[list[str]]] = {}
+        extra_words = extra_words or {}
+        for t in tools:
+            doc: dict[str, float] = {}
+
+            def put(words: list[str], w: float, doc: dict[str, float] = doc) -> None:
+                for word in words:
+                    if doc.get(word, 0.0) < w:
+                        doc[word] = w
+
+            put(content_words(t.description), W_DESC)
+            put(content_words(" ".join(t.extra_words + extra_words.get(t.name, []))), W_DESC * 0.8)
+            put(content_words(t.stage.replace("_", " ")), W_STAGE)
+            name_words = content_words(t.name.replace("_", " "), fold=False)
+            put(name_words, W_NAME)
+            phrases = [content_words(p) for p in t.phrases]
+            for p in phrases:
+                put(p, W_PHRASE)
+            # synonyms of the tool's own words count a little, so "make" finds "create"
+            for word in list(doc):
+                for syn in expand([word])[1:]:
+                    if syn not in doc:
+                        doc[syn] = doc[word] * 0.35
+            self.docs[t.name] = doc
+            self.phrase_tokens[t.name] = [p for p in phrases if p] + [name_words]
+        n = max(len(tools), 1)
+        df: dict[str, int] = {}
+        for doc in self.docs.values():
+            for word in doc:
+                df[word] = df.get(word, 0) + 1
+        self.idf = {w: math.log(1 + n / c) for w, c in df.items()}
+        self.vocab = Vocabulary(self.idf)
+
+    def query_terms(self, text: str) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        for word in content_words(text):
+            fixed = word if word in self.vocab else self.vocab.correct(word)
+            if fixed is None:
+                continue
+            weight = 1.0 if fixed == word else 0.85
+            terms[fixed] = max(terms.get(fixed, 0.0), weight)
+            for syn in expand([fixed])[1:]:
+                terms[syn] = max(terms.get(syn, 0.0), weight * 0.6)
+        return terms
+
+    def rank(self, text: str, *, limit: int = 8) -> list[Candidate]:
+        terms = self.query_terms(text)
+        if not terms:
+            return []
+        question = bool(_QUESTION.search(text))
+        knowledge_form = question and bool(_KNOWLEDGE_WORDS.search(text))
+        out: list[Candidate] = []
+        for t in self.tools:
+            doc = self.docs[t.name]
+            score = 0.0
+            for word, qw in terms.items():
+                if word in doc:
+                    score += qw * doc[word] * self.idf.get(word, 0.0)
+            norm = 1.0 + 0.015 * len(doc)
+            text_score = score / norm
+            cover = 0.0
+            for phrase in self.phrase_tokens[t.name]:
+                total = sum(self.idf.get(w, 0.5) for w in phrase)
+                if not total:
+                    continue
+                hit = sum(self.idf.get(w, 0.5) * terms[w] for w in phrase if w in terms)
+                cover = max(cover, hit / total)
+            total_score = text_score + 4.0 * cover
+            # A verb the person used that contradicts the tool's own verb costs a little.
+            tool_verbs = {
+                w for w in content_words(t.name.replace("_", " "), fold=False) if w in _VERBS
+            }
+            asked_verbs = {w for w, qw in terms.items() if w in _VERBS and qw >= 0.85}
+            if tool_verbs and asked_verbs and not (tool_verbs & set(expand(asked_verbs))):
+                total_score -= 1.0
+            if t.name in KNOWLEDGE_TOOLS:
+                total_score += 3.0 if knowledge_form else (-1.0 if not question else 0.0)
+            out.append(Candidate(t, total_score, text_score, cover))
+        out.sort(key=lambda c: (-c.score, c.tool.name))
+        return out[:limit]
