@@ -43,6 +43,9 @@ class ConversationStore:
 
     async def setup(self) -> None:
         async with self.saver.lock:
+            # WAL with synchronous=NORMAL: no fsync per checkpoint, still corruption-safe.
+            await self.saver.conn.execute("PRAGMA journal_mode=WAL")
+            await self.saver.conn.execute("PRAGMA synchronous=NORMAL")
             await self.saver.conn.execute(_SCHEMA)
             await self.saver.conn.commit()
 
@@ -66,16 +69,19 @@ class ConversationStore:
     async def touch(
         self, conversation_id: str, *, first_text: str = "", pending: bool = False
     ) -> None:
-        await self.ensure(conversation_id)
+        """Create or update in one statement (one commit per call)."""
         now = utc_now()
-        if first_text:
-            await self._exec(
-                "UPDATE sagecoach_conversations SET title = ? WHERE id = ? AND title = ''",
-                (shorten_title(first_text), conversation_id),
-            )
         await self._exec(
-            "UPDATE sagecoach_conversations SET updated_at = ?, pending = ? WHERE id = ?",
-            (now, 1 if pending else 0, conversation_id),
+            "INSERT INTO sagecoach_conversations (id, title, created_at, updated_at, pending) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, "
+            "pending = excluded.pending, title = CASE WHEN title = '' THEN excluded.title ELSE title END",
+            (
+                conversation_id,
+                shorten_title(first_text) if first_text else "",
+                now,
+                now,
+                1 if pending else 0,
+            ),
         )
 
     async def exists(self, conversation_id: str) -> bool:

@@ -52,46 +52,9 @@ _DONE = object()
 
 
 # --- audit ---------------------------------------------------------------------------------
-class _FallbackAudit:
-    """JSON Lines audit used only until agent/audit.py lands (same interface)."""
-
-    def __init__(self, directory: Path, session_id: str) -> None:
-        import json
-
-        self._json = json
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"session-{session_id}.jsonl"
-        self.session_id = session_id
-        self.seq = 0
-        self._file = self.path.open("a", encoding="utf-8")
-
-    def append(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        from tools.base import utc_now
-
-        self.seq += 1
-        record = {
-            "ts": utc_now(),
-            "session": self.session_id,
-            "seq": self.seq,
-            "kind": kind,
-            **payload,
-        }
-        self._file.write(self._json.dumps(record, default=str) + "\n")
-        self._file.flush()
-        return record
-
-    def aws_call_sink(self, record: dict[str, Any]) -> None:
-        self.append("aws_call", record)
-
-    def close(self) -> None:
-        self._file.close()
-
-
 def _open_audit(directory: Path, session_id: str) -> Any:
-    try:
-        from agent.audit import AuditLog  # type: ignore[import-not-found]
-    except ImportError:
-        return _FallbackAudit(directory, session_id)
+    from agent.audit import AuditLog
+
     return AuditLog(directory, session_id)
 
 
@@ -221,6 +184,7 @@ class _Turn:
     streamed: set[str] = field(default_factory=set)
     open_id: str | None = None
     started: dict[str, float] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
     failed: bool = False
 
 
@@ -362,6 +326,12 @@ class AgentSession:
         self.audit.append("mode_change", {"mode": mode})
 
     def resources(self) -> list[dict[str, Any]]:
+        """The session's ledger entries (or, without a ledger, what this session's calls created)."""
+        if self.ledger is not None:
+            try:
+                return [e.to_dict() for e in self.ledger.entries(session_id=self.session_id)]
+            except Exception:
+                pass
         return list(self._resources)
 
     @property
@@ -422,7 +392,14 @@ class AgentSession:
             for request in self.core.pending.values():  # still pending: ask again
                 yield ApprovalRequested(request)
             return
-        turn = self._paused or _Turn()
+        turn = self._paused
+        if turn is None:  # resumed after a restart: calls of the paused step that already ran
+            turn = _Turn()
+            state = await self.agent.aget_state(self._config)
+            for task in getattr(state, "tasks", ()) or ():
+                for message in _messages_of(getattr(task, "result", None)):
+                    if isinstance(message, ToolMessage):
+                        turn.finished.add(message.tool_call_id)
         for request in self.core.pending.values():
             turn.calls.setdefault(
                 request.call_id, {"id": request.call_id, "name": request.tool, "args": request.args}
@@ -621,6 +598,9 @@ class AgentSession:
         return events
 
     def _tool_finished(self, message: ToolMessage, turn: _Turn) -> list[AnyEvent]:
+        if message.tool_call_id in turn.finished:  # a resumed step replays finished calls
+            return []
+        turn.finished.add(message.tool_call_id)
         artifact = message.artifact if isinstance(message.artifact, dict) else {}
         call = turn.calls.get(message.tool_call_id, {})
         status = artifact.get("sagecoach_status") or (
@@ -798,11 +778,11 @@ def _model_id(model: Any, spec: str) -> str:
 
 def _open_ledger(state_dir: Path) -> Any:
     try:
-        from tools.ledger import ResourceLedger  # type: ignore[import-not-found]
-    except ImportError:
+        from tools.ledger import ResourceLedger
+    except ImportError:  # pragma: no cover
         return None
     try:
-        return ResourceLedger(state_dir / "ledger.json")
+        return ResourceLedger.in_state_dir(state_dir)
     except Exception:
         return None
 
