@@ -247,6 +247,16 @@ def extract_entities(text: str) -> Entities:
         if not taken(m.start(), m.end()):
             ent.instance_types.append(m.group(0).lower())
             spans.append((m.start(), m.end(), " instance "))
+            # "2 ml.m5.xlarge" / "2x ml.g5.xlarge": a count of instances
+            count = re.search(
+                r"(?i)(?<![\w.])(\d+|one|two|three|four|five|six|eight|ten)\s*(?:x|×)?\s*$",
+                text[: m.start()],
+            )
+            if count:
+                raw = count.group(1).lower()
+                value = float(WORD_NUMBERS.get(raw, raw))
+                ent.numbers.append(Number(value, "instances", count.start(1), m.end(), ""))
+                spans.append((count.start(1), count.end(1), " "))
     for m in REGION.finditer(text):
         if not taken(m.start(), m.end()):
             ent.regions.append(m.group(0))

@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 
 from agent.offline.planner import LABEL, META_KEY, Plan, Planner
-from agent.offline.toolinfo import ToolInfo, tool_info_from_any
+from agent.offline.toolinfo import ToolInfo, remember_spec, tool_info_from_any
 
 MODEL_NAME = "sagecoach-offline-planner"
 _CACHE: dict[str, Planner] = {}
@@ -102,6 +102,8 @@ class OfflinePlanner(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[Any, AIMessage]:
+        for t in tools:
+            remember_spec(t)
         formatted = [_to_openai(t) for t in tools]
         return self.bind(tools=formatted, **kwargs)
 

@@ -66,7 +66,17 @@ class Plan:
 def split_steps(text: str) -> list[str]:
     if text.strip().startswith("/"):
         return [text.strip()]
-    parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p and p.strip(" ,.")]
+    pieces = [m for m in _SPLIT.split(text) if m is not None]
+    parts: list[str] = []
+    for piece in pieces:
+        piece = piece.strip(" ,.")
+        if not piece:
+            continue
+        # "train and evaluate ..." : a lone verb is not a step of its own
+        if parts and len(parts[-1].split()) < 2:
+            parts[-1] = f"{parts[-1]} and {piece}"
+        else:
+            parts.append(piece)
     return parts or [text.strip()]
 
 
@@ -157,8 +167,16 @@ class Planner:
             if answered is not None:
                 return answered
         steps = split_steps(request)
-        if len(steps) == 1 and _SMALL_TALK.search(request) and len(request.split()) <= 6:
-            return Plan(HELP, meta={"kind": "answer"})
+        small = _SMALL_TALK.search(request)
+        if small and len(steps) == 1:
+            rest = request[small.end() :]
+            top = self.ranker.rank(extract_entities(rest).ranking_text, limit=1) if rest else []
+            if (
+                not top
+                or top[0].score < MIN_SCORE + 1.5
+                or re.search(r"(?i)what can you do|who are you", request)
+            ):
+                return Plan(HELP, meta={"kind": "answer"})
         plan = self._plan_step(messages, steps[0], memory, step_no=(1, len(steps)))
         if plan.meta.get("kind") == "ask":
             plan.meta.setdefault("pending", {})["rest"] = steps[1:]

@@ -157,7 +157,21 @@ def fields_from_schema(schema: dict[str, Any]) -> dict[str, FieldInfo]:
     }
 
 
+# ToolSpecs seen by bind_tools (also test-only ones that are not registered), by name.
+KNOWN_SPECS: dict[str, Any] = {}
+
+
+def remember_spec(tool: Any) -> None:
+    from tools.base import ToolSpec
+
+    spec = tool if isinstance(tool, ToolSpec) else getattr(tool, "spec", None)
+    if isinstance(spec, ToolSpec):
+        KNOWN_SPECS[spec.name] = spec
+
+
 def _registry_spec(name: str) -> Any:
+    if name in KNOWN_SPECS:
+        return KNOWN_SPECS[name]
     try:
         from tools.base import REGISTRY
 
