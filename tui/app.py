@@ -1,40 +1,688 @@
-"""The Textual app (placeholder until the app issue lands)."""
+"""The Textual app: status bar, conversation, sidebar (stages, resources), prompt.
+
+The session (agent runtime, sandbox, langchain) opens in a worker after the first frame; the
+UI only consumes the typed events of agent/session_api.py, so tests drive it with a scripted
+session (tests/fake_session.py) or the real runtime with a scripted model.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from agent.settings import Settings
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from agent.events import (
+    ApprovalRequested,
+    Decision,
+    DiscardMessage,
+    ErrorEvent,
+    Notice,
+    ResourceCreated,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolProgress,
+    TurnFinished,
+)
+from agent.session_api import ChatSession
+from agent.settings import MODES, Settings
+from tui import slash
+from tui.history import PromptHistory
+from tui.widgets.chat import (
+    AssistantMessage,
+    ChatLog,
+    NoticeItem,
+    ToolCard,
+    UserMessage,
+    format_duration,
+)
+from tui.widgets.prompt import Composer, PromptInput
+from tui.widgets.sidebar import Sidebar, StageList
+from tui.widgets.status import StatusBar
+
+SessionFactory = Callable[[Settings, str | None], Awaitable[ChatSession]]
+QUIT_WINDOW_S = 2.0  # a second Ctrl+C within this many seconds quits
+CANCEL_GRACE_S = 1.5  # after Ctrl+C, how long the session may take to stop by itself
+
+
+async def open_runtime_session(settings: Settings, conversation: str | None) -> ChatSession:
+    """The real session (agent/runtime.py); its heavy imports run in a thread first."""
+    await asyncio.to_thread(__import__, "agent.runtime")
+    from agent.runtime import open_session  # type: ignore[import-not-found,unused-ignore]
+
+    return await open_session(settings, conversation=conversation)
 
 
 class SagecoachApp(App[int]):
-    TITLE = "sagecoach"
+    """`sagecoach` with no subcommand."""
 
-    def __init__(self, settings: Settings, *, conversation: str | None = None) -> None:
+    TITLE = "sagecoach"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Cancel", priority=True, tooltip="Cancel; twice quits"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
+        Binding("ctrl+l", "audit_log", "Audit log"),
+        Binding("ctrl+o", "conversations", "Conversations"),
+        Binding("ctrl+y", "copy_last", "Copy reply"),
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        conversation: str | None = None,
+        session_factory: SessionFactory | None = None,
+        clock: Callable[[], float] = time.time,
+        history_path: Path | None = None,
+        exit_after_first_frame: bool = False,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.conversation = conversation
+        self.session_factory = session_factory or open_runtime_session
+        self.clock = clock
+        self.exit_after_first_frame = exit_after_first_frame
+        self.session: ChatSession | None = None
+        self.history = PromptHistory(
+            history_path
+            if history_path is not None
+            else settings.state_dir / "prompt_history.jsonl"
+        )
+        self.turn_worker: Worker[None] | None = None
+        self.call_stages: dict[str, str] = {}
+        self.queued: list[str] = []
+        self.first_frame_at: float | None = None
+        self._last_interrupt = -1e9
+        self._cancel_timer: Any = None
 
+    # --- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("sagecoach — starting…", id="status")
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="chat-pane"):
+                yield ChatLog(id="chat")
+                yield Composer(self.history, id="composer")
+            yield Sidebar(id="sidebar", clock=self.clock)
         yield Footer()
 
+    @property
+    def chat(self) -> ChatLog:
+        return self.query_one("#chat", ChatLog)
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one("#sidebar", Sidebar)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
     def on_mount(self) -> None:
-        self.run_worker(self._open_environment, thread=True, exclusive=True)
+        status = self.status
+        status.env_mode = self.settings.mode
+        status.env_region = self.settings.region or "…"
+        status.env_profile = self.settings.profile or ""
+        status.busy_text = "starting…"
+        self.prompt.focus()
+        self.call_after_refresh(self._first_frame)
 
-    def _open_environment(self) -> None:
-        from agent.environment import new_session_id, open_environment
+    def _first_frame(self) -> None:
+        from tui.launch import process_age
 
-        env = open_environment(self.settings, session_id=new_session_id())
-        self._env = env
-        label = "SANDBOX" if env.is_sandbox else env.aws.account_label
-        self.call_from_thread(
-            self.query_one("#status", Static).update, f"{label} · {env.aws.region} · {env.reason}"
+        self.first_frame_at = process_age()
+        if self.exit_after_first_frame:
+            self.exit(0)
+            return
+        self.open_session()
+
+    # --- the session --------------------------------------------------------------------
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def open_session(self, settings: Settings | None = None) -> None:
+        settings = settings or self.settings
+        old, self.session = self.session, None
+        if old is not None:
+            await old.aclose()
+        self.status.busy_text = "starting…"
+        try:
+            session = await self.session_factory(settings, self.conversation)
+        except Exception as exc:
+            self.status.busy_text = "no session"
+            await self.chat.add(
+                NoticeItem(f"Could not start the session: {exc}", "error", classes="notice")
+            )
+            return
+        self.settings = settings
+        self.session = session
+        self.conversation = session.conversation_id
+        status = self.status
+        status.env_sandbox = session.is_sandbox
+        status.env_account = session.account_label
+        status.env_region = session.region
+        status.env_profile = session.profile or ""
+        status.env_model = session.model_label
+        status.env_mode = session.mode
+        status.busy_text = ""
+        history: list[dict[str, Any]] = []
+        if self.conversation and not self.chat.items:
+            try:
+                history = await session.resume(self.conversation)
+            except Exception as exc:
+                await self._notice(f"Could not resume {self.conversation}: {exc}", "error")
+            if history:
+                await self.chat.load_history(history)
+        where = (
+            "the SANDBOX (local moto; nothing reaches real AWS)"
+            if session.is_sandbox
+            else f"REAL AWS account {session.account_label}"
+        )
+        await self._notice(
+            f"Session {session.session_id} in {where}, region {session.region}; "
+            f"model: {session.model_label}; mode: {session.mode}. Type / for commands, F1 for help."
+        )
+        self._refresh_resources()
+        if self.queued:
+            text = self.queued.pop(0)
+            self.queued.clear()
+            self._start_turn(text)
+
+    async def _notice(self, text: str, level: str = "info") -> None:
+        await self.chat.add(NoticeItem(text, level, classes="notice"))
+
+    # --- input --------------------------------------------------------------------------
+    @on(PromptInput.Submitted)
+    async def _submitted(self, event: PromptInput.Submitted) -> None:
+        await self.handle_input(event.text)
+
+    @on(Sidebar.StepChosen)
+    def _step_chosen(self, event: Sidebar.StepChosen) -> None:
+        prompt = self.prompt
+        prompt.load_text(event.text)
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
+
+    async def handle_input(self, text: str) -> None:
+        parsed = slash.parse(text)
+        if parsed is not None:
+            await self.run_slash(*parsed)
+            return
+        if text.startswith("//"):
+            text = text[1:]
+        if self.turn_running:
+            self.notify("A turn is running; Ctrl+C cancels it.", severity="warning")
+            self.prompt.load_text(text)
+            return
+        await self.chat.add(UserMessage(text, classes="user"))
+        if self.session is None:
+            self.queued.append(text)
+            self.status.busy_text = "starting… (your message is queued)"
+            return
+        self._start_turn(text)
+
+    # --- a turn -------------------------------------------------------------------------
+    @property
+    def turn_running(self) -> bool:
+        return self.turn_worker is not None and not self.turn_worker.is_finished
+
+    def _start_turn(self, text: str) -> None:
+        self.turn_worker = self._run_turn(text)
+
+    @work(exclusive=True, group="turn", exit_on_error=False)
+    async def _run_turn(self, text: str) -> None:
+        session = self.session
+        assert session is not None
+        self.status.busy_text = "working…"
+        try:
+            events = session.send(text)
+            while True:
+                pending: list[ApprovalRequested] = []
+                async for event in events:
+                    await self.handle_event(event)
+                    if isinstance(event, ApprovalRequested):
+                        pending.append(event)
+                if not pending:
+                    break
+                decisions = await self._ask(pending)
+                events = session.decide(decisions)
+        except asyncio.CancelledError:
+            await self._turn_cancelled()
+            raise
+        except Exception as exc:
+            await self._notice(f"The turn failed: {type(exc).__name__}: {exc}", "error")
+        finally:
+            self.chat.finish_replies()
+            self._settle_cards("cancelled")
+            self.status.busy_text = ""
+            self._refresh_resources()
+            if self._cancel_timer is not None:
+                self._cancel_timer.stop()
+                self._cancel_timer = None
+
+    async def _ask(self, pending: list[ApprovalRequested]) -> dict[str, Decision]:
+        from tui.screens.approval import ApprovalScreen
+
+        decisions: dict[str, Decision] = {}
+        self.status.busy_text = "awaiting approval"
+        self.bell()
+        for event in pending:
+            request = event.request
+            decision = await self.push_screen_wait(ApprovalScreen(request))
+            decisions[request.call_id] = decision
+            card = self.chat.find_card(request.call_id)
+            if card is not None and decision.type != "reject":
+                if decision.type == "edit" and decision.args is not None:
+                    card.args = dict(decision.args)
+                card.set_running()
+        self.status.busy_text = "working…"
+        return decisions
+
+    async def handle_event(self, event: Any) -> None:
+        chat = self.chat
+        if isinstance(event, TextDelta):
+            (await chat.assistant(event.message_id)).append(event.text)
+        elif isinstance(event, DiscardMessage):
+            await chat.discard(event.message_id)
+        elif isinstance(event, ToolCallStarted):
+            self.call_stages[event.call_id] = event.stage
+            await chat.card(
+                event.call_id, name=event.name, stage=event.stage, risk=event.risk, args=event.args
+            )
+            self._stage_state(event.stage, "running")
+        elif isinstance(event, ApprovalRequested):
+            req = event.request
+            self.call_stages.setdefault(req.call_id, req.stage)
+            card = await chat.card(
+                req.call_id, name=req.tool, stage=req.stage, risk=req.risk, args=req.args
+            )
+            card.set_waiting()
+            self._stage_state(req.stage, "touched")
+        elif isinstance(event, ToolProgress):
+            card = chat.find_card(event.call_id)
+            if card is not None:
+                card.progress(event.message, event.done, event.total, event.unit)
+        elif isinstance(event, ToolCallFinished):
+            stage = self.call_stages.get(event.call_id, "")
+            card = chat.find_card(event.call_id) or await chat.card(
+                event.call_id, name=event.name, stage=stage, args=event.args
+            )
+            card.finish(event.status, event.summary, event.duration_ms, event.data, event.args)
+            if event.status == "success":
+                self._stage_state(stage, "done")
+            elif event.status == "error":
+                self._stage_state(stage, "failed")
+            elif self.sidebar.states.get(stage) not in ("done", "failed"):
+                self._stage_state(stage, "touched")
+        elif isinstance(event, ResourceCreated):
+            self._refresh_resources()
+        elif isinstance(event, TurnFinished):
+            chat.finish_replies()
+            if event.cancelled:
+                await self._notice("Turn cancelled.", "warning")
+            elif event.estimated_cost_usd:
+                self.status.busy_text = f"turn cost ≈ ${event.estimated_cost_usd:,.2f}"
+        elif isinstance(event, ErrorEvent):
+            await self._notice(f"{event.error_kind}: {event.message}", "error")
+        elif isinstance(event, Notice):
+            await self._notice(event.message, event.level)
+
+    def _stage_state(self, stage: str, state: str) -> None:
+        if stage and stage != "general":
+            self.sidebar.set_stage_state(stage, state)
+
+    def _settle_cards(self, status: str) -> None:
+        """Cards still running when the turn ends did not finish."""
+        for widget in self.chat.items:
+            if isinstance(widget, ToolCard) and widget.status in ("running", "waiting"):
+                widget.finish(status, "the turn ended before this call finished")
+                stage = self.call_stages.get(widget.call_id, "")
+                if self.sidebar.states.get(stage) == "running":
+                    self._stage_state(stage, "touched")
+
+    async def _turn_cancelled(self) -> None:
+        from tui.screens.approval import ApprovalScreen
+
+        while isinstance(self.screen, ApprovalScreen):
+            self.pop_screen()
+        await self._notice("Turn cancelled.", "warning")
+
+    def _refresh_resources(self) -> None:
+        if self.session is not None:
+            self.sidebar.set_resources(self.session.resources(), self.session.spent_usd)
+
+    # --- actions ------------------------------------------------------------------------
+    def action_interrupt(self) -> None:
+        now = time.monotonic()
+        quick = now - self._last_interrupt < QUIT_WINDOW_S
+        self._last_interrupt = now
+        if self.turn_running and not quick:
+            assert self.session is not None and self.turn_worker is not None
+            self.session.cancel()
+            self.status.busy_text = "cancelling…"
+            worker = self.turn_worker
+            from tui.screens.approval import ApprovalScreen
+
+            if isinstance(self.screen, ApprovalScreen):
+                worker.cancel()  # the modal would wait for ever
+            else:
+                self._cancel_timer = self.set_timer(CANCEL_GRACE_S, worker.cancel)
+            self.notify("Cancelling the turn. Ctrl+C again quits.", timeout=QUIT_WINDOW_S)
+            return
+        if quick:
+            self.exit(0)
+            return
+        self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_audit_log(self) -> None:
+        from tui.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen(self.settings.audit_dir))
+
+    def action_conversations(self) -> None:
+        if self.session is None:
+            self.notify("The session is still starting.", severity="warning")
+            return
+        from tui.screens.conversations import ConversationsScreen
+
+        def chosen(conversation: str | None) -> None:
+            if conversation:
+                self.run_worker(self.resume(conversation), group="resume")
+
+        self.push_screen(ConversationsScreen(self.session), chosen)
+
+    def action_copy_last(self) -> None:
+        reply = self.chat.last_reply()
+        if reply is None:
+            self.notify("No reply to copy yet.", severity="warning")
+            return
+        reply.action_copy()
+
+    def action_focus_stages(self) -> None:
+        self.sidebar.display = True
+        self.query_one(StageList).focus()
+
+    # --- slash commands -----------------------------------------------------------------
+    async def run_slash(self, name: str, arg: str) -> None:
+        handler = getattr(self, f"_slash_{name}", None)
+        if handler is None:
+            await self._notice(
+                f"Unknown command /{name}. Commands: {', '.join('/' + n for n in slash.NAMES)}",
+                "warning",
+            )
+            return
+        await handler(arg)
+
+    async def _slash_help(self, arg: str) -> None:
+        self.action_help()
+
+    async def _slash_stages(self, arg: str) -> None:
+        self.action_focus_stages()
+
+    async def _slash_log(self, arg: str) -> None:
+        self.action_audit_log()
+
+    async def _slash_tools(self, arg: str) -> None:
+        self._list_tools(arg.strip())
+
+    @work(thread=True, group="tools")
+    def _list_tools(self, stage: str) -> None:
+        from tools.registry import all_tools
+
+        tools = [t for t in all_tools() if not stage or t.stage == stage]
+        if not tools:
+            text = f"No tools for stage '{stage}'." if stage else "No tools are registered yet."
+        else:
+            lines = ["| tool | stage | risk | what |", "|---|---|---|---|"]
+            lines += [
+                f"| `{t.name}` | {t.stage} | {t.risk} | {t.description.split('.')[0]} |"
+                for t in tools
+            ]
+            text = f"**{len(tools)} tools**\n\n" + "\n".join(lines)
+        self.call_from_thread(self._local_reply, text)
+
+    def _local_reply(self, text: str) -> None:
+        self.run_worker(self.chat.add(AssistantMessage(text, classes="assistant local")))
+
+    async def _slash_mode(self, arg: str) -> None:
+        mode = arg.strip().lower()
+        if not mode:
+            current = self.session.mode if self.session else self.settings.mode
+            await self._notice(f"Mode: {current}. Choose one of: {', '.join(MODES)} (/mode NAME).")
+            return
+        if mode not in MODES:
+            await self._notice(
+                f"'{mode}' is not a mode; choose one of: {', '.join(MODES)}.", "error"
+            )
+            return
+        self.set_mode(mode)
+        await self._notice(f"Mode is now {mode}.", "warning" if mode == "yes" else "info")
+
+    def set_mode(self, mode: str) -> None:
+        if self.session is not None:
+            self.session.set_mode(mode)
+        self.settings = self.settings.model_copy(update={"mode": mode})
+        self.status.env_mode = mode
+
+    async def _slash_model(self, arg: str) -> None:
+        await self._restart_with("model", arg.strip())
+
+    async def _slash_region(self, arg: str) -> None:
+        await self._restart_with("region", arg.strip())
+
+    async def _restart_with(self, key: str, value: str) -> None:
+        if not value:
+            current = (
+                (self.session.model_label if key == "model" else self.session.region)
+                if self.session
+                else getattr(self.settings, key)
+            )
+            await self._notice(f"{key}: {current}. Change it with /{key} VALUE.")
+            return
+        if self.turn_running:
+            await self._notice(f"Wait for the turn to finish before changing the {key}.", "warning")
+            return
+        from agent.settings import SettingsError, load_settings
+
+        current = self.settings.model_dump()
+        current[key] = value
+        try:
+            settings = load_settings(**current)
+        except SettingsError as exc:
+            await self._notice(str(exc), "error")
+            return
+        await self._notice(f"Restarting the session with {key} {value}…")
+        self.open_session(settings)
+
+    async def _slash_resources(self, arg: str) -> None:
+        if self.session is None:
+            await self._notice("The session is still starting.", "warning")
+            return
+        resources = self.session.resources()
+        if not resources:
+            await self._notice("This session has created nothing yet.")
+            return
+        lines = ["| name | kind | region | $/hour |", "|---|---|---|---|"]
+        for res in resources:
+            hourly = res.get("hourly_usd")
+            lines.append(
+                f"| {res.get('name')} | {res.get('kind')} | {res.get('region') or ''} | "
+                f"{f'{hourly:,.3f}' if hourly else '–'} |"
+            )
+        text = f"**{len(resources)} resources**\n\n" + "\n".join(lines)
+        await self.chat.add(AssistantMessage(text, classes="assistant local"))
+
+    async def _slash_cleanup(self, arg: str) -> None:
+        await self.handle_input(
+            "Clean up: delete every resource this session created" + (f" ({arg})" if arg else "")
         )
 
-    def on_unmount(self) -> None:
-        env = getattr(self, "_env", None)
-        if env is not None:
-            env.close()
+    async def _slash_new(self, arg: str) -> None:
+        if self.session is None or self.turn_running:
+            await self._notice("Wait for the session to be ready and idle.", "warning")
+            return
+        conversation = await self.session.new_conversation()
+        self.conversation = conversation
+        await self.chat.clear()
+        self.sidebar.reset()
+        self._refresh_resources()
+        await self._notice(f"New conversation {conversation}.")
+
+    async def _slash_resume(self, arg: str) -> None:
+        if arg.strip():
+            await self.resume(arg.strip())
+        else:
+            self.action_conversations()
+
+    async def resume(self, conversation: str) -> None:
+        if self.session is None or self.turn_running:
+            await self._notice("Wait for the session to be ready and idle.", "warning")
+            return
+        try:
+            history = await self.session.resume(conversation)
+        except Exception as exc:
+            await self._notice(f"Could not resume {conversation}: {exc}", "error")
+            return
+        self.conversation = conversation
+        self.sidebar.reset()
+        await self.chat.load_history(history)
+        self._refresh_resources()
+        await self._notice(f"Resumed {conversation} ({len(history)} messages).")
+        pending = self.session.pending_approvals
+        if pending:
+            await self._notice(
+                f"{len(pending)} call(s) of this conversation wait for a decision.", "warning"
+            )
+            self.turn_worker = self._decide_pending(pending)
+
+    @work(exclusive=True, group="turn", exit_on_error=False)
+    async def _decide_pending(self, pending: list[Any]) -> None:
+        assert self.session is not None
+        events = [ApprovalRequested(r) for r in pending]
+        for event in events:
+            await self.handle_event(event)
+        decisions = await self._ask(events)
+        async for event in self.session.decide(decisions):
+            await self.handle_event(event)
+        self.status.busy_text = ""
+        self._refresh_resources()
+
+    async def _slash_export(self, arg: str) -> None:
+        path = Path(arg.strip()).expanduser() if arg.strip() else None
+        if path is None:
+            stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%d-%H%M%S")
+            name = f"conversation-{self.conversation or 'new'}-{stamp}.md"
+            path = self.settings.state_dir / "exports" / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.export_markdown(), encoding="utf-8")
+        except OSError as exc:
+            await self._notice(f"Could not export: {exc}", "error")
+            return
+        await self._notice(f"Exported the conversation to {path}")
+
+    def export_markdown(self) -> str:
+        chat = self.chat
+        session = self.session
+        head = [f"# sagecoach conversation {self.conversation or ''}".rstrip(), ""]
+        if session is not None:
+            where = "SANDBOX" if session.is_sandbox else f"account {session.account_label}"
+            head.append(f"{where} · region {session.region} · model {session.model_label}")
+            head.append("")
+        body: list[str] = []
+        for widget in [*chat._earlier, *chat.items]:
+            if isinstance(widget, UserMessage):
+                body += [f"**You:** {widget.text}", ""]
+            elif isinstance(widget, AssistantMessage):
+                body += ["**sagecoach:**", "", widget.text, ""]
+            elif isinstance(widget, ToolCard):
+                took = format_duration(widget.duration_ms)
+                body.append(
+                    f"> tool `{widget.tool_name}` ({widget.stage}, {widget.risk}): "
+                    f"{widget.status}{f' in {took}' if took else ''}"
+                )
+                body.append(f"> arguments: `{widget.args}`")
+                if widget.summary:
+                    body.append(f"> {widget.summary}")
+                body.append("")
+            elif isinstance(widget, NoticeItem):
+                body += [f"*{widget.text}*", ""]
+        return "\n".join(head + body).rstrip() + "\n"
+
+    # --- command palette ----------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys, slash commands and modes", self.action_help)
+        yield SystemCommand("Stages", "Focus the pipeline stages", self.action_focus_stages)
+        yield SystemCommand(
+            "Tools", "List the tools", lambda: self.run_worker(self._slash_tools(""))
+        )
+        yield SystemCommand(
+            "Resources",
+            "What this session created",
+            lambda: self.run_worker(self._slash_resources("")),
+        )
+        yield SystemCommand(
+            "Clean up",
+            "Delete what this session created",
+            lambda: self.run_worker(self._slash_cleanup("")),
+        )
+        yield SystemCommand("Audit log", "Filter and verify the audit log", self.action_audit_log)
+        yield SystemCommand(
+            "New conversation", "Start over", lambda: self.run_worker(self._slash_new(""))
+        )
+        yield SystemCommand(
+            "Resume a conversation", "List, resume, delete", self.action_conversations
+        )
+        yield SystemCommand(
+            "Export conversation",
+            "Save as Markdown",
+            lambda: self.run_worker(self._slash_export("")),
+        )
+        yield SystemCommand(
+            "Model", "Show the model", lambda: self.run_worker(self._slash_model(""))
+        )
+        yield SystemCommand(
+            "Region", "Show the region", lambda: self.run_worker(self._slash_region(""))
+        )
+        for mode in MODES:
+            yield SystemCommand(
+                f"Mode: {mode}", f"Switch the approval mode to {mode}", _bind(self.set_mode, mode)
+            )
+        yield SystemCommand(
+            "Toggle sidebar", "Show or hide the sidebar", self.action_toggle_sidebar
+        )
+        yield SystemCommand("Copy last reply", "To the clipboard (OSC 52)", self.action_copy_last)
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            try:
+                await self.session.aclose()
+            except Exception:
+                pass
+
+
+def _bind(func: Callable[[str], None], value: str) -> Callable[[], None]:
+    return lambda: func(value)

@@ -1,0 +1,1 @@
+"""Screens of the sagecoach app: approval modal, audit log, conversations, help."""

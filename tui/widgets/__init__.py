@@ -1,0 +1,1 @@
+"""Widgets of the sagecoach app: status bar, chat log items, sidebar, prompt."""

@@ -1,0 +1,76 @@
+"""The status bar at the top: where calls go (SANDBOX or the account), region, profile, model, mode."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Label
+
+from agent.settings import MODES
+
+
+class StatusBar(Horizontal):
+    """One line; SANDBOX is a black-on-yellow badge and `yes` mode a red one."""
+
+    env_account: reactive[str] = reactive("…")
+    env_sandbox: reactive[bool | None] = reactive(None)
+    env_region: reactive[str] = reactive("…")
+    env_profile: reactive[str] = reactive("")
+    env_model: reactive[str] = reactive("starting…")
+    env_mode: reactive[str] = reactive("ask")
+    busy_text: reactive[str] = reactive("")
+
+    def compose(self) -> ComposeResult:
+        yield Label("sagecoach", id="brand")
+        yield Label("…", id="env")
+        yield Label("", id="region")
+        yield Label("", id="profile")
+        yield Label("", id="model")
+        yield Label("", id="busy")
+        yield Label("", id="mode")
+
+    def on_mount(self) -> None:
+        self._refresh_all()
+
+    def _refresh_all(self) -> None:
+        if not self.is_mounted:
+            return
+        env = self.query_one("#env", Label)
+        env.set_class(self.env_sandbox is True, "-sandbox")
+        env.set_class(self.env_sandbox is False, "-real")
+        if self.env_sandbox is True:
+            env.update(" SANDBOX · nothing reaches real AWS ")
+        elif self.env_sandbox is False:
+            env.update(f" REAL AWS · account {self.env_account} ")
+        else:
+            env.update(" starting… ")
+        self.query_one("#region", Label).update(f"region {self.env_region}")
+        self.query_one("#profile", Label).update(f"profile {self.env_profile or 'default'}")
+        self.query_one("#model", Label).update(self.env_model)
+        self.query_one("#busy", Label).update(self.busy_text)
+        mode = self.query_one("#mode", Label)
+        for name in MODES:
+            mode.set_class(name == self.env_mode, f"-mode-{name}")
+        mode.update(f" {self.env_mode.upper()} ")
+
+    def watch_env_account(self) -> None:
+        self._refresh_all()
+
+    def watch_env_sandbox(self) -> None:
+        self._refresh_all()
+
+    def watch_env_region(self) -> None:
+        self._refresh_all()
+
+    def watch_env_profile(self) -> None:
+        self._refresh_all()
+
+    def watch_env_model(self) -> None:
+        self._refresh_all()
+
+    def watch_env_mode(self) -> None:
+        self._refresh_all()
+
+    def watch_busy_text(self) -> None:
+        self._refresh_all()
