@@ -564,6 +564,14 @@ class AgentSession:
                 )
             ]
         if what == "discard":
+            self.audit.append(
+                "model_retry",
+                {
+                    "model": self.core.model_id,
+                    "reason": data.get("reason", ""),
+                    "attempt": data.get("attempt"),
+                },
+            )
             events: list[AnyEvent] = []
             if turn.open_id:
                 events.append(DiscardMessage(turn.open_id))
