@@ -15,7 +15,7 @@ from typing import Any
 from tools.base import STAGES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per service: compared and hashed by identity
 class Service:
     id: str
     name: str
@@ -631,7 +631,7 @@ SERVICES: tuple[Service, ...] = (
         "spread across all its models.",
         tools=("sagemaker_create_endpoint", "sagemaker_invoke_endpoint"),
         traits=("realtime", "multi-model", "managed", "cost-efficient"),
-        keywords=("many", "models", "multi", "tenant", "per-customer", "share", "mme"),
+        keywords=("many", "hundreds", "multi", "tenant", "customer", "share", "mme"),
         aliases=("Multi-Model Endpoints", "SageMaker Multi-Model Endpoints", "MME"),
         cost_rank=4,
     ),
@@ -1009,7 +1009,14 @@ CONSTRAINTS: dict[str, tuple[str, ...]] = {
     "ci-cd": ("ci/cd", "cicd", "ci-cd", "automate", "automation", "repeatable"),
     "third-party-data": ("third-party", "third party", "external data", "buy data"),
     "experiment-tracking": ("track experiments", "experiment tracking", "compare runs"),
-    "multi-model": ("many models", "multi-model", "multiple models", "per customer"),
+    "multi-model": (
+        "many models",
+        "multi-model",
+        "multiple models",
+        "per customer",
+        "per-customer",
+        "models per",
+    ),
     "large-scale": ("large scale", "large-scale", "big data", "terabytes", "at scale"),
     "notebook": ("notebook", "jupyter"),
 }
@@ -1058,7 +1065,7 @@ def normalize_constraints(items: list[str] | tuple[str, ...] | str) -> list[str]
         for trait, phrases in CONSTRAINTS.items():
             if (
                 trait == low.strip()
-                or any(re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", low) for p in phrases)
+                or any(re.search(rf"(?<![a-z-]){re.escape(p)}(?![a-z-])", low) for p in phrases)
             ) and trait not in found:
                 found.append(trait)
                 hit = True
