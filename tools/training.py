@@ -1,1 +1,0 @@
-"""Tools for this stage (filled in by its issue)."""

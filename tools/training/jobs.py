@@ -1,0 +1,731 @@
+"""SageMaker training jobs: start (built-in algorithm, scikit-learn script or custom image),
+describe, list, stop, and metrics (final values plus CloudWatch time series)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tools.algorithms import (
+    ALGORITHMS,
+    get_algorithm,
+    hyperparameter_strings,
+    retrieve_image,
+    stringify,
+)
+from tools.algorithms import image_uri as algorithm_image_uri
+from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.pricing import check_instance_for, estimate_instances, instance_hourly
+from tools.validators import InstanceType, RoleArn, S3Uri, SageMakerName, parse_s3_uri
+
+AlgorithmChoice = Literal[
+    "xgboost", "linear-learner", "kmeans", "randomcutforest", "sklearn", "custom"
+]
+DebuggerRule = Literal[
+    "loss_not_decreasing", "overfit", "overtraining", "vanishing_gradient", "class_imbalance"
+]
+DEBUGGER_RULES: dict[str, str] = {
+    "loss_not_decreasing": "LossNotDecreasing",
+    "overfit": "Overfit",
+    "overtraining": "Overtraining",
+    "vanishing_gradient": "VanishingGradient",
+    "class_imbalance": "ClassImbalance",
+}
+METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600
+
+ROLE_HELP = (
+    "role_arn is required: SageMaker runs the job as an IAM role it can assume. Create one in the "
+    "IAM console (Roles > Create role > AWS service: SageMaker, keep AmazonSageMakerFullAccess, "
+    "and allow it to read your S3 data), or with the CLI: `aws iam create-role --role-name "
+    "SageMakerExecutionRole --assume-role-policy-document "
+    '\'{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":'
+    '"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}\'` then `aws iam attach-role-policy '
+    "--role-name SageMakerExecutionRole --policy-arn "
+    "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`. Pass its ARN "
+    "(arn:aws:iam::<account>:role/SageMakerExecutionRole). In the sandbox any well-formed ARN works."
+)
+
+_ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$"
+)
+
+
+def check_ecr_image(uri: str) -> str:
+    if not _ECR_IMAGE.match(uri):
+        raise ValueError(
+            f"'{uri}' is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>)"
+        )
+    return uri
+
+
+def check_training_instance(value: str) -> str:
+    return check_instance_for("training", value)
+
+
+EcrImage = Annotated[str, AfterValidator(check_ecr_image)]
+TrainingInstance = Annotated[InstanceType, AfterValidator(check_training_instance)]
+HyperValue = str | int | float | bool
+
+
+def check_typed_hyperparameters(
+    model: type[BaseModel], title: str, values: dict[str, Any]
+) -> BaseModel:
+    """Validate against the algorithm's typed model; one readable line per problem."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"is not a {title} hyperparameter"
+            problems.append(f"hyperparameters.{where}: {msg}" if where else msg)
+        raise ValueError("; ".join(problems)) from None
+
+
+class MetricDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    regex: Annotated[str, Field(min_length=1, max_length=500, description="one capture group")]
+
+
+class TrainingDefinition(BaseModel):
+    """What a training job runs on: shared by the training and tuning tools."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Annotated[
+        AlgorithmChoice, Field(description="built-in, or custom with image_uri")
+    ] = "xgboost"
+    version: Annotated[str | None, Field(description="algorithm version, e.g. 1.7-1")] = None
+    image_uri: Annotated[EcrImage | None, Field(description="custom ECR image")] = None
+    hyperparameters: Annotated[
+        dict[str, HyperValue], Field(description="typed+range-checked for xgboost/linear-learner")
+    ] = {}
+    entry_point: Annotated[str | None, Field(description="sklearn: script file name")] = None
+    source_s3_uri: Annotated[S3Uri | None, Field(description="sklearn: source .tar.gz")] = None
+    metric_definitions: list[MetricDefinition] = []
+    train_s3_uri: Annotated[S3Uri, Field(description="train channel")]
+    validation_s3_uri: S3Uri | None = None
+    test_s3_uri: S3Uri | None = None
+    content_type: Annotated[str, Field(description="channel content type")] = "text/csv"
+    output_s3_uri: Annotated[
+        S3Uri | None, Field(description="default: <train bucket>/sagecoach/output/")
+    ] = None
+    instance_type: TrainingInstance = "ml.m5.large"
+    instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_s: Annotated[
+        int, Field(ge=60, le=MAX_RUNTIME_LIMIT_S, description="stop after")
+    ] = 3600
+    use_spot: Annotated[bool, Field(description="managed spot")] = False
+    max_wait_s: Annotated[
+        int | None,
+        Field(ge=60, le=2 * MAX_RUNTIME_LIMIT_S, description="spot: total wait; >= max_runtime_s"),
+    ] = None
+    role_arn: RoleArn | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingDefinition:
+        if self.role_arn is None:
+            raise ValueError(ROLE_HELP)
+        if self.algorithm == "custom":
+            if not self.image_uri:
+                raise ValueError("algorithm 'custom' needs image_uri (your ECR training image)")
+        else:
+            if self.image_uri:
+                raise ValueError("image_uri is only for algorithm 'custom'")
+            algo = get_algorithm(self.algorithm)
+            if self.version and self.version not in algo.versions:
+                raise ValueError(
+                    f"{algo.title} version '{self.version}' is not offered "
+                    f"(versions: {', '.join(algo.versions)})"
+                )
+            algo.check_instance(self.instance_type)
+            if algo.content_types and self.content_type not in algo.content_types:
+                raise ValueError(
+                    f"{algo.title} does not read {self.content_type} "
+                    f"(it reads {', '.join(algo.content_types)})"
+                )
+            if algo.typed is not None:
+                check_typed_hyperparameters(algo.typed, algo.title, self.hyperparameters)
+            missing = [
+                h
+                for h in algo.required_hyperparameters
+                if h not in self.hyperparameters and algo.typed is None
+            ]
+            if missing:
+                raise ValueError(f"{algo.title} needs hyperparameters: {', '.join(missing)}")
+            if algo.needs_script and not (self.entry_point and self.source_s3_uri):
+                raise ValueError(
+                    f"{algo.title} needs entry_point (script name) and source_s3_uri (a .tar.gz "
+                    "with the script, uploaded to S3)"
+                )
+            if self.metric_definitions and not algo.needs_script:
+                raise ValueError(
+                    f"{algo.title} emits its own metrics; metric_definitions are only for "
+                    "sklearn or custom images"
+                )
+        if self.use_spot and self.max_wait_s is not None and self.max_wait_s < self.max_runtime_s:
+            raise ValueError("max_wait_s must be at least max_runtime_s")
+        if not self.use_spot and self.max_wait_s is not None:
+            raise ValueError("max_wait_s only applies with use_spot")
+        return self
+
+    @property
+    def max_hours(self) -> float:
+        return self.max_runtime_s / 3600
+
+
+class StartTrainingArgs(TrainingDefinition):
+    job_name: Annotated[SageMakerName | None, Field(description="default: generated")] = None
+    experiment_name: Annotated[
+        SageMakerName | None, Field(description="associate with an experiment")
+    ] = None
+    trial_name: SageMakerName | None = None
+    debugger_rules: list[DebuggerRule] = []
+    wait: Annotated[bool, Field(description="wait until the job ends")] = False
+
+    @model_validator(mode="after")
+    def _trial(self) -> StartTrainingArgs:
+        if self.trial_name and not self.experiment_name:
+            raise ValueError("trial_name needs experiment_name")
+        return self
+
+
+# --- pure request construction (also used by the Pipelines tool) -------------------------
+
+
+def generated_name(prefix: str, max_len: int = 63) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    suffix = uuid.uuid4().hex[:4]
+    base = re.sub(r"[^A-Za-z0-9-]", "-", prefix).strip("-")[: max_len - len(stamp) - 6]
+    return f"{base}-{stamp}-{suffix}"
+
+
+def default_output_uri(train_s3_uri: str) -> str:
+    bucket, _ = parse_s3_uri(train_s3_uri)
+    return f"s3://{bucket}/sagecoach/output/"
+
+
+def resolve_image(defn: TrainingDefinition, region: str) -> str:
+    if defn.algorithm == "custom":
+        return str(defn.image_uri)
+    return algorithm_image_uri(defn.algorithm, region, defn.version)
+
+
+def static_hyperparameters(defn: TrainingDefinition) -> dict[str, str]:
+    """HyperParameters as strings; typed algorithms get their defaults filled in."""
+    if defn.algorithm in ALGORITHMS and ALGORITHMS[defn.algorithm].typed is not None:
+        typed = ALGORITHMS[defn.algorithm].typed.model_validate(defn.hyperparameters)  # type: ignore[union-attr]
+        params = hyperparameter_strings(typed)
+    else:
+        params = {k: stringify(v) for k, v in defn.hyperparameters.items()}
+    if defn.algorithm == "sklearn":
+        params["sagemaker_program"] = str(defn.entry_point)
+        params["sagemaker_submit_directory"] = str(defn.source_s3_uri)
+        params.setdefault("sagemaker_container_log_level", "20")
+    return params
+
+
+def input_channels(defn: TrainingDefinition) -> list[dict[str, Any]]:
+    channels = []
+    for name, uri in (
+        ("train", defn.train_s3_uri),
+        ("validation", defn.validation_s3_uri),
+        ("test", defn.test_s3_uri),
+    ):
+        if not uri:
+            continue
+        channels.append(
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": defn.content_type,
+                "CompressionType": "None",
+            }
+        )
+    return channels
+
+
+def training_parts(defn: TrainingDefinition, region: str) -> dict[str, Any]:
+    """The pieces a CreateTrainingJob and a tuning TrainingJobDefinition share."""
+    check_instance_for("training", defn.instance_type, region)
+    if defn.role_arn is None:
+        raise ValueError(ROLE_HELP)
+    algorithm_spec: dict[str, Any] = {
+        "TrainingImage": resolve_image(defn, region),
+        "TrainingInputMode": "File",
+    }
+    if defn.metric_definitions:
+        algorithm_spec["MetricDefinitions"] = [
+            {"Name": m.name, "Regex": m.regex} for m in defn.metric_definitions
+        ]
+    stopping: dict[str, Any] = {"MaxRuntimeInSeconds": defn.max_runtime_s}
+    output = defn.output_s3_uri or default_output_uri(defn.train_s3_uri)
+    parts: dict[str, Any] = {
+        "AlgorithmSpecification": algorithm_spec,
+        "RoleArn": defn.role_arn,
+        "InputDataConfig": input_channels(defn),
+        "OutputDataConfig": {"S3OutputPath": output},
+        "ResourceConfig": {
+            "InstanceType": defn.instance_type,
+            "InstanceCount": defn.instance_count,
+            "VolumeSizeInGB": defn.volume_size_gb,
+        },
+        "StoppingCondition": stopping,
+    }
+    if defn.use_spot:
+        stopping["MaxWaitTimeInSeconds"] = defn.max_wait_s or 2 * defn.max_runtime_s
+        parts["EnableManagedSpotTraining"] = True
+        parts["CheckpointConfig"] = {"S3Uri": output.rstrip("/") + "/checkpoints/"}
+    return parts
+
+
+def build_training_job_request(
+    args: StartTrainingArgs, *, region: str, tags: list[dict]
+) -> dict[str, Any]:
+    """The CreateTrainingJob request for these arguments (no AWS call)."""
+    name = args.job_name or generated_name(f"sagecoach-{args.algorithm}")
+    parts = training_parts(args, region)
+    request: dict[str, Any] = {"TrainingJobName": name, **parts}
+    request["HyperParameters"] = static_hyperparameters(args)
+    request["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] = True
+    if args.experiment_name:
+        config = {"ExperimentName": args.experiment_name, "TrialComponentDisplayName": name}
+        if args.trial_name:
+            config["TrialName"] = args.trial_name
+        request["ExperimentConfig"] = config
+    if args.debugger_rules:
+        rule_image = retrieve_image("debugger", region)
+        output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        request["DebugHookConfig"] = {"S3OutputPath": f"{output}/debug-output"}
+        request["DebugRuleConfigurations"] = [
+            {
+                "RuleConfigurationName": DEBUGGER_RULES[rule],
+                "RuleEvaluatorImage": rule_image,
+                "RuleParameters": {"rule_to_invoke": DEBUGGER_RULES[rule]},
+            }
+            for rule in args.debugger_rules
+        ]
+    request["Tags"] = list(tags)
+    return request
+
+
+def estimate_training(args: TrainingDefinition, region: str) -> CostEstimate:
+    return estimate_instances(
+        args.instance_type,
+        args.instance_count,
+        args.max_hours,
+        "training",
+        region,
+        spot=args.use_spot,
+    )
+
+
+def hourly_rate(
+    instance_type: str, count: int, region: str, component: Any = "training"
+) -> float | None:
+    quote = instance_hourly(instance_type, component, region)
+    return round(quote.usd * count, 4) if quote else None
+
+
+def _algo_label(args: TrainingDefinition) -> str:
+    if args.algorithm == "custom":
+        return f"custom image {args.image_uri}"
+    algo = get_algorithm(args.algorithm)
+    return f"{algo.title} {args.version or algo.default_version}"
+
+
+def _missing(exc: Exception, sandbox: bool) -> bool:
+    """A describe that failed because the thing does not exist (moto answers 500 there)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = str(response.get("Error", {}).get("Message", "")).lower()
+    return (
+        code in ("ResourceNotFound", "ResourceNotFoundException")
+        or (code == "ValidationException" and "not" in message)
+        or (sandbox and status == 500)
+    )
+
+
+def ensure_experiment(ctx: ToolContext, experiment: str, trial: str | None) -> list[Resource]:
+    """Create the experiment (and trial) when missing, so the job can be associated."""
+    from botocore.exceptions import ClientError
+
+    sm = ctx.client("sagemaker")
+    created: list[Resource] = []
+    try:
+        sm.describe_experiment(ExperimentName=experiment)
+    except ClientError as exc:
+        if not _missing(exc, ctx.aws.is_sandbox):
+            raise
+        arn = sm.create_experiment(ExperimentName=experiment, Tags=ctx.aws.tags())["ExperimentArn"]
+        created.append(Resource("sagemaker_experiment", experiment, arn))
+    if trial:
+        try:
+            sm.describe_trial(TrialName=trial)
+        except ClientError as exc:
+            if not _missing(exc, ctx.aws.is_sandbox):
+                raise
+            arn = sm.create_trial(TrialName=trial, ExperimentName=experiment, Tags=ctx.aws.tags())[
+                "TrialArn"
+            ]
+            created.append(Resource("sagemaker_experiment_trial", trial, arn))
+    return created
+
+
+# --- tools ------------------------------------------------------------------------------
+
+
+@tool(
+    name="sagemaker_start_training_job",
+    stage="training",
+    risk="costly",
+    operations=(
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:CreateExperiment",
+        "sagemaker:CreateTrial",
+        "sagemaker:DescribeTrainingJob",
+    ),
+    estimator=estimate_training,
+    phrases=(
+        "train a model",
+        "start a training job",
+        "train xgboost on my data",
+        "fit a linear learner",
+        "run my sklearn script on sagemaker",
+        "train with spot instances",
+    ),
+)
+def sagemaker_start_training_job(ctx: ToolContext, args: StartTrainingArgs) -> ToolResult:
+    """Start a SageMaker training job: built-in algorithm (xgboost, linear-learner, kmeans, randomcutforest), sklearn script or custom image; bills per second up to max_runtime_s."""
+    try:
+        request = build_training_job_request(args, region=ctx.region, tags=ctx.aws.tags())
+    except ValueError as exc:
+        raise ToolError(str(exc), kind="invalid_arguments") from None
+    name = request["TrainingJobName"]
+    resources: list[Resource] = []
+    if args.experiment_name:
+        resources += ensure_experiment(ctx, args.experiment_name, args.trial_name)
+    ctx.report(f"creating training job {name}")
+    arn = ctx.client("sagemaker").create_training_job(**request)["TrainingJobArn"]
+    estimate = estimate_training(args, ctx.region)
+    resources.append(
+        Resource(
+            "sagemaker_training_job",
+            name,
+            arn,
+            hourly_usd=hourly_rate(args.instance_type, args.instance_count, ctx.region),
+            extra={"request": request, "estimate": estimate.to_dict()},
+        )
+    )
+    lines = [
+        f"Started training job {name}: {_algo_label(args)} on {args.instance_count} × "
+        f"{args.instance_type}{' (spot)' if args.use_spot else ''}, stops after "
+        f"{args.max_runtime_s // 60} min at most. Cost bound: {estimate.summary()}.",
+        f"Output: {request['OutputDataConfig']['S3OutputPath']}{name}/output/model.tar.gz",
+    ]
+    algo = ALGORITHMS.get(args.algorithm)
+    if algo and algo.notes:
+        lines.append(f"Note: {algo.notes}")
+    data: dict[str, Any] = {"job_name": name, "arn": arn, "request": request}
+    if args.wait:
+        from tools.jobs import wait_for_job
+
+        outcome = wait_for_job(ctx, "training", name, timeout_s=args.max_runtime_s + 900)
+        data["status"] = outcome.status
+        lines.append(
+            f"Status: {outcome.status}"
+            + (" (still running when the wait ended)" if outcome.timed_out else "")
+        )
+    else:
+        lines.append("Check it with sagemaker_describe_training_job.")
+    if ctx.aws.is_sandbox:
+        lines.append("Sandbox: jobs complete at once and write no model file.")
+    return ToolResult("\n".join(lines), data, resources)
+
+
+class JobNameArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    job_name: SageMakerName
+
+
+def _ts(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else str(value or "")
+
+
+def summarize_training_job(desc: dict[str, Any]) -> dict[str, Any]:
+    """The fields a person looks at, from a DescribeTrainingJob response."""
+    resource = desc.get("ResourceConfig", {})
+    metrics = {m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList", []) or []}
+    return {
+        "name": desc.get("TrainingJobName"),
+        "status": desc.get("TrainingJobStatus"),
+        "secondary_status": desc.get("SecondaryStatus"),
+        "failure_reason": desc.get("FailureReason"),
+        "image": (desc.get("AlgorithmSpecification") or {}).get("TrainingImage"),
+        "instance_type": resource.get("InstanceType"),
+        "instance_count": resource.get("InstanceCount"),
+        "spot": bool(desc.get("EnableManagedSpotTraining")),
+        "billable_seconds": desc.get("BillableTimeInSeconds"),
+        "training_seconds": desc.get("TrainingTimeInSeconds"),
+        "created": _ts(desc.get("CreationTime")),
+        "started": _ts(desc.get("TrainingStartTime")),
+        "ended": _ts(desc.get("TrainingEndTime")),
+        "artifact": (desc.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
+        "hyperparameters": desc.get("HyperParameters") or {},
+        "metrics": metrics,
+        "history": [
+            {
+                "status": t.get("Status"),
+                "start": _ts(t.get("StartTime")),
+                "end": _ts(t.get("EndTime")),
+                "message": t.get("StatusMessage", ""),
+            }
+            for t in desc.get("SecondaryStatusTransitions", []) or []
+        ],
+    }
+
+
+@tool(
+    name="sagemaker_describe_training_job",
+    stage="training",
+    risk="read",
+    operations=("sagemaker:DescribeTrainingJob",),
+    phrases=(
+        "how is my training job doing",
+        "describe the training job",
+        "training job status",
+        "where is the model artifact",
+        "why did training fail",
+    ),
+)
+def sagemaker_describe_training_job(ctx: ToolContext, args: JobNameArgs) -> ToolResult:
+    """Status, status history, billable seconds, final metrics, artifact and failure reason of a training job."""
+    desc = ctx.client("sagemaker").describe_training_job(TrainingJobName=args.job_name)
+    info = summarize_training_job(desc)
+    lines = [f"Training job {info['name']}: {info['status']} ({info['secondary_status']})."]
+    if info["failure_reason"]:
+        lines.append(f"Failure: {info['failure_reason']}")
+    lines.append(
+        f"{info['instance_count']} × {info['instance_type']}{' spot' if info['spot'] else ''}; "
+        f"billable {info['billable_seconds'] if info['billable_seconds'] is not None else 'n/a'} s."
+    )
+    if info["metrics"]:
+        lines.append(
+            "Final metrics: "
+            + ", ".join(f"{k}={v:g}" for k, v in list(info["metrics"].items())[:12])
+        )
+    if info["artifact"]:
+        lines.append(f"Model artifact: {info['artifact']}")
+    history = info["history"][-5:]
+    if history:
+        lines.append("History: " + " → ".join(h["status"] for h in history))
+    if ctx.aws.is_sandbox:
+        lines.append("Sandbox: metrics are moto placeholders and no model file is written.")
+    return ToolResult("\n".join(lines), info)
+
+
+class ListTrainingArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name_contains: str | None = None
+    status: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None
+    created_after: Annotated[datetime | None, Field(description="ISO date/time")] = None
+    max_results: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+@tool(
+    name="sagemaker_list_training_jobs",
+    stage="training",
+    risk="read",
+    operations=("sagemaker:ListTrainingJobs",),
+    phrases=(
+        "list my training jobs",
+        "show recent training jobs",
+        "which training jobs failed",
+        "find training jobs named churn",
+    ),
+)
+def sagemaker_list_training_jobs(ctx: ToolContext, args: ListTrainingArgs) -> ToolResult:
+    """List training jobs, newest first (filters: name contains, status, created after)."""
+    params: dict[str, Any] = {
+        "MaxResults": args.max_results,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    if args.name_contains:
+        params["NameContains"] = args.name_contains
+    if args.status:
+        params["StatusEquals"] = args.status
+    if args.created_after:
+        params["CreationTimeAfter"] = args.created_after
+    page = ctx.client("sagemaker").list_training_jobs(**params)
+    rows = [
+        {
+            "name": s["TrainingJobName"],
+            "status": s.get("TrainingJobStatus"),
+            "created": _ts(s.get("CreationTime")),
+            "ended": _ts(s.get("TrainingEndTime")),
+        }
+        for s in page.get("TrainingJobSummaries", [])
+    ][: args.max_results]
+    more = bool(page.get("NextToken"))
+    if not rows:
+        return ToolResult("No training jobs match.", {"rows": [], "truncated": False})
+    text = "\n".join(f"{r['name']}  {r['status']}  {r['created']}" for r in rows)
+    if more:
+        text += f"\n(first {len(rows)} shown; more exist: narrow the filters)"
+    return ToolResult(f"{len(rows)} training jobs:\n{text}", {"rows": rows, "truncated": more})
+
+
+@tool(
+    name="sagemaker_stop_training_job",
+    stage="training",
+    risk="destructive",
+    operations=("sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"),
+    phrases=("stop the training job", "cancel training", "kill my training job"),
+)
+def sagemaker_stop_training_job(ctx: ToolContext, args: JobNameArgs) -> ToolResult:
+    """Stop a running training job (billing stops; the model artifact may be incomplete)."""
+    if ctx.aws.is_sandbox:
+        raise NotEmulated(
+            "stopping a training job (StopTrainingJob)",
+            "In the sandbox every training job has already completed.",
+        )
+    sm = ctx.client("sagemaker")
+    status = sm.describe_training_job(TrainingJobName=args.job_name)["TrainingJobStatus"]
+    if status not in ("InProgress",):
+        return ToolResult(
+            f"Training job {args.job_name} is {status}; nothing to stop.",
+            {"job_name": args.job_name, "status": status, "stopped": False},
+        )
+    sm.stop_training_job(TrainingJobName=args.job_name)
+    return ToolResult(
+        f"Stop requested for training job {args.job_name}; it moves to Stopping, then Stopped.",
+        {"job_name": args.job_name, "status": "Stopping", "stopped": True},
+    )
+
+
+class MetricsArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    job_name: SageMakerName
+    metric_names: Annotated[list[str], Field(description="default: all recorded")] = []
+    period_s: Annotated[int, Field(ge=1, le=3600)] = 60
+
+
+def training_metric_series(
+    ctx: ToolContext, job_name: str, desc: dict[str, Any], names: list[str], period_s: int
+) -> dict[str, list[list[float]]]:
+    """CloudWatch series for a job's metrics: {"metric": [[seconds since start, value], ...]}."""
+    cw = ctx.client("cloudwatch")
+    dims = [{"Name": "Host", "Value": "algo-1"}, {"Name": "TrainingJobName", "Value": job_name}]
+    if not names:
+        found: list[str] = []
+        listed = cw.list_metrics(
+            Namespace=METRICS_NAMESPACE,
+            Dimensions=[{"Name": "TrainingJobName", "Value": job_name}],
+        )
+        for metric in listed.get("Metrics", []):
+            if metric["MetricName"] not in found:
+                found.append(metric["MetricName"])
+        names = found
+        dims_by_name = {m["MetricName"]: m.get("Dimensions", []) for m in listed.get("Metrics", [])}
+    else:
+        dims_by_name = {}
+    names = names[:10]
+    if not names:
+        return {}
+    start = desc.get("TrainingStartTime") or desc.get("CreationTime") or datetime.now(UTC)
+    end = desc.get("TrainingEndTime") or datetime.now(UTC)
+    queries = [
+        {
+            "Id": f"m{i}",
+            "Label": name,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": METRICS_NAMESPACE,
+                    "MetricName": name,
+                    "Dimensions": dims_by_name.get(name) or dims,
+                },
+                "Period": period_s,
+                "Stat": "Average",
+            },
+            "ReturnData": True,
+        }
+        for i, name in enumerate(names)
+    ]
+    data = cw.get_metric_data(
+        MetricDataQueries=queries,
+        StartTime=start - timedelta(minutes=10),
+        EndTime=end + timedelta(minutes=10),
+        ScanBy="TimestampAscending",
+    )
+    series: dict[str, list[list[float]]] = {}
+    for result in data.get("MetricDataResults", []):
+        label = result.get("Label") or result["Id"]
+        points = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
+        if points:
+            series[label] = [
+                [round((ts - start).total_seconds(), 1), float(value)] for ts, value in points
+            ]
+    return series
+
+
+@tool(
+    name="sagemaker_get_training_metrics",
+    stage="training",
+    risk="read",
+    operations=(
+        "sagemaker:DescribeTrainingJob",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData",
+    ),
+    phrases=(
+        "show training metrics",
+        "plot the training loss",
+        "how did validation auc change",
+        "training curves",
+    ),
+)
+def sagemaker_get_training_metrics(ctx: ToolContext, args: MetricsArgs) -> ToolResult:
+    """Final metrics of a training job plus its metric time series from CloudWatch, for plotting."""
+    desc = ctx.client("sagemaker").describe_training_job(TrainingJobName=args.job_name)
+    final = {m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList", []) or []}
+    series = training_metric_series(
+        ctx, args.job_name, desc, list(args.metric_names), args.period_s
+    )
+    lines = [f"Training job {args.job_name} ({desc.get('TrainingJobStatus')})."]
+    if final:
+        lines.append("Final: " + ", ".join(f"{k}={v:g}" for k, v in list(final.items())[:12]))
+    if series:
+        for name, points in list(series.items())[:10]:
+            first, last = points[0][1], points[-1][1]
+            lines.append(f"{name}: {len(points)} points, {first:g} → {last:g}")
+    elif ctx.aws.is_sandbox:
+        lines.append(
+            "No metric time series were recorded (the sandbox emits no CloudWatch metrics)."
+        )
+    else:
+        lines.append(
+            "No metric time series in CloudWatch yet (they appear a few minutes into training)."
+        )
+    return ToolResult(
+        "\n".join(lines),
+        {"job_name": args.job_name, "metrics": final, "series": series},
+    )
