@@ -56,12 +56,44 @@ QUIT_WINDOW_S = 2.0  # a second Ctrl+C within this many seconds quits
 CANCEL_GRACE_S = 1.5  # after Ctrl+C, how long the session may take to stop by itself
 
 
-async def open_runtime_session(settings: Settings, conversation: str | None) -> ChatSession:
-    """The real session (agent/runtime.py); its heavy imports run in a thread first."""
-    await asyncio.to_thread(__import__, "agent.runtime")
-    from agent.runtime import open_session  # type: ignore[import-not-found,unused-ignore]
+class RuntimeOpener:
+    """Opens the real session (agent/runtime.py) without blocking the UI's event loop.
 
-    return await open_session(settings, conversation=conversation)
+    The slow parts (langchain, boto3, moto imports; starting the sandbox) run in a thread;
+    the sandbox it starts outlives a /model or /region restart and stops with the app.
+    """
+
+    def __init__(self) -> None:
+        self.sandbox: Any = None
+        self.reason = ""
+
+    def _prepare(self, settings: Settings) -> str | None:
+        import agent.runtime  # noqa: F401  (heavy imports, off the UI thread)
+        from agent.environment import choose_sandbox
+        from tools.registry import load_all
+
+        load_all()
+        use_sandbox, self.reason = choose_sandbox(settings)
+        if not use_sandbox:
+            return None
+        if self.sandbox is None:
+            from tools.sandbox import Sandbox
+
+            sandbox = Sandbox()
+            sandbox.start()
+            self.sandbox = sandbox
+        return str(self.sandbox.endpoint)
+
+    async def __call__(self, settings: Settings, conversation: str | None) -> ChatSession:
+        endpoint = await asyncio.to_thread(self._prepare, settings)
+        from agent.runtime import open_session
+
+        return await open_session(settings, conversation=conversation, sandbox_endpoint=endpoint)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
 
 
 class SagecoachApp(App[int]):
@@ -91,7 +123,7 @@ class SagecoachApp(App[int]):
         super().__init__()
         self.settings = settings
         self.conversation = conversation
-        self.session_factory = session_factory or open_runtime_session
+        self.session_factory: SessionFactory = session_factory or RuntimeOpener()
         self.clock = clock
         self.exit_after_first_frame = exit_after_first_frame
         self.session: ChatSession | None = None
@@ -191,6 +223,11 @@ class SagecoachApp(App[int]):
             if session.is_sandbox
             else f"REAL AWS account {session.account_label}"
         )
+        reason = getattr(self.session_factory, "reason", "")
+        if reason:
+            await self._notice(
+                reason.rstrip(".") + ".", "warning" if session.is_sandbox else "info"
+            )
         await self._notice(
             f"Session {session.session_id} in {where}, region {session.region}; "
             f"model: {session.model_label}; mode: {session.mode}. Type / for commands, F1 for help."
@@ -682,6 +719,9 @@ class SagecoachApp(App[int]):
                 await self.session.aclose()
             except Exception:
                 pass
+        close = getattr(self.session_factory, "close", None)
+        if callable(close):
+            close()
 
 
 def _bind(func: Callable[[str], None], value: str) -> Callable[[], None]:

@@ -84,6 +84,7 @@ class Sidebar(Vertical):
         for index, info in enumerate(self.infos):
             if info.id == stage:
                 stage_list.replace_option_prompt_at_index(index, self._prompt(info))
+                stage_list.highlighted = index  # shows its services and next steps
 
     def reset(self) -> None:
         self.states.clear()
@@ -143,10 +144,17 @@ def running_hours(resource: dict[str, Any], now: float) -> float:
     return max(0.0, (now - start) / 3600)
 
 
+def _is_live(resource: dict[str, Any]) -> bool:
+    return str(resource.get("status") or "active") == "active" and not resource.get("deleted")
+
+
 def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float) -> Group | Text:
-    """Name, kind and $/hour per resource; then running $/hour and estimated spend so far."""
-    live = [r for r in resources if not r.get("deleted")]
-    if not live and not spent_usd:
+    """Name, kind and $/hour per resource; then running $/hour and estimated spend so far.
+
+    Spend so far is the approved calls' estimates plus what time-billed resources accrued.
+    Ended resources (deleted, stopped) stay listed, dimmed, with their final cost counted.
+    """
+    if not resources and not spent_usd:
         return Text("none yet", style="dim")
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", expand=True)
     table.add_column("name", overflow="fold", ratio=3)
@@ -154,13 +162,24 @@ def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float
     table.add_column("$/h", justify="right", ratio=1)
     hourly_total = 0.0
     accrued = 0.0
-    for res in live:
+    for res in resources:
+        live = _is_live(res)
         hourly = res.get("hourly_usd")
         kind = str(res.get("kind", "")).replace("sagemaker_", "sm ").replace("_", " ")
-        table.add_row(str(res.get("name", "?")), kind, f"{hourly:,.3f}" if hourly else "–")
-        if hourly:
-            hourly_total += float(hourly)
+        if not live:
+            kind += f" ({res.get('status') or 'deleted'})"
+        table.add_row(
+            str(res.get("name", "?")),
+            kind,
+            f"{hourly:,.3f}" if hourly else "–",
+            style="" if live else "dim",
+        )
+        if isinstance(res.get("cost_so_far_usd"), int | float):
+            accrued += float(res["cost_so_far_usd"])
+        elif hourly and live:
             accrued += float(hourly) * running_hours(res, now)
+        if hourly and live:
+            hourly_total += float(hourly)
     total = Text()
     total.append(f"running ${hourly_total:,.3f}/h", style="bold" if hourly_total else "")
     total.append(f" · est. spend so far ${spent_usd + accrued:,.2f}")
