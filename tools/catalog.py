@@ -856,6 +856,10 @@ def get_stage(stage: str) -> Stage | None:
     return None
 
 
+def get_service(service_id: str) -> Service:
+    return _BY_ID[service_id]
+
+
 def stage_services(stage: str) -> list[Service]:
     st = get_stage(stage)
     return [_BY_ID[i] for i in st.services] if st else []
