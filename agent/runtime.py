@@ -258,6 +258,7 @@ class AgentSession:
             AuditMiddleware,
             ModelRetryMiddleware,
             ToolErrorsMiddleware,
+            ToolScopeMiddleware,
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
@@ -271,6 +272,8 @@ class AgentSession:
             ToolErrorsMiddleware(self.core),
             ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
         ]
+        if self.model_spec != "offline":  # the offline planner ranks the whole tool set itself
+            middleware.append(ToolScopeMiddleware(specs))
         if supports_prompt_caching(self.model):
             from langchain_aws.middleware import BedrockPromptCachingMiddleware
 
