@@ -26,7 +26,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -433,6 +434,65 @@ def record_tool(record: dict[str, Any]) -> str | None:
     return None
 
 
+def record_matches(
+    record: dict[str, Any],
+    *,
+    session: str | None = None,
+    kinds: set[str] | None = None,
+    tool: str | None = None,
+    since: datetime | None = None,
+) -> bool:
+    if session is not None and record.get("session") != session:
+        return False
+    if kinds is not None and record.get("kind") not in kinds:
+        return False
+    if tool is not None and record_tool(record) != tool:
+        return False
+    if since is not None:
+        moment = record_time(record)
+        if moment is None or moment < since:
+            return False
+    return True
+
+
+def follow_records(
+    directory: Path,
+    *,
+    stop: Callable[[], bool],
+    poll_s: float = 0.5,
+    from_start: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Records appended after the call (or all, from_start), as they arrive, until stop()."""
+    directory = Path(directory)
+    offsets: dict[Path, int] = {}
+    if not from_start:
+        for path in log_files(directory):
+            offsets[path] = path.stat().st_size
+    while True:
+        for path in log_files(directory):
+            start = offsets.get(path, 0)
+            try:
+                size = path.stat().st_size
+                if size <= start:
+                    continue
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    chunk = handle.read(size - start)
+            except OSError:
+                continue
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                continue  # only part of a line so far
+            offsets[path] = start + end + 1
+            for raw in chunk[:end].split(b"\n"):
+                rec = _parse_line(raw) if raw.strip() else None
+                if rec is not None:
+                    yield rec
+        if stop():
+            return
+        time.sleep(poll_s)
+
+
 def iter_records(directory: Path, *, reverse: bool = False) -> Iterator[dict[str, Any]]:
     """Complete records, oldest first (or newest first); torn lines are skipped."""
     files = log_files(directory)
@@ -499,16 +559,8 @@ def read_records(
             rec = _parse_line(raw)
             if rec is None:
                 continue
-            if session is not None and rec.get("session") != session:
+            if not record_matches(rec, session=session, kinds=kinds, tool=tool, since=since_dt):
                 continue
-            if kinds is not None and rec.get("kind") not in kinds:
-                continue
-            if tool is not None and record_tool(rec) != tool:
-                continue
-            if since_dt is not None:
-                moment = record_time(rec)
-                if moment is None or moment < since_dt:
-                    continue
             out.append(rec)
             if limit is not None and len(out) >= limit:
                 out.reverse()
