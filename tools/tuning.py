@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tools.algorithms import ALGORITHMS, Metric, default_objective, get_algorithm
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
@@ -22,9 +22,18 @@ from tools.training.jobs import (
     static_hyperparameters,
     training_parts,
 )
-from tools.validators import SageMakerName
+from tools.validators import check_sagemaker_name
 
-TuningName = Annotated[SageMakerName, Field(max_length=32, description="1-32 chars")]
+
+def check_short_name(name: str) -> str:
+    """Tuning and Autopilot job names: SageMaker naming rules, at most 32 characters."""
+    check_sagemaker_name(name)
+    if len(name) > 32:
+        raise ValueError(f"'{name}' is {len(name)} characters; this job name allows at most 32")
+    return name
+
+
+TuningName = Annotated[str, AfterValidator(check_short_name), Field(description="1-32 chars")]
 
 
 class ParamRange(BaseModel):

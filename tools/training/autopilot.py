@@ -6,12 +6,21 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import instance_hourly
 from tools.training.jobs import ROLE_HELP, default_output_uri, generated_name
-from tools.validators import RoleArn, S3Uri, SageMakerName, parse_s3_uri
+from tools.validators import RoleArn, S3Uri, check_sagemaker_name, parse_s3_uri
+
+
+def check_short_name(name: str) -> str:
+    """Autopilot job names: SageMaker naming rules, at most 32 characters."""
+    check_sagemaker_name(name)
+    if len(name) > 32:
+        raise ValueError(f"'{name}' is {len(name)} characters; this job name allows at most 32")
+    return name
+
 
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 AutopilotMetric = Literal[
@@ -28,7 +37,7 @@ class StartAutopilotArgs(BaseModel):
 
     data_s3_uri: Annotated[S3Uri, Field(description="CSV with a header row")]
     target_column: Annotated[str, Field(min_length=1)]
-    job_name: Annotated[SageMakerName | None, Field(max_length=32)] = None
+    job_name: Annotated[str | None, AfterValidator(check_short_name)] = None
     problem_type: ProblemType | None = None
     objective_metric: AutopilotMetric | None = None
     max_candidates: Annotated[int, Field(ge=1, le=750)] = 10
@@ -195,7 +204,7 @@ def autopilot_start_job(ctx: ToolContext, args: StartAutopilotArgs) -> ToolResul
 
 class AutopilotNameArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    job_name: Annotated[SageMakerName, Field(max_length=32)]
+    job_name: Annotated[str, AfterValidator(check_short_name)]
 
 
 @tool(
