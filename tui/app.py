@@ -106,7 +106,7 @@ class SagecoachApp(App[int]):
         Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
         Binding("ctrl+l", "audit_log", "Audit log"),
         Binding("ctrl+o", "conversations", "Conversations"),
-        Binding("ctrl+y", "copy_last", "Copy reply"),
+        Binding("ctrl+y", "copy_last", "Copy reply", priority=True),
         Binding("f1", "help", "Help"),
     ]
 
@@ -119,8 +119,10 @@ class SagecoachApp(App[int]):
         clock: Callable[[], float] = time.time,
         history_path: Path | None = None,
         exit_after_first_frame: bool = False,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink  # off in snapshot tests
         self.settings = settings
         self.conversation = conversation
         self.session_factory: SessionFactory = session_factory or RuntimeOpener()
@@ -171,6 +173,7 @@ class SagecoachApp(App[int]):
         status.env_region = self.settings.region or "…"
         status.env_profile = self.settings.profile or ""
         status.busy_text = "starting…"
+        self.prompt.cursor_blink = self.cursor_blink
         self.prompt.focus()
         self.call_after_refresh(self._first_frame)
 
@@ -190,7 +193,7 @@ class SagecoachApp(App[int]):
         old, self.session = self.session, None
         if old is not None:
             await old.aclose()
-        self.status.busy_text = "starting…"
+        self.status.busy_text = "starting…" + (" (your message is queued)" if self.queued else "")
         try:
             session = await self.session_factory(settings, self.conversation)
         except Exception as exc:
