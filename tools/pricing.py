@@ -248,3 +248,30 @@ def unit_price(key: str, region: str) -> PriceQuote | None:
 
 def instance_hourly(instance_type: str, component: Component, region: str) -> PriceQuote | None:
     return table().instance_hourly(instance_type, component, region)
+
+
+MIB = 1024**2
+TIB = 1024**4
+
+
+def estimate_athena_scan(bytes_high: int, region: str, *, bytes_low: int = 0) -> CostEstimate:
+    """An Athena query: bytes scanned, rounded up to the MB with the per-query minimum, × $/TB."""
+    quote = table().unit("athena_tb_scanned", region)
+    minimum = int(table().minimum("athena_mb") * MIB)
+    if quote is None:
+        return CostEstimate.unknown(
+            f"up to {bytes_high:,} bytes scanned; no Athena price for {region}"
+        )
+
+    def billed(n: int) -> int:
+        return max(-(-max(n, 0) // MIB) * MIB, minimum)
+
+    low, high = billed(bytes_low), billed(bytes_high)
+    return CostEstimate(
+        round(low / TIB * quote.usd, 10),
+        round(high / TIB * quote.usd, 10),
+        f"up to {high / MIB:,.0f} MB scanned (rounded up to the MB, {minimum // MIB} MB minimum) "
+        f"× {_fmt_rate(quote.usd)}/TB",
+        quote.source,
+        quote.price_date,
+    )
