@@ -154,3 +154,30 @@ def test_conversation_continues(scripted: ScriptedChatModel) -> None:
     )
     assert _json(second.stdout)["reply"] == "Second answer."
     assert [m.text for m in scripted.calls[-1] if m.type == "human"] == ["first", "second"]
+
+
+def test_ask_json_in_the_sandbox_with_bedrock_converse(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.bedrock_stub import BedrockStub, tool_use
+
+    with BedrockStub() as stub:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", stub.url)
+        stub.push(text="Let me look.", tool_uses=[tool_use("s3_list_buckets", {}, "tooluse_b")])
+        stub.push(text="You have no buckets yet.")
+        model = "bedrock_converse:us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        result = runner.invoke(
+            app, ["ask", "--sandbox", "--json", "--model", model, "list my s3 buckets"]
+        )
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["reply"] == "Let me look.\nYou have no buckets yet."
+        assert data["tool_calls"] == [
+            {"name": "s3_list_buckets", "args": {}, "decision": "auto", "status": "success",
+             "summary": data["tool_calls"][0]["summary"]}
+        ]  # fmt: skip
+        assert data["usage"]["input_tokens"] == 240
+        first, second = stub.bodies()
+        sent = [t["toolSpec"]["name"] for t in first["toolConfig"]["tools"] if "toolSpec" in t]
+        assert "s3_list_buckets" in sent and "load_stage_tools" in sent
+        assert len(json.dumps(first["toolConfig"])) <= 24_000  # scoped to the schema budget
+        result_block = second["messages"][-1]["content"][0]["toolResult"]
+        assert result_block["toolUseId"] == "tooluse_b" and result_block["status"] == "success"
