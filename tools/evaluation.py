@@ -68,8 +68,16 @@ def sagemaker_compare_training_jobs(ctx: ToolContext, args: CompareArgs) -> Tool
         for metric in info["metrics"]:
             if metric not in metric_names:
                 metric_names.append(metric)
-    shared = [m for m in metric_names if all(m in i["metrics"] for i, _ in infos)]
-    sort_by = args.sort_by or (shared[0] if shared else None)
+    # Default: the metric most jobs report, validation metrics first.
+    ranked = sorted(
+        metric_names,
+        key=lambda m: (
+            -sum(m in i["metrics"] for i, _ in infos),
+            not m.startswith("validation:"),
+            metric_names.index(m),
+        ),
+    )
+    sort_by = args.sort_by or (ranked[0] if ranked else None)
     if args.sort_by and args.sort_by not in metric_names:
         raise ToolError(
             f"no job reports '{args.sort_by}' (metrics: {', '.join(metric_names) or 'none'})",
