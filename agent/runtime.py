@@ -293,6 +293,10 @@ class AgentSession:
     def mode(self) -> str:
         return self.core.mode
 
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.set_mode(value)
+
     @property
     def model_label(self) -> str:
         return describe_model(self.model_spec)
