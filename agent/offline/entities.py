@@ -216,10 +216,14 @@ def extract_entities(text: str) -> Entities:
         ent.s3_uris.append(uri)
         spans.append((m.start(), m.start() + len(uri), " s3 "))
     sql = SQL.search(text)
-    if sql and re.search(r"(?i)\bfrom\b|\btables?\b|\bdatabases?\b", sql.group(1)):
+    if sql:
         stmt = sql.group(1).strip().strip("\"'`")
-        if re.match(r"(?i)(select|show|describe|explain)\b", stmt) or re.match(
-            r"(?i)with\s+\w+\s+as\s*\(", stmt
+        if (
+            re.match(r"(?i)select\b.+\bfrom\b", stmt)
+            or re.match(r"(?i)(select\s+\d|select\s+count)", stmt)
+            or re.match(r"(?i)show\s+(tables|databases|schemas|partitions|columns|create)\b", stmt)
+            or re.match(r"(?i)(describe|explain)\s+(select\b|[a-z0-9]+[_.][\w.]+)", stmt)
+            or re.match(r"(?i)with\s+\w+\s+as\s*\(", stmt)
         ):
             ent.sql = stmt
             spans.append((sql.start(1), sql.end(1), " sql query "))

@@ -89,7 +89,9 @@ class Extractor:
         if "string" not in f.types and not (f.is_array and "string" in f.item_types):
             return False
         n, d = f.name.lower(), f.description.lower()
-        if "s3" in n or n.endswith("uri") or n.endswith("uris"):
+        if "image" in n or "ecr" in d or "arn" in n:
+            return False
+        if "s3" in n or n.endswith(("uri", "uris", "url")):
             return True
         return "s3://" in d or "s3 uri" in d or "s3 prefix" in d or "s3 location" in d
 
@@ -109,6 +111,8 @@ class Extractor:
 
     def _field_unit(self, f: FieldInfo) -> str:
         n, d = f.name.lower(), f.description.lower()
+        if n in ("seconds", "minutes", "hours", "days"):
+            return n
         for suffix, unit in (
             ("_seconds", "seconds"), ("_secs", "seconds"), ("_sec", "seconds"), ("_s", "seconds"),
             ("_minutes", "minutes"), ("_mins", "minutes"), ("_min", "minutes"),
@@ -198,6 +202,14 @@ class Extractor:
             if m and m.group(1).lower() not in {"the", "a", "an", "column", "which", "what", "is"}:
                 self.set(f, m.group(1), "target")
             return
+        if n in ("facet", "facet_name", "sensitive_column", "sensitive_attribute"):
+            m = re.search(
+                r"(?i)\b(?:bias|facet|sensitive(?: column| attribute)?|fair(?:ness)?)\s+(?:on|for|in|against|by|across|column|is|=|:)?\s*[\"'`]?([A-Za-z_][\w\-]*)",
+                self.text,
+            )
+            if m and m.group(1).lower() not in _NOT_NAMES:
+                self.set(f, m.group(1), "target")
+            return
         if n in ("goal", "question", "text", "task", "need", "request", "topic", "use_case", "search",
                  "keywords", "query_text", "description") and "string" in f.types and not f.enum:  # fmt: skip
             if self.info.name.startswith(("recommend", "describe_service", "list_stages")) or n in (
@@ -243,6 +255,23 @@ class Extractor:
         if not s3_fields or not self.ent.s3_uris:
             return
         uris = list(self.ent.s3_uris)
+        # A URI right after a field's own words ("validation s3://...") goes to that field.
+        for u in list(uris):
+            pos = self.text.find(u)
+            before = {stem(w) for w in raw_words(self.text[max(0, pos - 40) : pos])[-3:]}
+            for f in s3_fields:
+                if f.name in self.result.args:
+                    continue
+                words = {stem(w) for w in f.name.split("_")} - {"s3", "uri", "url", "data", "path"}
+                if words and words & before:
+                    self.set(f, [u] if f.is_array else u, "s3")
+                    self.used_s3.add(u)
+                    uris.remove(u)
+                    break
+        s3_fields = [f for f in s3_fields if f.name not in self.result.args]
+        s3_fields.sort(key=lambda f: (not f.required, 0))
+        if not uris or not s3_fields:
+            return
         # Destination-ish URIs: preceded by "to/into/output/results".
         dest = [
             u
@@ -263,6 +292,8 @@ class Extractor:
         for f in ins:
             if not src:
                 break
+            if not f.required and any(g.required and g.name not in self.result.args for g in ins):
+                continue
             if f.is_array:
                 self.set(f, list(src), "s3")
                 self.used_s3.update(src)
@@ -353,8 +384,12 @@ class Extractor:
             for f in fields
             if "string" in f.types
             and not f.enum
-            and (f.name == "name" or f.name.endswith("_name") or f.name in ("bucket", "job_name"))
+            and (
+                f.name in ("name", "bucket", "database", "table", "stream")
+                or f.name.endswith(("_name", "_id", "_arn"))
+            )
             and self._kind(f) != "role"
+            and not self._is_s3(f)
         ]
         if not names:
             return None
@@ -375,15 +410,17 @@ class Extractor:
             and not self._is_s3(f)
             and not self._is_file(f)
             and self._kind(f) != "role"
-            and (f.name in ("name", "bucket") or f.name.endswith(("_name", "_names", "_id", "_ids", "_arn"))
-                 or f.name in ("database", "table", "endpoint", "model", "job", "crawler", "pipeline", "stream"))
-        ]  # fmt: skip
+            and f.name not in _FREE_TEXT
+            and not f.name.endswith(("_contains", "_prefix", "_after", "_before", "_type"))
+        ]
         if not name_fields:
             return
         primary = self._primary_name_field(fields)
         idents = [v for v, _ in self.ent.identifiers if v not in self.used_idents]
         # 1. "<kind word> <identifier>" anywhere in the text.
         for f in name_fields:
+            if f.is_array:
+                continue
             kind = self._kind(f)
             for kw in self._kind_words(kind):
                 pattern = rf"(?i)\b{re.escape(kw)}s?\b\s+(?:named\s+|called\s+|name\s+|id\s+)?[\"'`]?([A-Za-z0-9][\w.\-]*)"
@@ -426,6 +463,13 @@ class Extractor:
             value = idents.pop(0)
             self.set(primary, value, "name")
             self.used_idents.add(value)
+        for f in name_fields:
+            if not idents:
+                break
+            if f.required and f.name not in self.result.args and not f.is_array:
+                value = idents.pop(0)
+                self.set(f, value, "name")
+                self.used_idents.add(value)
 
     def _numbers_for(self, f: FieldInfo) -> Number | None:
         n = f.name.lower()
@@ -588,7 +632,7 @@ class Extractor:
             kind = self._kind(f)
             value = None
             if self._is_s3(f):
-                if f.required or (refers and not self._is_output(f)):
+                if f.required:
                     value = self.memory.latest("s3_uri")
                     if value is None:
                         bucket = self._named_bucket() or self.memory.latest("bucket")
@@ -598,7 +642,9 @@ class Extractor:
                         value = [value]
             elif kind == "role":
                 value = self.memory.latest("role")
-            elif not f.enum and "string" in f.types and (f.required or self._mentioned(kind)):
+            elif not f.enum and "string" in f.types and (
+                f.required or self._mentioned(kind) or self._tool_mentions(kind)
+            ):
                 if kind == "bucket":
                     value = self.memory.latest("bucket")
                 elif kind not in ("name", "") and not self._creates(kind):
@@ -609,6 +655,14 @@ class Extractor:
             if value is not None:
                 self.result.args[f.name] = value
                 self.result.from_context.append(f.name)
+
+    def _tool_mentions(self, kind: str) -> bool:
+        """An optional reference the tool itself describes ("create a model from the training job")."""
+        if kind in ("name", "", "role") or not self.memory.latest(kind):
+            return False
+        words = kind.replace("_", " ")
+        about = " ".join((self.info.description, *self.info.phrases)).lower()
+        return words in about and bool(refers_to_context(self.text))
 
     def _named_bucket(self) -> str | None:
         m = re.search(
@@ -645,6 +699,10 @@ class Extractor:
             self.result.notes.append(f"named it {self.result.args[f.name]}")
 
 
+def refers_to_context(text: str) -> bool:
+    return bool(REFERENCE.search(text))
+
+
 def _qualifier(tool_name: str) -> str:
     for word in ("training", "tuning", "processing", "transform", "automl", "glue", "crawler"):
         if word in tool_name:
@@ -658,6 +716,16 @@ def _looks_named(value: str) -> bool:
     return bool(re.search(r"[-_.\d]", value)) and _name_like(value)
 
 
+_FREE_TEXT = {
+    "description", "command", "script", "environment", "content_type", "accept", "text", "goal",
+    "payload", "payload_file", "query", "sql", "contains", "version", "schedule", "headers",
+    "baseline", "label", "facet", "target_column", "predicted_label", "task", "framework",
+    "inference_attribute", "statistic", "comparison", "service", "origin", "status", "state",
+    "mode", "frequency", "strategy", "metric", "sort_by", "objective_metric", "image_uri",
+    "entry_point", "path", "stage_name", "partition_key_column", "agg_method", "treat_missing_data",
+    "variant_name", "target_variant", "target_model", "split_type", "assemble_with", "join_input",
+    "code_s3_uri", "worker_type", "problem_type", "objective_type", "source", "created_after",
+}  # fmt: skip
 _NOT_NAMES = {
     "the", "a", "an", "it", "that", "this", "to", "for", "on", "in", "with", "and", "or", "from",
     "named", "called", "is", "of", "at", "as", "by", "please", "status", "name", "now", "again",

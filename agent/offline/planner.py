@@ -15,9 +15,15 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.offline.catalog_words import all_service_words
 from agent.offline.entities import extract_entities
-from agent.offline.extract import Extraction, extract, validate_and_trim
-from agent.offline.memory import Memory, read_messages
+from agent.offline.extract import (
+    STAGE_WORDS,
+    Extraction,
+    extract,
+    validate_and_trim,
+)
+from agent.offline.memory import Memory, field_kind, read_messages, resource_kind
 from agent.offline.ranking import Candidate, Ranker
 from agent.offline.reply import result_reply
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
@@ -35,7 +41,7 @@ _ACTION_WORDS = (
 _SPLIT = re.compile(
     r"(?i)\s*(?:;|\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
     r"\bonce (?:it'?s|that'?s|that is|it is) (?:done|finished|ready),?|\band finally\b|\bfinally\b|"
-    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b)|,\s*(?=(?:{_ACTION_WORDS})\b))\s*"
+    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b(?!-))|,\s*(?=(?:{_ACTION_WORDS})\b(?!-)))\s*"
 )
 _SMALL_TALK = re.compile(
     r"(?i)^\s*(hi|hello|hey|yo|thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|bye|"
@@ -108,6 +114,12 @@ class Planner:
     def __init__(self, tools: list[ToolInfo]) -> None:
         self.tools = tools
         self.by_name = {t.name: t for t in tools}
+        for t in tools:
+            t.context_kind = _context_kind(t)
+            if t.name == "describe_service":
+                t.extra_words = list(all_service_words())
+            elif t.name == "recommend_services":
+                t.extra_words = [w for words in STAGE_WORDS.values() for w in words.split()]
         self.ranker = Ranker(tools)
 
     # ---- entry point --------------------------------------------------------------------
@@ -170,12 +182,8 @@ class Planner:
         small = _SMALL_TALK.search(request)
         if small and len(steps) == 1:
             rest = request[small.end() :]
-            top = self.ranker.rank(extract_entities(rest).ranking_text, limit=1) if rest else []
-            if (
-                not top
-                or top[0].score < MIN_SCORE + 1.5
-                or re.search(r"(?i)what can you do|who are you", request)
-            ):
+            action = re.search(rf"(?i)\b({_ACTION_WORDS})\b", rest)
+            if not action or re.search(r"(?i)what can you do|who are you|what are you", request):
                 return Plan(HELP, meta={"kind": "answer"})
         plan = self._plan_step(messages, steps[0], memory, step_no=(1, len(steps)))
         if plan.meta.get("kind") == "ask":
@@ -239,7 +247,8 @@ class Planner:
             if plan is not None:
                 return plan
         ent = extract_entities(step)
-        candidates = self.ranker.rank(ent.ranking_text, limit=8)
+        kinds = self._context_kinds(step, memory)
+        candidates = self.ranker.rank(ent.ranking_text, limit=8, context_kinds=kinds)
         if not candidates or candidates[0].score < MIN_SCORE:
             return self._unsure(candidates)
         chosen, ex = self._choose(candidates, step, ent, memory)
@@ -247,6 +256,25 @@ class Planner:
         if ex.missing or ex.invalid:
             return self._ask(chosen.tool, ex, [], prefix=prefix)
         return self._call(messages, chosen.tool, ex.args, prefix, notes=ex.notes)
+
+    def _context_kinds(self, step: str, memory: Memory) -> tuple[str, ...]:
+        """With "it"/"that job"/"the endpoint", the kinds the last call dealt with."""
+        if not _PRONOUN.search(step) or not memory.calls:
+            return ()
+        last = memory.last_call()
+        if last is None:
+            return ()
+        kinds: list[str] = []
+        artifact = last.artifact if isinstance(last.artifact, dict) else {}
+        for res in artifact.get("resources") or []:
+            if isinstance(res, dict):
+                kinds.append(resource_kind(str(res.get("kind", ""))))
+        for key, value in last.args.items():
+            if isinstance(value, str) and not value.startswith("s3://"):
+                kinds.append(field_kind(last.name, key))
+        if any(isinstance(v, str) and v.startswith("s3://") for v in last.args.values()):
+            kinds.append("s3_uri")
+        return tuple(dict.fromkeys(k for k in kinds if k and k != "name"))
 
     def _choose(
         self, candidates: list[Candidate], step: str, ent: Any, memory: Memory
@@ -265,8 +293,9 @@ class Planner:
                 break
             ex = validate_and_trim(cand.tool, extract(cand.tool, step, ent, memory))
             used = ex.used & salient
-            adjusted = cand.score + 0.8 * len(used) - 0.35 * len(salient - ex.used)
-            adjusted -= 0.5 * len(ex.missing) + 0.5 * len(ex.invalid)
+            fit = 1.0 * len(used) - 0.6 * len(salient - ex.used)
+            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid)
+            adjusted = cand.score + max(-2.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))
         _, _, cand, ex = scored[0]
@@ -379,6 +408,20 @@ class Planner:
                 },
             )
         return self._call(messages, info, args, "")
+
+
+_PRONOUN = re.compile(r"(?i)\b(it|its|that|this|them|those|the same|the \w+|my \w+)\b")
+
+
+def _context_kind(info: ToolInfo) -> str:
+    for f in info.fields.values():
+        if f.required and "string" in f.types and not f.enum:
+            kind = field_kind(info.name, f.name)
+            if f.name.endswith(("s3_uri", "_uri")) or f.name == "s3_uri":
+                return "s3_uri"
+            if kind not in ("role", "name", ""):
+                return kind
+    return ""
 
 
 def _parse_value(value: str) -> Any:

@@ -12,24 +12,31 @@ import math
 import re
 from dataclasses import dataclass
 
-from agent.offline.text import Vocabulary, content_words, expand
+from agent.offline.text import Vocabulary, content_words, expand, raw_words, stem
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
-W_PHRASE, W_NAME, W_DESC, W_STAGE = 3.0, 2.5, 1.0, 0.6
+W_PHRASE, W_NAME, W_DESC, W_STAGE = 3.0, 3.0, 0.7, 0.6
 _VERBS = {
-    "creat", "delet", "list", "describ", "start", "stop", "upload", "preview", "invok", "train",
-    "deploy", "query", "tune", "compar", "wait", "cleanup", "run", "get", "put", "build", "lookup",
-    "ingest", "submit", "updat", "recommend", "suggest",
-}  # fmt: skip
+    stem(v)
+    for v in ["create", "delete", "list", "describe", "start", "stop", "upload", "preview", "invoke", "train", "deploy", "query", "tune", "compare", "wait", "cleanup", "run", "get", "put", "build", "lookup", "ingest", "submit", "update", "recommend", "suggest", "explain", "suggest"]
+}
 _QUESTION = re.compile(
-    r"(?i)^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|"
+    r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|"
     r"help me (choose|pick|decide)|recommend|suggest|i'?m (new|not sure|confused))\b"
 )
 _KNOWLEDGE_WORDS = re.compile(
     r"(?i)\b(use for|used for|should i use|good for|best (service|way|option|tool)|which service|"
     r"what service|billed|bill(ing)?|pric(e|ed|ing)|cost(s)? of|how much does|difference|vs\.?|versus|"
     r"recommend|suggest|options? for|explain|what is|what's|what are the stages|stages?|"
-    r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to))\b"
+    r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to)|options?|"
+    r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i)\b"
+)
+
+
+_RECOMMEND_WORDS = re.compile(
+    r"(?i)\b(should i|which (aws )?(service|tool)|what (aws )?(service|tool)|recommend|suggest|best|"
+    r"options?|cheapest|ways? to|how (do|should|can) i|what do i use|good for|need to|what to use|"
+    r"use to|use for)\b"
 )
 
 
@@ -80,6 +87,22 @@ class Ranker:
         self.idf = {w: math.log(1 + n / c) for w, c in df.items()}
         self.vocab = Vocabulary(self.idf)
 
+    @staticmethod
+    def knowledge_hint(tool: str, text: str) -> float:
+        """Among the knowledge tools: a named service -> describe it; a goal -> recommend."""
+        from agent.offline.extract import match_service
+
+        recommend = bool(_RECOMMEND_WORDS.search(text))
+        service = match_service(text) is not None
+        stages = bool(re.search(r"(?i)\b(stages?|steps|phases)\b", text)) and not recommend
+        if tool == "describe_service":
+            return 3.0 if service and not recommend else 0.0
+        if tool == "recommend_services":
+            return 3.0 if recommend or not service else 0.0
+        if tool == "list_stages":
+            return 4.0 if stages and not service else 0.0
+        return 0.0
+
     def query_terms(self, text: str) -> dict[str, float]:
         terms: dict[str, float] = {}
         for word in content_words(text):
@@ -92,12 +115,20 @@ class Ranker:
                 terms[syn] = max(terms.get(syn, 0.0), weight * 0.6)
         return terms
 
-    def rank(self, text: str, *, limit: int = 8) -> list[Candidate]:
+    def rank(
+        self, text: str, *, limit: int = 8, context_kinds: tuple[str, ...] = ()
+    ) -> list[Candidate]:
         terms = self.query_terms(text)
-        if not terms:
+        if not terms and not context_kinds:
             return []
         question = bool(_QUESTION.search(text))
-        knowledge_form = question and bool(_KNOWLEDGE_WORDS.search(text))
+        knowledge_form = (
+            question
+            and bool(_KNOWLEDGE_WORDS.search(text))
+            and not re.search(r"(?i)\bwhat(?: is|'s|s) (in|inside|running|the status)\b", text)
+        )
+        # "which jobs failed", "show buckets": a plural object and no single name favours lists
+        plural = any(w.endswith("s") and len(w) > 3 and stem(w) != w for w in raw_words(text))
         out: list[Candidate] = []
         for t in self.tools:
             doc = self.docs[t.name]
@@ -114,7 +145,7 @@ class Ranker:
                     continue
                 hit = sum(self.idf.get(w, 0.5) * terms[w] for w in phrase if w in terms)
                 cover = max(cover, hit / total)
-            total_score = text_score + 4.0 * cover
+            total_score = text_score + 6.0 * cover
             # A verb the person used that contradicts the tool's own verb costs a little.
             tool_verbs = {
                 w for w in content_words(t.name.replace("_", " "), fold=False) if w in _VERBS
@@ -123,7 +154,14 @@ class Ranker:
             if tool_verbs and asked_verbs and not (tool_verbs & set(expand(asked_verbs))):
                 total_score -= 1.0
             if t.name in KNOWLEDGE_TOOLS:
-                total_score += 3.0 if knowledge_form else (-1.0 if not question else 0.0)
+                total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
+                total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
+            elif knowledge_form:
+                total_score -= 2.0
+            if plural and "_list_" in f"_{t.name}_":
+                total_score += 0.8
+            if context_kinds and t.context_kind in context_kinds:
+                total_score += 1.5 if not question or not knowledge_form else 0.0
             out.append(Candidate(t, total_score, text_score, cover))
         out.sort(key=lambda c: (-c.score, c.tool.name))
         return out[:limit]

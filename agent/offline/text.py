@@ -16,7 +16,7 @@ STOPWORDS = frozenset(
     """a an the and or but of to in on at for from by with into onto about as is are was were be
     been being am do does did doing have has had having i me my we our us you your it its this that
     these those there here them they their please pls plz can could would should will shall may might
-    must just now then also so very really some any all each every what which who whom whose how why
+    must just now then also so very really some any all each every what which whom whose how why
     when where if than too up out over again once hey hi hello ok okay thanks thank yeah want wanna
     need needs like lets let let's go gonna get got give me quick quickly kindly one im i'm it's
     something thing things stuff bit little mine sure via using use used""".split()  # noqa: SIM905
@@ -49,7 +49,14 @@ _RAW_SYNONYMS: dict[str, tuple[str, ...]] = {
     "clean": ("cleanup",),
     "cleanup": ("cleanup", "delete"),
     "show": ("list", "describe"),
-    "see": ("list", "describe"),
+    "see": ("list", "describe", "preview"),
+    "who": ("cloudtrail", "audit"),
+    "going": ("describe",),
+    "doing": ("describe",),
+    "finish": ("describe",),
+    "done": ("describe",),
+    "ready": ("describe",),
+    "yet": ("describe",),
     "view": ("list", "describe"),
     "display": ("list", "describe"),
     "enumerat": ("list",),
@@ -61,7 +68,6 @@ _RAW_SYNONYMS: dict[str, tuple[str, ...]] = {
     "info": ("describe",),
     "inspect": ("describe",),
     "check": ("describe",),
-    "doing": ("describe",),
     "fit": ("train",),
     "retrain": ("train",),
     "learn": ("train",),
@@ -148,7 +154,6 @@ _RAW_SYNONYMS: dict[str, tuple[str, ...]] = {
     "notify": ("alarm",),
     "log": ("log",),
     "audit": ("cloudtrail", "audit"),
-    "who": ("cloudtrail",),
     "wait": ("wait",),
     "until": ("wait",),
     # nouns
@@ -331,6 +336,7 @@ def stem(word: str) -> str:
                 suffix in ("ing", "ed", "er", "ers", "ings")
                 and len(base) > 3
                 and base[-1] == base[-2]
+                and base[-1] not in "lsz"
             ):
                 base = base[:-1]  # running -> run, stopped -> stop
             return base

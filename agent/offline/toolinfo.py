@@ -61,6 +61,7 @@ class ToolInfo:
     risk: str = "read"
     args_model: type[BaseModel] | None = None
     extra_words: list[str] = field(default_factory=list)
+    context_kind: str = ""  # the kind of thing its first required name argument refers to
 
     @property
     def required(self) -> list[str]:
