@@ -1,0 +1,129 @@
+"""Property: for every mutating tool of stages 4-6, a denied or unapproved call sends no mutating
+AWS operation, and in read-only mode the client-layer guard refuses before anything is sent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.policy import SessionBudget, decide
+from tools.aws import AwsContext
+from tools.base import ToolContext, ToolError
+from tools.registry import all_tools, get_tool
+from tools.sandbox import DEMO_BUCKET, DEMO_KEY, Sandbox, seed_demo
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+DATA = f"s3://{DEMO_BUCKET}/{DEMO_KEY}"
+MODULES = ("tools.training", "tools.tuning", "tools.evaluation")
+
+SAMPLE_ARGS: dict[str, dict] = {
+    "sagemaker_start_training_job": {"train_s3_uri": DATA, "role_arn": ROLE, "job_name": "p-train"},
+    "sagemaker_stop_training_job": {"job_name": "p-train"},
+    "autopilot_start_job": {"data_s3_uri": DATA, "target_column": "churned", "role_arn": ROLE, "problem_type": "BinaryClassification"},
+    "experiments_create_experiment": {"experiment_name": "p-exp", "trial_name": "p-trial"},
+    "batch_submit_job": {"job_name": "p-batch", "job_queue": "p-queue", "job_definition": "p-def"},
+    "sagemaker_start_tuning_job": {"train_s3_uri": DATA, "validation_s3_uri": DATA, "role_arn": ROLE, "ranges": [{"name": "eta", "min": 0.1, "max": 0.3}]},
+    "sagemaker_stop_tuning_job": {"job_name": "p-hpo"},
+    "clarify_start_bias_job": {"data_s3_uri": DATA, "label": "churned", "facet": "state", "stage": "pre_training", "role_arn": ROLE},
+    "clarify_start_explainability_job": {"data_s3_uri": DATA, "label": "churned", "model_name": "m", "role_arn": ROLE},
+    "clarify_create_bias_job_definition": {"definition_name": "p-def", "endpoint_name": "e", "ground_truth_s3_uri": DATA, "headers": ["churned", "state"], "label": "churned", "facet": "state", "role_arn": ROLE},
+    "monitor_suggest_baseline": {"dataset_s3_uri": DATA, "role_arn": ROLE},
+}  # fmt: skip
+
+
+def mutating_tools() -> list[str]:
+    return sorted(
+        t.name for t in all_tools() if t.mutating and t.func.__module__.startswith(MODULES)
+    )
+
+
+def test_every_mutating_tool_has_sample_arguments() -> None:
+    assert mutating_tools() == sorted(SAMPLE_ARGS)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    name=st.sampled_from(sorted(SAMPLE_ARGS)),
+    mode=st.sampled_from(["ask", "read-only", "dry-run", "auto"]),
+    per_call=st.floats(min_value=0, max_value=0.001),
+)
+def test_unapproved_calls_send_nothing(
+    moto_server: Sandbox, name: str, mode: str, per_call: float
+) -> None:
+    calls: list[dict] = []
+    aws = AwsContext(sandbox_endpoint=moto_server.endpoint, on_aws_call=calls.append)
+    spec = get_tool(name)
+    decision = decide(
+        spec,
+        SAMPLE_ARGS[name],
+        mode=mode,
+        budget_per_call=per_call,
+        budget_per_session=per_call,
+        session=SessionBudget(),
+        region=aws.region,
+    )
+    if spec.risk == "write" and mode == "auto":
+        assert decision.action == "allow"  # writes run in auto mode by design
+        return
+    assert decision.action in ("ask", "deny")
+    if mode in ("read-only", "dry-run"):
+        assert decision.action == "deny"
+    # Denied, or asked and rejected by the person: the tool is not run, and deciding
+    # (which estimates the cost) sent nothing to AWS.
+    assert calls == []
+
+
+@pytest.fixture
+def prepared(aws: AwsContext) -> None:
+    """Data and a Batch queue exist, so each tool gets as far as its first mutating call."""
+    seed_demo(aws.client("s3"), rows=50)
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="svc", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
+    batch = aws.client("batch")
+    env = batch.create_compute_environment(
+        computeEnvironmentName="p-env", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName="p-queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
+    )
+
+
+def _state(aws: AwsContext) -> dict:
+    sm = aws.client("sagemaker")
+    s3 = aws.client("s3")
+    return {
+        "training": sm.list_training_jobs()["TrainingJobSummaries"],
+        "tuning": sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"],
+        "processing": sm.list_processing_jobs()["ProcessingJobSummaries"],
+        "automl": sm.list_auto_ml_jobs()["AutoMLJobSummaries"],
+        "experiments": sm.list_experiments()["ExperimentSummaries"],
+        "bias_defs": sm.list_model_bias_job_definitions()["JobDefinitionSummaries"],
+        "batch": aws.client("batch").list_jobs(jobQueue="p-queue")["jobSummaryList"],
+        "objects": sorted(
+            o["Key"] for o in s3.list_objects_v2(Bucket=DEMO_BUCKET).get("Contents", [])
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_ARGS))
+def test_read_only_guard_refuses_before_sending(
+    sandbox: Sandbox, aws: AwsContext, prepared: None, name: str, tmp_path
+) -> None:
+    before = _state(aws)
+    calls: list[dict] = []
+    ro = AwsContext(sandbox_endpoint=sandbox.endpoint, read_only=True, on_aws_call=calls.append)
+    ctx = ToolContext(ro, state_dir=tmp_path, sandbox=sandbox)
+    with pytest.raises(ToolError) as err:
+        get_tool(name).run(ctx, SAMPLE_ARGS[name])
+    assert err.value.kind in ("read_only", "not_emulated")
+    sent_mutations = [c for c in calls if c["op_class"] == "mutating" and not c.get("blocked")]
+    assert sent_mutations == []
+    if err.value.kind == "read_only":
+        assert [c for c in calls if c.get("blocked")], "the guard recorded the refusal"
+    assert _state(aws) == before
