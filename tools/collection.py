@@ -359,6 +359,8 @@ def s3_preview_object(ctx: ToolContext, args: PreviewArgs) -> ToolResult:
         )
     try:
         preview = tabular.preview_s3_object(ctx.client("s3"), bucket, key)
+    except tabular.MissingObject as exc:
+        raise ToolError(str(exc), kind="not_found") from None
     except tabular.TabularError as exc:
         raise ToolError(f"Cannot preview {args.s3_uri}: {exc}", kind="invalid_arguments") from None
     return ToolResult(

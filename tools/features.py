@@ -76,7 +76,10 @@ def _read_source(
         return data, path.name, size
     bucket, key = parse_s3_uri(s3_uri)
     s3 = ctx.client("s3")
-    size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    try:
+        size = tabular.object_size(s3, bucket, key)
+    except tabular.MissingObject as exc:
+        raise ToolError(str(exc), kind="not_found") from None
     if whole or key.endswith(".parquet"):
         if size > INGEST_MAX_BYTES:
             raise ToolError(

@@ -33,6 +33,10 @@ class TabularError(ValueError):
     """The data could not be read as the format it claims to be."""
 
 
+class MissingObject(TabularError):
+    """The S3 object does not exist."""
+
+
 @dataclass
 class ColumnInfo:
     name: str
@@ -549,8 +553,7 @@ def preview_s3_object(
     s3: Any, bucket: str, key: str, *, max_rows: int = 1000, max_bytes: int = PREVIEW_BYTES
 ) -> Preview:
     """Read the head of an object (all of it for Parquet, whose schema is in the footer)."""
-    head = s3.head_object(Bucket=bucket, Key=key)
-    size = int(head.get("ContentLength", 0))
+    size = object_size(s3, bucket, key)
     if size == 0:
         raise TabularError(f"s3://{bucket}/{key} is empty")
     fmt = detect_format(key)
@@ -567,6 +570,21 @@ def preview_s3_object(
         if not key.lower().endswith((".csv", ".tsv", ".tab", ".json", ".jsonl", ".ndjson")):
             fmt = detect_format(key, data)
     return parse_table(data, fmt, max_rows=max_rows, total_bytes=size)
+
+
+def object_size(s3: Any, bucket: str, key: str) -> int:
+    """HeadObject's size; a 404 (which has no error body) becomes MissingObject."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return int(s3.head_object(Bucket=bucket, Key=key).get("ContentLength", 0))
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise MissingObject(
+                f"s3://{bucket}/{key} does not exist; check the key with s3_list_objects"
+            ) from None
+        raise
 
 
 def human_bytes(size: float) -> str:
