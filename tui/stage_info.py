@@ -129,6 +129,19 @@ def _from_catalog(info: StageInfo) -> None:
     import importlib
 
     catalog = importlib.import_module("tools.catalog")
+    listed = getattr(catalog, "stage_services", None)
+    stage = getattr(catalog, "get_stage", None)
+    if callable(listed) and callable(stage):
+        found = stage(info.id)
+        if found is not None and getattr(found, "purpose", ""):
+            info.purpose = found.purpose
+        services = []
+        for svc in listed(info.id):
+            role = svc.role_in(info.id) if hasattr(svc, "role_in") else ""
+            services.append((svc.name, role or svc.purpose))
+        if services:
+            info.services = services
+            return
     entry: Any = None
     for name in ("get_stage", "stage", "stage_entry"):
         func = getattr(catalog, name, None)

@@ -118,6 +118,7 @@ class AuditScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("time", "session", "seq", "kind", "tool", "detail")
+        table.focus()
         self.action_reload()
 
     def action_reload(self) -> None:

@@ -125,7 +125,8 @@ def stage_detail(info: StageInfo) -> Group:
         line = Text("• ")
         line.append(name, style="bold")
         if what:
-            line.append(f" — {what}")
+            what = what.split(": ")[0].split(". ")[0]
+            line.append(f" — {what if len(what) <= 60 else what[:59] + '…'}")
         parts.append(line)
     if info.next_steps:
         parts.append(Text("Try (Enter puts it in the prompt):", style="bold"))

@@ -40,13 +40,15 @@ class StatusBar(Horizontal):
         env.set_class(self.env_sandbox is True, "-sandbox")
         env.set_class(self.env_sandbox is False, "-real")
         if self.env_sandbox is True:
-            env.update(" SANDBOX · nothing reaches real AWS ")
+            env.update(" SANDBOX · no real AWS ")
         elif self.env_sandbox is False:
             env.update(f" REAL AWS · account {self.env_account} ")
         else:
             env.update(" starting… ")
-        self.query_one("#region", Label).update(f"region {self.env_region}")
-        self.query_one("#profile", Label).update(f"profile {self.env_profile or 'default'}")
+        self.query_one("#region", Label).update(self.env_region)
+        profile = self.query_one("#profile", Label)
+        profile.update(f"profile {self.env_profile}")
+        profile.display = bool(self.env_profile)
         self.query_one("#model", Label).update(self.env_model)
         self.query_one("#busy", Label).update(self.busy_text)
         mode = self.query_one("#mode", Label)
