@@ -161,6 +161,16 @@ def test_catalog_tools_that_exist_are_registered_for_a_related_stage() -> None:
                 assert spec.stage in related, (name, spec.stage, svc.id)
 
 
+def test_every_stage_tool_is_named_by_a_catalog_service() -> None:
+    """describe_service and `sagecoach stages` can only show tools the catalog names."""
+    missing = sorted(
+        spec.name
+        for spec in load_all().all()
+        if spec.stage != "general" and spec.name not in catalog.all_tool_names()
+    )
+    assert not missing, f"add these tools to a service's `tools` in tools/catalog.py: {missing}"
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -585,6 +585,7 @@ SERVICES: tuple[Service, ...] = (
         "ml.m5.large about $0.115/h ≈ $83/month). Delete it when done.",
         tools=(
             "sagemaker_create_model",
+            "sagemaker_list_models",
             "sagemaker_create_endpoint",
             "sagemaker_update_endpoint",
             "sagemaker_describe_endpoint",
