@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -59,34 +61,69 @@ def _open_audit(directory: Path, session_id: str) -> Any:
 
 
 class AuditTee:
-    """Writes to the audit log and keeps the latest records in memory (tests, the UI)."""
+    """Writes to the audit log from a background thread (each record is fsynced, which must
+    not stall a turn) and keeps the latest records, redacted, in memory (tests, the UI)."""
 
-    def __init__(self, log: Any, keep: int = 2000) -> None:
+    def __init__(self, log: Any, keep: int = 2000, background: bool = True) -> None:
         self.log = log
         self.records: list[dict[str, Any]] = []
         self.keep = keep
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        if log is not None and background:
+            self._thread = threading.Thread(target=self._drain, name="sagecoach-audit", daemon=True)
+            self._thread.start()
 
-    def append(self, kind: str, payload: dict[str, Any]) -> None:
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._write_now(*item)
+            finally:
+                self._queue.task_done()
+
+    def _write_now(self, kind: str, payload: dict[str, Any]) -> None:
         try:
-            record = self.log.append(kind, payload) if self.log is not None else None
+            self.log.append(kind, payload)
         except Exception:  # the audit log must never break a turn
-            record = None
-        self.records.append(record if isinstance(record, dict) else {"kind": kind, **payload})
+            pass
+
+    def _write(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.log is None:
+            return
+        if self._thread is not None:
+            self._queue.put((kind, payload))
+        else:
+            self._write_now(kind, payload)
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
         if len(self.records) > self.keep:
             del self.records[: len(self.records) - self.keep]
 
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
+        self._remember({"kind": kind, **redact(dict(payload))})
+        self._write(kind, payload)
+
     def aws_call_sink(self, record: dict[str, Any]) -> None:
-        if self.log is not None:
-            try:
-                self.log.aws_call_sink(record)
-            except Exception:
-                pass
-        self.records.append({"kind": "aws_call", **record})
+        self._remember({"kind": "aws_call", **record})
+        self._write("aws_call", record)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("kind") == kind]
 
+    def flush(self) -> None:
+        """Wait until every record so far is on disk."""
+        if self._thread is not None:
+            self._queue.join()
+
     def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
         if self.log is not None:
             with contextlib.suppress(Exception):
                 self.log.close()

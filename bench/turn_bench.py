@@ -104,7 +104,8 @@ async def measure(turns: int = 50, warmup: int = 3) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    turns = int((argv or sys.argv[1:] or ["50"])[0])
+    args = sys.argv[1:] if argv is None else argv
+    turns = next((int(a) for a in args if a.isdigit()), 50)
     result = asyncio.run(measure(turns=turns))
     print(f"turn_bench: {result['turns']} turns, zero-latency scripted model, one no-op tool each")
     for key in ("send_to_tool_start_ms", "tool_end_to_turn_end_ms", "turn_ms"):

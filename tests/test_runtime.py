@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -455,3 +456,36 @@ def test_turn_is_fast_enough() -> None:
 
     result = asyncio.run(measure(turns=5))
     assert result["send_to_tool_start_ms"]["p50"] < 250
+
+
+async def test_audit_log_on_disk_has_the_whole_turn(settings: Settings, sandbox: Any) -> None:
+    from agent.audit import read_records, verify
+
+    session, _ = await start(
+        settings, sandbox, [tool_turn("tst_create_bucket", {"bucket": "audited-b"}), "Done."]
+    )
+    events = await collect(session.send("make a bucket, secret password=hunter2"))
+    (asked,) = of(events, ApprovalRequested)
+    await collect(session.decide({asked.request.call_id: Decision.approve()}))
+    session_id = session.session_id
+    await session.aclose()
+    records = list(read_records(settings.audit_dir, session=session_id))
+    kinds = [r["kind"] for r in records]
+    for kind in (
+        "session_start",
+        "user_message",
+        "model_call",
+        "approval",
+        "tool_call",
+        "aws_call",
+        "session_end",
+    ):
+        assert kind in kinds, kind
+    assert kinds[0] == "session_start" and kinds[-1] == "session_end"
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert "hunter2" not in json.dumps(records)
+    assert {r["operation"] for r in records if r["kind"] == "aws_call"} >= {
+        "CreateBucket",
+        "PutBucketTagging",
+    }
+    assert verify(settings.audit_dir).ok
