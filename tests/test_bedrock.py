@@ -279,3 +279,22 @@ async def test_thread_valid_after_a_cancelled_turn(
         assert texts == ["next"]  # the new request rides in the same user message
     finally:
         await session.aclose()
+
+
+def test_real_aws_path_uses_the_session_client_and_endpoint_variable(
+    stub: BedrockStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.aws import AwsContext
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    calls: list[dict] = []
+    aws = AwsContext(region="eu-west-1", session_id="real", on_aws_call=calls.append)
+    model = make_chat_model("bedrock_converse:eu.amazon.nova-pro-v1:0", aws)
+    assert model.client is aws.client("bedrock-runtime")  # the guarded, audited client
+    stub.push(text="Hello from the stub.")
+    assert model.invoke("hi").text == "Hello from the stub."
+    (request,) = stub.requests
+    assert request["model_id"] == "eu.amazon.nova-pro-v1:0"
+    assert "eu-west-1/bedrock/aws4_request" in request["headers"]["Authorization"]
+    assert [(c["service"], c["operation"]) for c in calls] == [("bedrock-runtime", "Converse")]
