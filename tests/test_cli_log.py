@@ -54,6 +54,11 @@ def _fill(audit_dir: Path, clock: dict) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def invoke(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 

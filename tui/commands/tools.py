@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -18,7 +20,7 @@ def format_table(
     wrap_last: bool = False,
 ) -> str:
     """A plain-text table; the last column is cut (or wrapped) to fit the terminal width."""
-    width = width or shutil.get_terminal_size((120, 24)).columns
+    width = width or output_width()
     cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     fixed = sum(widths[:-1]) + 2 * (len(headers) - 1)
@@ -37,6 +39,15 @@ def format_table(
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def output_width() -> int:
+    """COLUMNS, else the terminal's width; output to a pipe or file is not cut short."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    return 400
 
 
 def _wrap(text: str, width: int) -> list[str]:
