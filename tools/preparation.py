@@ -105,8 +105,8 @@ def _athena_estimate(args: AthenaQueryArgs, region: str) -> CostEstimate:
     tables = referenced_tables(args.query, args.database)
     if not tables:
         return CostEstimate(
-            round(low, 6),
-            round(low, 6),
+            round(low, 8),
+            round(low, 8),
             "no table read: the 10 MB minimum × $5/TB",
             quote.source,
             quote.price_date,
@@ -125,8 +125,8 @@ def _athena_estimate(args: AthenaQueryArgs, region: str) -> CostEstimate:
     scanned = max(sum(sizes), ATHENA_MIN_BYTES)
     high = scanned / TB * quote.usd
     return CostEstimate(
-        round(low, 6),
-        round(high, 6),
+        round(low, 8),
+        round(high, 8),
         f"up to {human(sum(sizes))} in S3 under {', '.join(f'{d}.{t}' for d, t in tables)} (10 MB minimum) × ${quote.usd:g}/TB",
         quote.source,
         quote.price_date,
@@ -233,7 +233,7 @@ def athena_run_query(ctx: ToolContext, args: AthenaQueryArgs) -> ToolResult:
         "query_id": query_id,
         "state": state,
         "bytes_scanned": scanned,
-        "cost_usd": round(cost, 6),
+        "cost_usd": round(cost, 8),
         "engine_ms": stats.get("EngineExecutionTimeInMillis"),
         "output": execution.get("ResultConfiguration", {}).get("OutputLocation"),
     }
@@ -544,6 +544,14 @@ class CreateFunctionArgs(BaseModel):
         return self
 
 
+def zip_handler(path: Path) -> bytes:
+    """A deployment package with the handler file at the root, as Lambda expects."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, path.name)
+    return buffer.getvalue()
+
+
 @tool(
     name="lambda_create_function",
     stage="preparation",
@@ -558,9 +566,7 @@ class CreateFunctionArgs(BaseModel):
 def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolResult:
     """Create a Python Lambda function from a local handler file (zipped by the tool)."""
     path = Path(args.handler_file)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(path, path.name)
+    package = zip_handler(path)
     handler = f"{path.stem}.{args.handler_function}"
     request = {
         "FunctionName": args.name,
@@ -570,7 +576,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
         "MemorySize": args.memory_mb,
         "Timeout": args.timeout_s,
         "Tags": ctx.aws.tag_map(),
-        "Code": {"ZipFile": buffer.getvalue()},
+        "Code": {"ZipFile": package},
     }
     response = ctx.client("lambda").create_function(**request)
     tabular.remember_aws(ctx.aws)
@@ -581,7 +587,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
             "function": args.name,
             "arn": response["FunctionArn"],
             "handler": handler,
-            "zip_bytes": len(buffer.getvalue()),
+            "zip_bytes": len(package),
         },
         [
             Resource(
