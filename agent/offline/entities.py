@@ -13,7 +13,10 @@ from pathlib import Path
 ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:[\w+=,.@:/-]+")
 S3_URI = re.compile(r"s3://[A-Za-z0-9][A-Za-z0-9.\-_/=+%:@!*'()~,]*")
 INSTANCE = re.compile(r"\bml\.[a-z0-9]+\.[a-z0-9]+\b", re.I)
-REGION = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)(?:-gov)?-[a-z]+-\d\b")
+REGION = re.compile(
+    r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)(?:-gov)?-"
+    r"(?:east|west|north|south|central|northeast|northwest|southeast|southwest)-\d\b"
+)
 QUOTED = re.compile(
     r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|`([^`\n]{1,200})`|(?<![A-Za-z])'([^'\n]{1,120})'(?![A-Za-z])"
 )

@@ -455,10 +455,25 @@ class Extractor:
         for f in name_fields:
             if f.name in self.result.args or not idents:
                 continue
-            if f.is_array:
+            if f.is_array and (f.required or self._mentioned_words(self._kind(f))):
                 self.set(f, list(idents), "name")
                 self.used_idents.update(idents)
                 idents = []
+        # Creating something: bare names usually point at what it is made from (the model to
+        # deploy, the endpoint to watch); the new thing's own name comes with "named"/quotes.
+        if idents and primary is not None and self._creates(self._kind(primary)):
+            for f in name_fields:
+                if not idents:
+                    break
+                if (
+                    f is not primary
+                    and f.required
+                    and f.name not in self.result.args
+                    and not f.is_array
+                ):
+                    value = idents.pop(0)
+                    self.set(f, value, "name")
+                    self.used_idents.add(value)
         if idents and primary is not None and primary.name not in self.result.args:
             value = idents.pop(0)
             self.set(primary, value, "name")
@@ -565,6 +580,13 @@ class Extractor:
                 return num
             if unit_for == "mb" and num.unit == "gb" and "memory" in n:
                 return Number(num.value * 1024, "mb", num.start, num.end, num.before)
+        if "threshold" in n or n in ("limit", "value"):
+            for num in self.ent.numbers:
+                if re.search(
+                    r"(above|over|exceed\w*|greater|more|below|under|less|than|reaches?|hits?)$",
+                    num.before,
+                ):
+                    return num
         # A number right after the field's own words: "max depth 6", "eta 0.2", "threshold of 500".
         for num in self.ent.numbers:
             if num.unit and num.unit not in ("ms", "percent", "mb", "gb"):
@@ -642,8 +664,10 @@ class Extractor:
                         value = [value]
             elif kind == "role":
                 value = self.memory.latest("role")
-            elif not f.enum and "string" in f.types and (
-                f.required or self._mentioned(kind) or self._tool_mentions(kind)
+            elif (
+                not f.enum
+                and "string" in f.types
+                and (f.required or self._mentioned(kind) or self._tool_mentions(kind))
             ):
                 if kind == "bucket":
                     value = self.memory.latest("bucket")
@@ -669,6 +693,11 @@ class Extractor:
             r"(?i)\bbucket\s+(?:named\s+|called\s+)?[\"'`]?([a-z0-9][a-z0-9.\-]{2,62})", self.text
         )
         return m.group(1) if m and m.group(1) not in _NOT_NAMES else None
+
+    def _mentioned_words(self, kind: str) -> bool:
+        return any(
+            re.search(rf"(?i)\b{re.escape(kw)}s?\b", self.text) for kw in self._kind_words(kind)
+        )
 
     def _mentioned(self, kind: str) -> bool:
         return any(
@@ -738,6 +767,7 @@ _KIND_ALIASES: dict[str, set[str]] = {
     "transform_job": {"transform job", "batch transform", "job"},
     "automl_job": {"autopilot job", "automl job", "autopilot", "job"},
     "endpoint": {"endpoint", "ep"},
+    "resource": {"resource", "endpoint", "bucket", "model", "job", "table", "pipeline"},
     "bucket": {"bucket", "bkt"},
     "feature_group": {"feature group", "group"},
     "database": {"database", "db"},

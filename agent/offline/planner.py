@@ -249,7 +249,8 @@ class Planner:
         ent = extract_entities(step)
         kinds = self._context_kinds(step, memory)
         candidates = self.ranker.rank(ent.ranking_text, limit=8, context_kinds=kinds)
-        if not candidates or candidates[0].score < MIN_SCORE:
+        best = max(candidates, key=lambda c: c.text_score) if candidates else None
+        if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
             return self._unsure(candidates)
         chosen, ex = self._choose(candidates, step, ent, memory)
         prefix = f"Step {step_no[0]} of {step_no[1]}: " if step_no[1] > 1 else ""

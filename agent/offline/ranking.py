@@ -12,13 +12,50 @@ import math
 import re
 from dataclasses import dataclass
 
-from agent.offline.text import Vocabulary, content_words, expand, raw_words, stem
+from agent.offline.text import (
+    STOPWORDS,
+    Vocabulary,
+    content_words,
+    expand,
+    fold_phrases,
+    raw_words,
+    stem,
+)
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
-W_PHRASE, W_NAME, W_DESC, W_STAGE = 3.0, 3.0, 0.7, 0.6
+W_PHRASE, W_NAME, W_DESC, W_STAGE, W_ARGS = 3.0, 3.0, 0.7, 0.6, 0.4
 _VERBS = {
     stem(v)
-    for v in ["create", "delete", "list", "describe", "start", "stop", "upload", "preview", "invoke", "train", "deploy", "query", "tune", "compare", "wait", "cleanup", "run", "get", "put", "build", "lookup", "ingest", "submit", "update", "recommend", "suggest", "explain", "suggest"]
+    for v in [
+        "create",
+        "delete",
+        "list",
+        "describe",
+        "start",
+        "stop",
+        "upload",
+        "preview",
+        "invoke",
+        "train",
+        "deploy",
+        "query",
+        "tune",
+        "compare",
+        "wait",
+        "cleanup",
+        "run",
+        "get",
+        "put",
+        "build",
+        "lookup",
+        "ingest",
+        "submit",
+        "update",
+        "recommend",
+        "suggest",
+        "explain",
+        "suggest",
+    ]
 }
 _QUESTION = re.compile(
     r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|"
@@ -40,6 +77,12 @@ _RECOMMEND_WORDS = re.compile(
 )
 
 
+_DESCRIBE_WORDS = re.compile(
+    r"(?i)\b(when (should|would|do) (i|you|we) use|(good|used) for|what is|what's|how (is|does)|"
+    r"tell me about|explain|billed|pric(e|ed|ing))\b"
+)
+
+
 @dataclass
 class Candidate:
     tool: ToolInfo
@@ -54,6 +97,7 @@ class Ranker:
     ) -> None:
         self.tools = tools
         self.docs: dict[str, dict[str, float]] = {}
+        self.verbs: dict[str, set[str]] = {}
         self.phrase_tokens: dict[str, list[list[str]]] = {}
         extra_words = extra_words or {}
         for t in tools:
@@ -67,6 +111,12 @@ class Ranker:
             put(content_words(t.description), W_DESC)
             put(content_words(" ".join(t.extra_words + extra_words.get(t.name, []))), W_DESC * 0.8)
             put(content_words(t.stage.replace("_", " ")), W_STAGE)
+            # argument names and enum values: "spot", "serverless", "xgboost", "hourly" ...
+            arg_words: list[str] = []
+            for f in t.fields.values():
+                arg_words.append(f.name.replace("_", " "))
+                arg_words.extend(str(v).replace("_", " ") for v in (*f.enum, *f.item_enum))
+            put(content_words(" ".join(arg_words)), W_ARGS)
             name_words = content_words(t.name.replace("_", " "), fold=False)
             put(name_words, W_NAME)
             phrases = [content_words(p) for p in t.phrases]
@@ -79,28 +129,38 @@ class Ranker:
                         doc[syn] = doc[word] * 0.35
             self.docs[t.name] = doc
             self.phrase_tokens[t.name] = [p for p in phrases if p] + [name_words]
+            verbs = {w for w in name_words if w in _VERBS}
+            for phrase in t.phrases:
+                first = raw_words(fold_phrases(phrase))[:1]
+                if first and first[0] not in STOPWORDS:
+                    verbs.add(stem(first[0]))
+            self.verbs[t.name] = verbs
         n = max(len(tools), 1)
         df: dict[str, int] = {}
         for doc in self.docs.values():
             for word in doc:
                 df[word] = df.get(word, 0) + 1
         self.idf = {w: math.log(1 + n / c) for w, c in df.items()}
+        self.avg_len = sum(len(d) for d in self.docs.values()) / max(len(self.docs), 1) or 1.0
         self.vocab = Vocabulary(self.idf)
+        self.verb_vocab = set().union(*self.verbs.values()) if self.verbs else set()
 
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
         """Among the knowledge tools: a named service -> describe it; a goal -> recommend."""
         from agent.offline.extract import match_service
 
-        recommend = bool(_RECOMMEND_WORDS.search(text))
         service = match_service(text) is not None
+        recommend = bool(_RECOMMEND_WORDS.search(text)) and not (
+            service and _DESCRIBE_WORDS.search(text)
+        )
         stages = bool(re.search(r"(?i)\b(stages?|steps|phases)\b", text)) and not recommend
         if tool == "describe_service":
-            return 3.0 if service and not recommend else 0.0
+            return 4.0 if service and not recommend else 0.0
         if tool == "recommend_services":
-            return 3.0 if recommend or not service else 0.0
+            return 4.0 if recommend or not service else 0.0
         if tool == "list_stages":
-            return 4.0 if stages and not service else 0.0
+            return 5.0 if stages and not service else -3.0
         return 0.0
 
     def query_terms(self, text: str) -> dict[str, float]:
@@ -129,15 +189,21 @@ class Ranker:
         )
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
         plural = any(w.endswith("s") and len(w) > 3 and stem(w) != w for w in raw_words(text))
+        asked_verbs = {w for w, qw in terms.items() if qw >= 0.85 and w in self.verb_vocab}
+        asked_expanded = set(expand(asked_verbs))
         out: list[Candidate] = []
+        raw: dict[str, float] = {}
         for t in self.tools:
             doc = self.docs[t.name]
             score = 0.0
             for word, qw in terms.items():
                 if word in doc:
                     score += qw * doc[word] * self.idf.get(word, 0.0)
-            norm = 1.0 + 0.015 * len(doc)
-            text_score = score / norm
+            raw[t.name] = score / (max(len(doc), 1) / self.avg_len) ** 0.35
+        # Word overlap on a 0-10 scale, so the bonuses below weigh the same for every request.
+        scale = 10.0 / max(max(raw.values(), default=0.0), 1e-9)
+        for t in self.tools:
+            text_score = raw[t.name] * scale
             cover = 0.0
             for phrase in self.phrase_tokens[t.name]:
                 total = sum(self.idf.get(w, 0.5) for w in phrase)
@@ -146,22 +212,19 @@ class Ranker:
                 hit = sum(self.idf.get(w, 0.5) * terms[w] for w in phrase if w in terms)
                 cover = max(cover, hit / total)
             total_score = text_score + 6.0 * cover
-            # A verb the person used that contradicts the tool's own verb costs a little.
-            tool_verbs = {
-                w for w in content_words(t.name.replace("_", " "), fold=False) if w in _VERBS
-            }
-            asked_verbs = {w for w, qw in terms.items() if w in _VERBS and qw >= 0.85}
-            if tool_verbs and asked_verbs and not (tool_verbs & set(expand(asked_verbs))):
-                total_score -= 1.0
+            # The person's verb against the tool's verbs (its name's and its phrases' first words).
+            tool_verbs = self.verbs[t.name]
+            if asked_verbs and tool_verbs:
+                total_score += 2.0 if tool_verbs & asked_expanded else -1.5
             if t.name in KNOWLEDGE_TOOLS:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
                 total_score -= 2.0
             if plural and "_list_" in f"_{t.name}_":
-                total_score += 0.8
+                total_score += 1.5
             if context_kinds and t.context_kind in context_kinds:
                 total_score += 1.5 if not question or not knowledge_form else 0.0
-            out.append(Candidate(t, total_score, text_score, cover))
+            out.append(Candidate(t, total_score, raw[t.name], cover))
         out.sort(key=lambda c: (-c.score, c.tool.name))
         return out[:limit]

@@ -19,7 +19,7 @@ STOPWORDS = frozenset(
     must just now then also so very really some any all each every what which whom whose how why
     when where if than too up out over again once hey hi hello ok okay thanks thank yeah want wanna
     need needs like lets let let's go gonna get got give me quick quickly kindly one im i'm it's
-    something thing things stuff bit little mine sure via using use used""".split()  # noqa: SIM905
+    something thing things stuff bit little mine sure via using use used named called""".split()  # noqa: SIM905
 )
 
 # Words that keep their meaning as written even though they look like stopwords elsewhere.
@@ -282,7 +282,7 @@ PHRASE_FOLDS: tuple[tuple[str, str], ...] = (
     ("hyper parameter", "hyperparameter"),
     ("k-means", "kmeans"),
     ("k means", "kmeans"),
-    ("random cut forest", "rcf"),
+    ("random cut forest", "randomcutforest rcf"),
     ("linear learner", "linearlearner"),
     ("linear-learner", "linearlearner"),
     ("scikit-learn", "sklearn"),
@@ -410,7 +410,7 @@ class Vocabulary:
         if len(word) < 4 or word.isdigit():
             return None
         if word not in self._cache:
-            cutoff = 0.8 if len(word) < 7 else 0.75
+            cutoff = 0.8 if len(word) < 7 else 0.82
             match = difflib.get_close_matches(word, self.words, n=1, cutoff=cutoff)
             if not match:
                 syn = difflib.get_close_matches(word, list(SYNONYMS), n=1, cutoff=0.85)
