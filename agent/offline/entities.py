@@ -218,8 +218,10 @@ def extract_entities(text: str) -> Entities:
         uri = m.group(0).rstrip(".,;:)!?'\"")
         ent.s3_uris.append(uri)
         spans.append((m.start(), m.start() + len(uri), " s3 "))
-    sql = SQL.search(text)
-    if sql:
+    for kw in re.finditer(r"(?i)\b(select|with|show|describe|explain)\b", text):
+        sql = SQL.match(text, kw.start())
+        if sql is None:
+            continue
         stmt = sql.group(1).strip().strip("\"'`")
         if (
             re.match(r"(?i)select\b.+\bfrom\b", stmt)
@@ -230,6 +232,7 @@ def extract_entities(text: str) -> Entities:
         ):
             ent.sql = stmt
             spans.append((sql.start(1), sql.end(1), " sql query "))
+            break
     m = re.search(r"(\{[^{}]*\}|\[[^\[\]]*\])", text)
     if m and not taken(m.start(), m.end()):
         import json

@@ -202,6 +202,19 @@ class Extractor:
             if m and m.group(1).lower() not in {"the", "a", "an", "column", "which", "what", "is"}:
                 self.set(f, m.group(1), "target")
             return
+        if n in ("record_id", "record_identifier_value", "customer_id", "id_value"):
+            m = re.search(
+                r"(?i)\b(?:customer|record|id|user|row|item|key)\s*(?:id\s*)?#?\s*[\"'`]?([A-Za-z0-9][\w\-]*)",
+                self.text,
+            )
+            if (
+                m
+                and m.group(1).lower() not in _NOT_NAMES
+                and any(ch.isdigit() for ch in m.group(1))
+            ):
+                self.set(f, m.group(1), "name")
+                self.used_idents.add(m.group(1))
+            return
         if n in ("facet", "facet_name", "sensitive_column", "sensitive_attribute"):
             m = re.search(
                 r"(?i)\b(?:bias|facet|sensitive(?: column| attribute)?|fair(?:ness)?)\s+(?:on|for|in|against|by|across|column|is|=|:)?\s*[\"'`]?([A-Za-z_][\w\-]*)",
@@ -445,6 +458,9 @@ class Extractor:
                     break
         # 2. named/called and quoted values go to the primary name field.
         explicit = [v for v in self.ent.named + self.ent.quoted if v not in self.used_idents]
+        if primary is not None and primary.name.endswith("_arn"):
+            others = [f for f in name_fields if f is not primary and not f.name.endswith("_arn")]
+            primary = others[0] if others else None
         if primary is not None and primary.name not in self.result.args and explicit:
             value = explicit[0]
             if _name_like(value):
@@ -470,6 +486,7 @@ class Extractor:
                     and f.required
                     and f.name not in self.result.args
                     and not f.is_array
+                    and not f.name.endswith("_arn")
                 ):
                     value = idents.pop(0)
                     self.set(f, value, "name")
@@ -481,7 +498,12 @@ class Extractor:
         for f in name_fields:
             if not idents:
                 break
-            if f.required and f.name not in self.result.args and not f.is_array:
+            if (
+                f.required
+                and f.name not in self.result.args
+                and not f.is_array
+                and not f.name.endswith("_arn")
+            ):
                 value = idents.pop(0)
                 self.set(f, value, "name")
                 self.used_idents.add(value)
@@ -530,7 +552,11 @@ class Extractor:
             and "period" not in n
         ):
             unit_for = "time"
-        elif "instance" in n and ("count" in n or n.endswith("instances")):
+        elif ("instance" in n and ("count" in n or n.endswith("instances"))) or n in (
+            "nodes",
+            "max_nodes",
+            "node_count",
+        ):
             unit_for = "instances"
         elif "worker" in n or "dpu" in n:
             unit_for = "workers"

@@ -72,6 +72,10 @@ class Plan:
 def split_steps(text: str) -> list[str]:
     if text.strip().startswith("/"):
         return [text.strip()]
+    tail = ""
+    sql = re.search(r"(?i)\b(select|with)\b.+\bfrom\b", text)
+    if sql:  # never split inside a SQL statement
+        text, tail = text[: sql.start()], text[sql.start() :]
     pieces = [m for m in _SPLIT.split(text) if m is not None]
     parts: list[str] = []
     for piece in pieces:
@@ -83,6 +87,11 @@ def split_steps(text: str) -> list[str]:
             parts[-1] = f"{parts[-1]} and {piece}"
         else:
             parts.append(piece)
+    if tail:
+        if parts:
+            parts[-1] = f"{parts[-1]} {tail}".strip()
+        else:
+            parts.append(tail.strip())
     return parts or [text.strip()]
 
 

@@ -190,6 +190,10 @@ class Ranker:
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
         plural = any(w.endswith("s") and len(w) > 3 and stem(w) != w for w in raw_words(text))
         asked_verbs = {w for w, qw in terms.items() if qw >= 0.85 and w in self.verb_vocab}
+        if re.search(
+            r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b", text
+        ):
+            asked_verbs = set()  # a question about what happened, not an order
         asked_expanded = set(expand(asked_verbs))
         out: list[Candidate] = []
         raw: dict[str, float] = {}
