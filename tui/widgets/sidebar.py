@@ -54,7 +54,8 @@ class Sidebar(Vertical):
         yield Static("none yet", id="resources")
 
     def on_mount(self) -> None:
-        self.load_stages()
+        # tools.base imports boto3: after the first frame, so it does not compete with it.
+        self.call_after_refresh(self.load_stages)
         self.set_interval(30, self.refresh_resources)
 
     @work(thread=True, exclusive=True, group="stages")

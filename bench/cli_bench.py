@@ -1,0 +1,137 @@
+"""Start-up benchmarks, measured as whole processes.
+
+- `sagecoach --help` wall time (target: median <= 0.3 s);
+- time to the app's first frame (target: median <= 0.5 s): the app runs in a pseudo-terminal
+  with SAGECOACH_EXIT_AFTER_FIRST_FRAME=1, quits right after its first frame and prints the
+  process age at that frame; the whole process's wall time (start to exit) is reported too.
+
+    python -m bench.cli_bench [--runs N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pty
+import re
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HELP_TARGET_S = 0.3
+FIRST_FRAME_TARGET_S = 0.5
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
+    home = tempfile.mkdtemp(prefix="sagecoach-bench-")
+    env.update(
+        HOME=home,
+        XDG_STATE_HOME=f"{home}/state",
+        XDG_CONFIG_HOME=f"{home}/config",
+        AWS_CONFIG_FILE=f"{home}/absent",
+        AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
+        AWS_EC2_METADATA_DISABLED="true",
+        TERM="xterm-256color",
+        COLUMNS="120",
+        LINES="40",
+    )
+    return env
+
+
+def help_wall_time(env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--help"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def first_frame(env: dict[str, str], timeout: float = 30.0) -> tuple[float, float]:
+    """(process age at the first frame, wall time of the whole process) in a pseudo-terminal."""
+    env = {**env, "SAGECOACH_EXIT_AFTER_FIRST_FRAME": "1"}
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--sandbox"],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    deadline = start + timeout
+    try:
+        while proc.poll() is None:
+            if time.perf_counter() > deadline:
+                proc.kill()
+                raise TimeoutError("the app did not exit after its first frame")
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    os.read(master, 65536)  # drain the screen output
+                except OSError:
+                    break
+        proc.wait(timeout=timeout)
+        wall = time.perf_counter() - start
+    finally:
+        os.close(master)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    match = re.search(r"first frame: ([0-9.]+)", err)
+    if proc.returncode != 0 or not match:
+        raise RuntimeError(f"the app failed (exit {proc.returncode}): {err[-500:]}")
+    return float(match.group(1)), wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    env = _env()
+    help_wall_time(env)  # warm the file cache and byte-code
+    helps = [help_wall_time(env) for _ in range(args.runs)]
+    first_frame(env)
+    frames = [first_frame(env) for _ in range(args.runs)]
+    result = {
+        "runs": args.runs,
+        "help_median_s": round(statistics.median(helps), 3),
+        "help_target_s": HELP_TARGET_S,
+        "first_frame_median_s": round(statistics.median(f for f, _ in frames), 3),
+        "first_frame_target_s": FIRST_FRAME_TARGET_S,
+        "app_process_to_exit_median_s": round(statistics.median(w for _, w in frames), 3),
+    }
+    result["ok"] = (
+        result["help_median_s"] <= HELP_TARGET_S
+        and result["first_frame_median_s"] <= FIRST_FRAME_TARGET_S
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"sagecoach --help: median {result['help_median_s']:.3f} s "
+            f"(target <= {HELP_TARGET_S} s) over {args.runs} runs"
+        )
+        print(
+            f"app first frame: median {result['first_frame_median_s']:.3f} s after process start "
+            f"(target <= {FIRST_FRAME_TARGET_S} s); whole process to exit "
+            f"{result['app_process_to_exit_median_s']:.3f} s"
+        )
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
