@@ -203,7 +203,7 @@ class UploadArgs(BaseModel):
     local_path: Annotated[LocalPath, Field(description="local file or folder")]
     s3_uri: Annotated[
         S3PrefixUri,
-        Field(description="target key, or prefix ending in / (folders: always a prefix)"),
+        Field(description="key, or prefix ending in /"),
     ]
     _files: list[tuple[Path, str]] = []
     _size: int = 0
@@ -350,7 +350,7 @@ class PreviewArgs(BaseModel):
     ),
 )
 def s3_preview_object(ctx: ToolContext, args: PreviewArgs) -> ToolResult:
-    """Preview a CSV/TSV/JSON Lines/Parquet object: first rows, column types, nulls, min/max, distinct, row estimate."""
+    """Preview a CSV/JSON/Parquet object: rows, column types and stats, row count."""
     bucket, key = parse_s3_uri(args.s3_uri)
     if not key or key.endswith("/"):
         raise ToolError(
@@ -383,7 +383,7 @@ class DeleteObjectsArgs(BaseModel):
     phrases=("delete files in s3", "remove objects under a prefix", "clean up s3"),
 )
 def s3_delete_objects(ctx: ToolContext, args: DeleteObjectsArgs) -> ToolResult:
-    """Delete an S3 object or every object under a prefix; refuses when more than max_objects match."""
+    """Delete an S3 object or all objects under a prefix."""
     bucket, prefix = parse_s3_uri(args.s3_uri)
     if not prefix:
         raise ToolError(
@@ -489,7 +489,7 @@ class CreateCrawlerArgs(BaseModel):
     phrases=("create a crawler", "catalog my s3 data", "crawl s3 to make tables"),
 )
 def glue_create_crawler(ctx: ToolContext, args: CreateCrawlerArgs) -> ToolResult:
-    """Create a Glue crawler that catalogs S3 prefixes into a database (runs only when started or scheduled)."""
+    """Create a Glue crawler that catalogs S3 prefixes into a database."""
     params: dict[str, Any] = {
         "Name": args.name,
         "Role": args.role,
@@ -590,10 +590,8 @@ class CreateTableArgs(BaseModel):
     model_config = Strict
     database: GlueName
     table: GlueName
-    s3_uri: Annotated[S3Uri, Field(description="data file or prefix; the table covers its folder")]
-    columns: Annotated[
-        dict[str, str], Field(description="name: Hive type; empty: inferred from the data")
-    ] = {}
+    s3_uri: Annotated[S3Uri, Field(description="data file or folder")]
+    columns: Annotated[dict[str, str], Field(description="name: hive type; default inferred")] = {}
 
 
 @tool(
@@ -609,7 +607,7 @@ class CreateTableArgs(BaseModel):
     ),
 )
 def glue_create_table(ctx: ToolContext, args: CreateTableArgs) -> ToolResult:
-    """Create an external Glue table over an S3 folder with columns inferred from a CSV/JSON/Parquet preview."""
+    """Create a Glue table over an S3 folder, columns inferred from its data."""
     tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     bucket, key = parse_s3_uri(args.s3_uri)
     s3 = ctx.client("s3")
@@ -756,12 +754,12 @@ class CreateJobArgs(BaseModel):
     model_config = Strict
     name: GlueName
     role: GlueRole
-    script: Annotated[str, Field(description="local .py file or s3:// URI of the script")]
-    code_s3_uri: Annotated[str, Field(description="s3:// prefix for a local script")] = ""
+    script: Annotated[str, Field(description="local .py or s3 uri")]
+    code_s3_uri: Annotated[str, Field(description="upload prefix")] = ""
     worker_type: WorkerType = "G.1X"
     number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
     timeout_minutes: Annotated[int, Field(ge=1, le=2880)] = 60
-    arguments: Annotated[dict[str, str], Field(description="e.g. {'--input': 's3://...'}")] = {}
+    arguments: Annotated[dict[str, str], Field(description="{'--key': value}")] = {}
 
     @model_validator(mode="after")
     def _check_script(self) -> CreateJobArgs:
@@ -787,7 +785,7 @@ class CreateJobArgs(BaseModel):
     phrases=("create a glue etl job", "spark etl job", "create glue job"),
 )
 def glue_create_job(ctx: ToolContext, args: CreateJobArgs) -> ToolResult:
-    """Create a Glue Spark ETL job from a script (a local script is uploaded to S3 first)."""
+    """Create a Glue Spark ETL job from a local or S3 script."""
     script_uri = args.script
     if not script_uri.startswith("s3://"):
         path = Path(args.script).expanduser()
@@ -847,7 +845,7 @@ def _job_run_estimate(args: StartJobRunArgs, region: str) -> CostEstimate:
     phrases=("run the glue job", "start etl job", "start glue job run"),
 )
 def glue_start_job_run(ctx: ToolContext, args: StartJobRunArgs) -> ToolResult:
-    """Start a Glue job run with the given workers and timeout (billed in DPU-hours)."""
+    """Start a Glue job run (billed in DPU-hours)."""
     request = {
         "JobName": args.job_name,
         "WorkerType": args.worker_type,
@@ -884,7 +882,7 @@ class JobRunArgs(BaseModel):
     phrases=("glue job status", "did the etl job finish", "show glue job run"),
 )
 def glue_get_job_run(ctx: ToolContext, args: JobRunArgs) -> ToolResult:
-    """Show a Glue job run's state, duration, DPU-seconds and error (latest run by default)."""
+    """Show a Glue job run's state, duration and error."""
     glue = ctx.client("glue")
     if args.run_id:
         run = glue.get_job_run(JobName=args.job_name, RunId=args.run_id)["JobRun"]
@@ -965,7 +963,7 @@ def _stream_estimate(args: CreateStreamArgs, region: str) -> CostEstimate:
     phrases=("create a kinesis stream", "streaming ingestion", "new data stream"),
 )
 def kinesis_create_stream(ctx: ToolContext, args: CreateStreamArgs) -> ToolResult:
-    """Create a Kinesis data stream (provisioned shards or on-demand); bills hourly until deleted."""
+    """Create a Kinesis data stream; bills hourly until deleted."""
     params: dict[str, Any] = {"StreamName": args.name, "Tags": ctx.aws.tag_map()}
     if args.mode == "on_demand":
         params["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
@@ -1020,7 +1018,7 @@ def kinesis_list_streams(ctx: ToolContext, args: NoArgs) -> ToolResult:
 class PutRecordsArgs(BaseModel):
     model_config = Strict
     stream: StreamName
-    local_file: Annotated[LocalFile, Field(description="CSV, TSV or JSON Lines file")]
+    local_file: Annotated[LocalFile, Field(description="CSV or JSON Lines")]
     partition_key_column: Annotated[str, Field(description="empty: row number")] = ""
     max_records: Annotated[int, Field(ge=1, le=10_000)] = 500
 
@@ -1033,7 +1031,7 @@ class PutRecordsArgs(BaseModel):
     phrases=("send sample records to kinesis", "put test data in the stream", "stream my csv"),
 )
 def kinesis_put_sample_records(ctx: ToolContext, args: PutRecordsArgs) -> ToolResult:
-    """Send rows of a local CSV/JSON Lines file to a Kinesis stream as JSON records, in batches of 500."""
+    """Send rows of a local CSV/JSON file to a Kinesis stream as JSON records."""
     path = Path(args.local_file)
     try:
         fmt = tabular.detect_format(path.name, path.read_bytes()[:4096])

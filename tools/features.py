@@ -126,18 +126,14 @@ class SourceArgs(BaseModel):
 class CreateFeatureGroupArgs(BaseModel):
     model_config = Strict
     name: FeatureGroupName
-    s3_uri: Annotated[str, Field(description="CSV/JSON Lines/Parquet object to infer from")] = ""
+    s3_uri: Annotated[str, Field(description="data to infer features from")] = ""
     local_file: Annotated[str, Field(description="or a local file")] = ""
     features: Annotated[dict[str, FeatureType], Field(description="or an explicit schema")] = {}
     record_identifier: Annotated[str, Field(description="unique id column")]
-    event_time_feature: Annotated[
-        str, Field(description="empty: first date/time column, else adds event_time")
-    ] = ""
+    event_time_feature: Annotated[str, Field(description="default: first date column")] = ""
     online: bool = True
-    offline_s3_uri: Annotated[str, Field(description="s3:// prefix; enables the offline store")] = (
-        ""
-    )
-    role_arn: Annotated[str, Field(description="needed for the offline store")] = ""
+    offline_s3_uri: Annotated[str, Field(description="s3 prefix for the offline store")] = ""
+    role_arn: Annotated[str, Field(description="for the offline store")] = ""
 
     @model_validator(mode="after")
     def _check(self) -> CreateFeatureGroupArgs:
@@ -255,7 +251,7 @@ def _fg_schema(
     ),
 )
 def featurestore_create_feature_group(ctx: ToolContext, args: CreateFeatureGroupArgs) -> ToolResult:
-    """Create a Feature Store feature group; features inferred from a CSV/JSON/Parquet sample or given explicitly."""
+    """Create a Feature Store feature group with features inferred from data or given explicitly."""
     if ctx.aws.is_sandbox and not args.offline_s3_uri:
         raise NotEmulated(
             "online-only feature groups",
@@ -426,7 +422,7 @@ def _record(
     ),
 )
 def featurestore_ingest(ctx: ToolContext, args: IngestArgs) -> ToolResult:
-    """Write rows of a local file or S3 object into a feature group with PutRecord, with progress and a failure count."""
+    """Write rows of a local file or S3 object into a feature group (PutRecord)."""
     if ctx.aws.is_sandbox:
         raise NotEmulated(
             "the Feature Store runtime (PutRecord)",
@@ -558,23 +554,17 @@ Channels = Annotated[dict[str, str], AfterValidator(_check_channels)]
 
 class ProcessingJobArgs(BaseModel):
     model_config = Strict
-    job_name: Annotated[str, Field(description="empty: generated")] = ""
+    job_name: str = ""
     script: Annotated[LocalFile, Field(description="local .py script")]
     framework: Literal["sklearn", "spark"] = "sklearn"
-    framework_version: Annotated[str, Field(description="empty: sklearn 1.2-1 / spark 3.3")] = ""
+    framework_version: str = ""
     role_arn: RoleArn
-    inputs: Annotated[
-        Channels, Field(description="name: s3 uri, at /opt/ml/processing/input/<name>")
-    ] = {}
-    outputs: Annotated[
-        Channels, Field(description="name: s3 uri, from /opt/ml/processing/output/<name>")
-    ] = {}
-    code_s3_uri: Annotated[
-        str, Field(description="script upload prefix; empty: first output's bucket")
-    ] = ""
+    inputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
+    outputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
+    code_s3_uri: Annotated[str, Field(description="s3 prefix for the script")] = ""
     instance_type: InstanceType = "ml.m5.xlarge"
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
-    max_runtime_s: Annotated[int, Field(ge=60, le=432_000, description="hard stop")]
+    max_runtime_s: Annotated[int, Field(ge=60, le=432_000)]
     arguments: list[str] = []
     volume_gb: Annotated[int, Field(ge=1, le=16_384)] = 30
 
@@ -716,7 +706,7 @@ def _processing_estimate(args: ProcessingJobArgs, region: str) -> CostEstimate:
     ),
 )
 def sagemaker_start_processing_job(ctx: ToolContext, args: ProcessingJobArgs) -> ToolResult:
-    """Upload a Python script and run it as a SageMaker Processing job (scikit-learn or Spark image) on S3 inputs/outputs."""
+    """Run a local Python script as a SageMaker Processing job (scikit-learn or Spark image)."""
     name = processing_job_name(args)
     args = args.model_copy(update={"job_name": name})
     code_uri = default_code_uri(args, name)
@@ -813,7 +803,7 @@ class WaitArgs(BaseModel):
     phrases=("wait for the job", "wait until training finishes", "is it done yet", "poll the job"),
 )
 def sagemaker_wait_for_job(ctx: ToolContext, args: WaitArgs) -> ToolResult:
-    """Wait for any SageMaker job (training, processing, tuning, transform, autopilot, endpoint, pipeline) to finish, up to a timeout."""
+    """Wait for a SageMaker job, endpoint or pipeline execution to finish, up to a timeout."""
     outcome = wait_for_job(ctx, args.kind, args.name, timeout_s=args.timeout_s)
     desc = outcome.description
     failure = desc.get("FailureReason")

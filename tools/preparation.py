@@ -79,7 +79,7 @@ def table_bytes(aws: Any, database: str, table: str) -> int:
 
 class AthenaQueryArgs(BaseModel):
     model_config = Strict
-    query: Annotated[str, Field(min_length=1, max_length=262_144, description="SQL")]
+    query: Annotated[str, Field(min_length=1)]
     database: GlueName = "default"
     workgroup: str = "primary"
     output_s3_uri: Annotated[
@@ -179,7 +179,7 @@ def _athena_output(ctx: ToolContext, args: AthenaQueryArgs) -> str | None:
     ),
 )
 def athena_run_query(ctx: ToolContext, args: AthenaQueryArgs) -> ToolResult:
-    """Run an Athena SQL query, wait for it, and return capped rows, bytes scanned and cost ($5/TB, 10 MB minimum)."""
+    """Run an Athena SQL query and return rows, bytes scanned and cost."""
     tabular.remember_aws(ctx.aws)
     if ctx.aws.read_only and not is_read_only_sql(args.query):
         raise ToolError(
@@ -335,7 +335,7 @@ def _check_brew_name(value: str) -> str:
 class BrewDatasetArgs(BaseModel):
     model_config = Strict
     name: BrewName
-    s3_uri: Annotated[str, Field(description="S3 object or prefix; or use glue_table")] = ""
+    s3_uri: Annotated[str, Field(description="or glue_table")] = ""
     glue_table: Annotated[str, Field(description="database.table")] = ""
     format: Literal["csv", "json", "parquet", "excel", "orc"] = "csv"
 
@@ -444,7 +444,7 @@ def _brew_estimate(args: BrewRunArgs, region: str) -> CostEstimate:
     phrases=("run the profile job", "start databrew job"),
 )
 def databrew_start_job_run(ctx: ToolContext, args: BrewRunArgs) -> ToolResult:
-    """Start a DataBrew job run (node-hours); refuses if the job is larger than the approved estimate."""
+    """Start a DataBrew job run (billed in node-hours)."""
     if ctx.aws.is_sandbox:
         raise NotEmulated("DataBrew job runs", "Datasets and job definitions work in the sandbox.")
     brew = ctx.client("databrew")
@@ -519,7 +519,7 @@ def _check_function_name(value: str) -> str:
 class CreateFunctionArgs(BaseModel):
     model_config = Strict
     name: FunctionName
-    handler_file: Annotated[LocalFile, Field(description="local .py file")]
+    handler_file: LocalFile
     handler_function: str = "lambda_handler"
     role_arn: RoleArn
     runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
