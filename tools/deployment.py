@@ -144,7 +144,7 @@ def config_hourly(config: dict[str, Any], region: str) -> tuple[float | None, st
 class CreateModelArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_name: Annotated[SageMakerName, Field(description="Name for the new model")]
+    model_name: SageMakerName
     training_job_name: Annotated[
         SageMakerName | None,
         Field(description="Completed training job to take the image and artifact from"),
@@ -309,7 +309,7 @@ class ListModelsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name_contains: Annotated[str | None, Field(description="Filter by name substring")] = None
-    max_results: Annotated[int, Field(ge=1, le=100, description="Rows to show")] = 20
+    max_results: Annotated[int, Field(ge=1, le=100)] = 20
 
 
 @tool(
@@ -348,9 +348,9 @@ def sagemaker_list_models(ctx: ToolContext, args: ListModelsArgs) -> ToolResult:
 class ExtraVariant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_name: Annotated[SageMakerName, Field(description="Model served by this variant")]
-    variant_name: Annotated[SageMakerName, Field(description="Variant name")]
-    weight: Annotated[float, Field(ge=0, le=1000, description="Traffic weight")] = 1.0
+    model_name: SageMakerName
+    variant_name: SageMakerName
+    weight: Annotated[float, Field(ge=0, le=1000)] = 1.0
     instance_type: InstanceType = "ml.m5.large"
     instance_count: Annotated[int, Field(ge=1, le=20)] = 1
 
@@ -365,15 +365,15 @@ class DataCapture(BaseModel):
 class CreateEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint name")]
-    model_name: Annotated[SageMakerName, Field(description="Model to serve")]
+    endpoint_name: SageMakerName
+    model_name: SageMakerName
     endpoint_type: Annotated[
         EndpointType, Field(description="realtime, serverless or multi_model")
     ] = "realtime"
     instance_type: Annotated[InstanceType, Field(description="Hosting instance type")] = (
         "ml.m5.large"
     )
-    instance_count: Annotated[int, Field(ge=1, le=20, description="Instances")] = 1
+    instance_count: Annotated[int, Field(ge=1, le=20)] = 1
     weight: Annotated[float, Field(ge=0, le=1000, description="Main variant weight")] = 1.0
     extra_variants: Annotated[
         list[ExtraVariant] | None, Field(description="More variants for A/B traffic split")
@@ -616,7 +616,7 @@ def sagemaker_create_endpoint(ctx: ToolContext, args: CreateEndpointArgs) -> Too
 class UpdateEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint to change")]
+    endpoint_name: SageMakerName
     model_name: Annotated[SageMakerName | None, Field(description="New model to serve")] = None
     instance_type: Annotated[InstanceType | None, Field(description="New instance type")] = None
     instance_count: Annotated[int | None, Field(ge=1, le=20, description="New count")] = None
@@ -770,7 +770,7 @@ def sagemaker_update_endpoint(ctx: ToolContext, args: UpdateEndpointArgs) -> Too
 class DescribeEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint name")]
+    endpoint_name: SageMakerName
 
 
 def endpoint_summary(ctx: ToolContext, name: str) -> dict[str, Any]:
@@ -906,7 +906,7 @@ def sagemaker_list_endpoints(ctx: ToolContext, args: ListEndpointsArgs) -> ToolR
 class DeleteEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint to delete")]
+    endpoint_name: SageMakerName
     keep_config: Annotated[bool, Field(description="Keep its endpoint config")] = False
 
 
@@ -980,7 +980,7 @@ def sagemaker_delete_endpoint(ctx: ToolContext, args: DeleteEndpointArgs) -> Too
 class InvokeEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint to call")]
+    endpoint_name: SageMakerName
     payload: Annotated[str | None, Field(description="CSV rows or JSON text to send")] = None
     payload_file: Annotated[LocalFile | None, Field(description="Local file to send instead")] = (
         None
@@ -1110,8 +1110,8 @@ def sagemaker_invoke_endpoint(ctx: ToolContext, args: InvokeEndpointArgs) -> Too
 class TransformJobArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job_name: Annotated[SageMakerName, Field(description="Transform job name")]
-    model_name: Annotated[SageMakerName, Field(description="Model to run")]
+    job_name: SageMakerName
+    model_name: SageMakerName
     input_s3_uri: Annotated[S3PrefixUri, Field(description="S3 prefix (or file) to score")]
     output_s3_uri: Annotated[S3PrefixUri, Field(description="Where predictions go")]
     content_type: Annotated[
@@ -1228,7 +1228,7 @@ def sagemaker_start_transform_job(ctx: ToolContext, args: TransformJobArgs) -> T
 class DescribeTransformArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job_name: Annotated[SageMakerName, Field(description="Transform job name")]
+    job_name: SageMakerName
 
 
 @tool(
@@ -1318,7 +1318,7 @@ def proxy_zip() -> bytes:
 class LambdaProxyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    function_name: Annotated[str, Field(description="Lambda function name")]
+    function_name: str
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint it calls")]
     role_arn: Annotated[
         RoleArn, Field(description="Lambda execution role allowed sagemaker:InvokeEndpoint")
@@ -1392,7 +1392,7 @@ def lambda_create_endpoint_proxy(ctx: ToolContext, args: LambdaProxyArgs) -> Too
 class RestApiArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_name: Annotated[str, Field(min_length=1, max_length=128, description="API name")]
+    api_name: Annotated[str, Field(min_length=1, max_length=128)]
     function_name: Annotated[str, Field(description="Lambda function to integrate")]
     stage_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,128}$")] = "prod"
     path: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="Resource path")] = (

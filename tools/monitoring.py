@@ -56,7 +56,7 @@ def monitor_image(region: str) -> str:
 class MonitorScheduleArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schedule_name: Annotated[SageMakerName, Field(description="Schedule name")]
+    schedule_name: SageMakerName
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint with data capture on")]
     monitor_type: Annotated[
         Literal["data_quality", "model_quality"], Field(description="What to check")
@@ -339,7 +339,7 @@ def monitor_list_schedules(ctx: ToolContext, args: ListSchedulesArgs) -> ToolRes
 class ListExecutionsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schedule_name: Annotated[SageMakerName, Field(description="Monitoring schedule")]
+    schedule_name: SageMakerName
     max_results: Annotated[int, Field(ge=1, le=50)] = 10
 
 
@@ -476,7 +476,7 @@ def metric_unit(metric: str) -> str:
 class EndpointMetricsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint")]
+    endpoint_name: SageMakerName
     variant_name: Annotated[str, Field(description="Production variant")] = "AllTraffic"
     metrics: Annotated[
         list[EndpointMetric] | None,
@@ -627,10 +627,10 @@ COMPARISONS = {
 class PutAlarmArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alarm_name: Annotated[str, Field(min_length=1, max_length=255, description="Alarm name")]
-    endpoint_name: Annotated[SageMakerName, Field(description="Endpoint to watch")]
+    alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
+    endpoint_name: SageMakerName
     variant_name: str = "AllTraffic"
-    metric: Annotated[EndpointMetric, Field(description="Metric to watch")] = "ModelLatency"
+    metric: EndpointMetric = "ModelLatency"
     statistic: Annotated[
         Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount", "p50", "p90", "p95", "p99"],
         Field(description="Statistic or percentile"),
