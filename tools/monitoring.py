@@ -502,11 +502,12 @@ def _period_for(minutes: int) -> int:
     risk="read",
     operations=("cloudwatch:GetMetricData",),
     phrases=(
-        "endpoint metrics",
-        "how many invocations",
-        "endpoint latency",
+        "show endpoint metrics",
+        "show invocations for the endpoint",
+        "endpoint latency over the last hour",
         "is the endpoint erroring",
         "plot the endpoint traffic",
+        "cpu and memory of the endpoint",
     ),
 )
 def cloudwatch_get_endpoint_metrics(ctx: ToolContext, args: EndpointMetricsArgs) -> ToolResult:
