@@ -80,6 +80,7 @@ class Extractor:
         self.used_idents: set[str] = set()
         self.used_s3: set[str] = set()
         self.used_files: set[str] = set()
+        self.used_numbers: set[int] = set()
 
     # ---- helpers -------------------------------------------------------------------------
     def _kind(self, f: FieldInfo) -> str:
@@ -628,8 +629,9 @@ class Extractor:
 
     def _fill_number(self, f: FieldInfo) -> None:
         num = self._numbers_for(f)
-        if num is None:
+        if num is None or num.start in self.used_numbers:
             return
+        self.used_numbers.add(num.start)
         value = num.value
         if num.unit in TIME_UNITS:
             seconds = value * TIME_UNITS[num.unit]
@@ -876,6 +878,28 @@ def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:
             ex.args.pop(fld, None)
     problems = info.validate(ex.args)
     missing = [fld for fld, typ, _ in problems if typ == "missing" and fld]
+    # A rule across fields ("a role ARN is needed outside the sandbox"): ask for the field it names.
+    for fld, typ, msg in problems:
+        if fld or typ == "missing":
+            continue
+        low = msg.lower()
+        positions = []
+        for name in info.fields:
+            if name in ex.args:
+                continue
+            for form in (name, name.removesuffix("_arn").replace("_", " ")):
+                m = re.search(
+                    rf"\b{re.escape(form)}\b (is required|is needed|must be (given|set))|"
+                    rf"\bneeds? (a |an )?{re.escape(form)}\b",
+                    low,
+                )
+                if m:
+                    positions.append((m.start(), name))
+                    break
+        if positions:
+            missing.append(min(positions)[1])
+        else:
+            ex.invalid.append(("arguments", msg))
     ex.missing = sorted(
         set(ex.missing) | set(missing),
         key=lambda n: list(info.fields).index(n) if n in info.fields else 99,

@@ -256,7 +256,8 @@ class Planner:
             if plan is not None:
                 return plan
         ent = extract_entities(step)
-        kinds = self._context_kinds(step, memory)
+        # "named X" introduces something new: the pronoun then is not what the request is about.
+        kinds = () if ent.named or ent.quoted else self._context_kinds(step, memory)
         candidates = self.ranker.rank(ent.ranking_text, limit=8, context_kinds=kinds)
         best = max(candidates, key=lambda c: c.text_score) if candidates else None
         if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
