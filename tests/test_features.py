@@ -434,7 +434,7 @@ def test_processing_arguments_rejected_before_any_call(
         ({"instance_type": "m5.xlarge"}, "not a SageMaker instance type"),
         ({"instance_count": -1}, "instance_count"),
         ({"script": "/missing/prep.py"}, "does not exist"),
-        ({"outputs": {}}, "give code_s3_uri or at least one output"),
+        ({"outputs": {}}, "give code_s3_uri"),
         ({"outputs": {"code": "s3://proc-bucket/o/"}}, "not 'code'"),
         ({"job_name": "bad_name!"}, "letters, digits and hyphens"),
         ({"max_runtime_s": None}, "max_runtime_s"),

@@ -324,8 +324,24 @@ def test_lambda_arguments_validated(
 ) -> None:
     handler = tmp_path / "h.py"
     handler.write_text("def other(e, c):\n    return e\n")
-    with pytest.raises(ToolError, match="defines no function 'lambda_handler'"):
+    with pytest.raises(ToolError, match="defines neither lambda_handler nor handler"):
         run(tool_ctx, "lambda_create_function", name="f", handler_file=str(handler), role_arn=ROLE)
+    with pytest.raises(ToolError, match="defines no function 'main'"):
+        run(
+            tool_ctx,
+            "lambda_create_function",
+            name="f",
+            handler_file=str(handler),
+            handler_function="main",
+            role_arn=ROLE,
+        )
+    plain = tmp_path / "plain.py"
+    plain.write_text("def handler(event, context):\n    return event\n")
+    spec = get_tool("lambda_create_function")
+    assert (
+        spec.validate({"name": "f", "handler_file": str(plain), "role_arn": ROLE}).handler_function
+        == "handler"
+    )
     with pytest.raises(ToolError, match="memory_mb"):
         run(
             tool_ctx,

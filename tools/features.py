@@ -579,19 +579,27 @@ class ProcessingJobArgs(BaseModel):
         check_instance_for("processing", self.instance_type)
         if self.code_s3_uri:
             parse_s3_uri(self.code_s3_uri)
-        elif not self.outputs:
+        elif not self.outputs and not self.inputs:
             raise ValueError(
-                "give code_s3_uri or at least one output so the script has somewhere to go"
+                "give code_s3_uri (s3://bucket/prefix/) or an input or output, so the script has "
+                "an S3 bucket to go to"
             )
         return self
 
 
 def default_code_uri(args: ProcessingJobArgs, job_name: str) -> str:
-    """Where the tool uploads the script: code_s3_uri, or <first output bucket>/sagecoach/code/<job>/."""
+    """Where the script goes: code_s3_uri, else <first output or input bucket>/sagecoach/code/<job>/."""
     if args.code_s3_uri:
         base = args.code_s3_uri if args.code_s3_uri.endswith("/") else args.code_s3_uri + "/"
     else:
-        bucket, _ = parse_s3_uri(next(iter(args.outputs.values())))
+        place = next(iter(args.outputs.values()), None) or next(iter(args.inputs.values()), None)
+        if place is None:
+            raise ToolError(
+                "Give code_s3_uri (s3://bucket/prefix/) or an input or output, so the script has "
+                "an S3 bucket to go to.",
+                kind="invalid_arguments",
+            )
+        bucket, _ = parse_s3_uri(place)
         base = f"s3://{bucket}/sagecoach/code/{job_name}/"
     return base + Path(args.script).name
 

@@ -520,7 +520,7 @@ class CreateFunctionArgs(BaseModel):
     model_config = Strict
     name: FunctionName
     handler_file: LocalFile
-    handler_function: str = "lambda_handler"
+    handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
     role_arn: RoleArn
     runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
@@ -533,13 +533,19 @@ class CreateFunctionArgs(BaseModel):
             raise ValueError(f"handler_file must be a .py file, not '{path.name}'")
         if path.stat().st_size > 50 * MB:
             raise ValueError("handler_file is over 50 MB; package large code as a layer or image")
+        source = path.read_text(errors="replace")
+        defined = re.findall(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", source, re.M)
+        if not self.handler_function:
+            found = next((n for n in ("lambda_handler", "handler") if n in defined), None)
+            if found is None:
+                raise ValueError(
+                    f"{path.name} defines neither lambda_handler nor handler; name the function "
+                    "with handler_function"
+                )
+            self.handler_function = found
         if not re.match(r"^[A-Za-z_]\w*$", self.handler_function):
             raise ValueError(f"'{self.handler_function}' is not a Python function name")
-        if not re.search(
-            rf"^\s*(async\s+)?def\s+{self.handler_function}\s*\(",
-            path.read_text(errors="replace"),
-            re.M,
-        ):
+        if self.handler_function not in defined:
             raise ValueError(f"{path.name} defines no function '{self.handler_function}'")
         return self
 
