@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -85,6 +84,12 @@ def rows_table(rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[Table
     return table, max(0, len(rows) - limit)
 
 
+def _markdown(text: str) -> RenderableType:
+    from rich.markdown import Markdown  # markdown-it loads on the first reply, not at start-up
+
+    return Markdown(text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -129,7 +134,7 @@ class AssistantMessage(ChatItem, Static):
         self.border_title = "sagecoach"
         self._timer: Any = None
         if text:
-            self.update(Markdown(text))
+            self.update(_markdown(text))
 
     def append(self, delta: str) -> None:
         self.text += delta
@@ -138,13 +143,13 @@ class AssistantMessage(ChatItem, Static):
 
     def _flush(self) -> None:
         self._timer = None
-        self.update(Markdown(self.text))
+        self.update(_markdown(self.text))
 
     def finish(self) -> None:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.update(Markdown(self.text))
+        self.update(_markdown(self.text))
 
     def copy_text(self) -> str:
         return self.text
