@@ -177,3 +177,16 @@ def test_find_running_endpoints_from_earlier_sessions(aws, aws_calls) -> None:
     warning = running_endpoints_warning(found)
     assert "1 endpoint" in warning and "old-ep" in warning and "is still running" in warning
     assert running_endpoints_warning([]) == ""
+
+
+def test_startup_warning_never_raises(aws) -> None:
+    from tools.ledger import startup_endpoint_warning
+
+    _endpoint(aws, "left-on", [{"Key": "CreatedBy", "Value": "sagecoach"}])
+    assert "left-on" in startup_endpoint_warning(aws, current_session="now")
+
+    class Broken:
+        def client(self, service: str):
+            raise RuntimeError("no network")
+
+    assert startup_endpoint_warning(Broken()) == ""

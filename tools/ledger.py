@@ -371,3 +371,17 @@ def running_endpoints_warning(endpoints: list[dict[str, Any]]) -> str:
         f"{'are' if plural else 'is'} still running and billing: {names}{more}. "
         "Delete with sagemaker_delete_endpoint if no longer needed."
     )
+
+
+def startup_endpoint_warning(aws: Any, current_session: str | None = None) -> str:
+    """The start-up banner line about endpoints left running; '' when none or on any error.
+
+    Safe to call from a front end at start: it never raises (no permission, no network, the
+    read-only guard) and makes only ListEndpoints + ListTags calls.
+    """
+    try:
+        return running_endpoints_warning(
+            find_running_endpoints(aws, current_session=current_session)
+        )
+    except Exception:
+        return ""
