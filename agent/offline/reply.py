@@ -20,7 +20,7 @@ STAGE_ORDER = (
 )
 _STAGE_INDEX = {sid: i for i, (sid, _) in enumerate(STAGE_ORDER)}
 MAX_TEXT = 1500
-_RISK_ORDER = {"costly": 0, "write": 1, "billable_read": 2, "read": 3, "destructive": 4}
+_RISK_ORDER = {"costly": 0, "billable_read": 1, "write": 2, "read": 3, "destructive": 4}
 
 
 def _fmt(value: Any) -> str:
@@ -75,7 +75,7 @@ def next_stage_hint(stage: str, tools: list[ToolInfo]) -> str:
     sid, title = STAGE_ORDER[i + 1]
     candidates = sorted(
         (t for t in tools if t.stage == sid and t.phrases),
-        key=lambda t: (_RISK_ORDER.get(t.risk, 5), t.name),
+        key=lambda t: (_RISK_ORDER.get(t.risk, 5), not t.name.startswith("sagemaker_"), t.name),
     )
     example = f' — for example "{candidates[0].phrases[0]}"' if candidates else ""
     return f"Next stage: {i + 2}. {title}{example}."
