@@ -155,6 +155,7 @@ class ListObjectsArgs(BaseModel):
         "what is in my bucket",
         "show objects under a prefix",
         "how big is this prefix",
+        "ls s3 path",
     ),
 )
 def s3_list_objects(ctx: ToolContext, args: ListObjectsArgs) -> ToolResult:

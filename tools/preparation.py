@@ -647,7 +647,7 @@ def _invoke_estimate(args: InvokeArgs, region: str) -> CostEstimate:
     risk="billable_read",
     operations=("lambda:Invoke",),
     estimator=_invoke_estimate,
-    phrases=("invoke the lambda", "test my function", "call lambda with a payload"),
+    phrases=("invoke the lambda", "test my function", "invoke my function with a test event"),
 )
 def lambda_invoke(ctx: ToolContext, args: InvokeArgs) -> ToolResult:
     """Invoke a Lambda function synchronously with a JSON payload and return its response."""
