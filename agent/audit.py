@@ -129,6 +129,7 @@ class AuditLog:
         # (path, inode, size after our last write, hash of our last line): skips the tail read
         # when nobody else wrote since.
         self._last: tuple[Path, int, int, str] | None = None
+        self._pid = os.getpid()
 
     # --- public API ---------------------------------------------------------------------
     @property
@@ -172,6 +173,12 @@ class AuditLog:
 
     # --- internals ----------------------------------------------------------------------
     def _open_lock(self) -> None:
+        if self._pid != os.getpid():
+            # A forked child shares the parent's open files, and so its flock: take our own.
+            self._lock_fd = self._fd = None
+            self._fd_path = None
+            self._last = None
+            self._pid = os.getpid()
         if self._lock_fd is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)

@@ -279,6 +279,25 @@ def test_two_processes_keep_one_chain(tmp_path: Path) -> None:
     assert report.ok and report.count == 120
 
 
+def _append_from_shared(log: AuditLog, n: int) -> None:
+    for i in range(n):
+        log.append("tool_call", {"name": "t", "i": i})
+
+
+def test_an_instance_shared_across_fork_keeps_one_chain(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path, "shared")
+    log.append("session_start", {})  # opens the files before the fork
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_append_from_shared, args=(log, 80))
+    child.start()
+    _append_from_shared(log, 80)
+    child.join(30)
+    assert child.exitcode == 0
+    report = verify(tmp_path)
+    assert report.ok, report.problems[:3]
+    assert report.count == 161
+
+
 def test_aws_call_sink_records_calls_from_the_guarded_context(tmp_path: Path, sandbox) -> None:
     log = AuditLog(tmp_path, "sess")
     aws = AwsContext(
