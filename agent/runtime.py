@@ -269,6 +269,7 @@ class AgentSession:
         self._resources: list[dict[str, Any]] = []
         self._paused: _Turn | None = None  # the turn waiting for approvals
         self._closed = False
+        self.notices: list[Notice] = []  # shown by front ends at start (sandbox, running endpoints)
         self.agent = self._build_agent(specs, retry_delay)
 
     # --- construction --------------------------------------------------------------------
@@ -855,7 +856,9 @@ async def open_session(
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from agent.models import make_chat_model
+    from tools.price_refresh import use_cache
 
+    use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
     session_id = new_session_id()
     audit = AuditTee(_open_audit(settings.audit_dir, session_id))
     env = open_environment(
@@ -920,6 +923,18 @@ async def open_session(
     )
     if settings.mode == "read-only":
         aws.set_read_only(True)
+    session.notices = await asyncio.to_thread(_startup_notices, env, session_id)
     if conversation:
         await session._load_pending()
     return session
+
+
+def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
+    """What a person must know before the first request: where calls go, what is still billing."""
+    from tools.ledger import startup_endpoint_warning
+
+    notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
+    warning = startup_endpoint_warning(env.aws, session_id)
+    if warning:
+        notices.append(Notice(warning, "warning"))
+    return notices

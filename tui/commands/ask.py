@@ -186,6 +186,8 @@ async def run_ask(
         printer.info(
             f"sagecoach: {session.model_label} · {env_note} · {session.region} · mode {session.mode}"
         )
+        for notice in getattr(session, "notices", [])[1:]:  # the first restates env_note
+            printer.info(f"sagecoach: {notice.message}")
         events = session.send(text)
         while True:
             pending: list[Any] = []
