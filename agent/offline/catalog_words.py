@@ -49,6 +49,28 @@ FALLBACK_SERVICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Other ways people name a service (matched after light stemming: "serverless endpoints").
+EXTRA_NAMES: dict[str, tuple[str, ...]] = {
+    "s3": ("s3 bucket", "bucket"),
+    "glue": ("glue crawler", "glue job", "data catalog"),
+    "feature-store": ("feature store", "featurestore", "feature group", "online store"),
+    "processing": ("processing job", "sagemaker processing job"),
+    "training-jobs": ("training job", "sagemaker training job"),
+    "autopilot": ("autopilot job", "automl job", "auto ml"),
+    "automatic-model-tuning": ("tuning job", "hyperparameter tuning job", "hpo"),
+    "endpoints": ("endpoint", "real-time endpoint", "realtime endpoint", "sagemaker endpoint"),
+    "serverless-inference": ("serverless endpoint", "serverless inference endpoint"),
+    "batch-transform": ("transform job", "batch transform job"),
+    "multi-model-endpoints": ("multi-model endpoint", "multi model endpoint"),
+    "model-monitor": ("monitoring schedule", "data quality monitor"),
+    "clarify": ("clarify job", "bias job"),
+    "pipelines": ("sagemaker pipeline",),
+    "kinesis": ("kinesis stream", "data stream"),
+    "lambda": ("lambda function",),
+}
+_KEYWORDS: dict[str, tuple[str, ...]] = {}
+
+
 def _from_catalog() -> dict[str, tuple[str, ...]] | None:
     try:
         import importlib
@@ -83,10 +105,15 @@ def _from_catalog() -> dict[str, tuple[str, ...]] | None:
                 names.append(
                     v.removeprefix("Amazon ").removeprefix("AWS ").removeprefix("SageMaker ")
                 )
-        for attr in ("aliases", "keywords", "also_known_as"):
+        for attr in ("aliases", "also_known_as"):
             v = _get(entry, attr)
             if isinstance(v, list | tuple):
                 names.extend(str(x) for x in v)
+        names.extend(EXTRA_NAMES.get(str(sid), ()))
+        # Keywords ("store", "upload") describe what a service is for; they do not name it.
+        kw = _get(entry, "keywords")
+        if isinstance(kw, list | tuple):
+            _KEYWORDS[str(sid)] = tuple(str(x).lower() for x in kw)
         out[str(sid)] = tuple(dict.fromkeys(n.lower() for n in names if n))
     return out or None
 
@@ -100,6 +127,11 @@ def _get(entry: Any, attr: str) -> Any:
 @lru_cache(maxsize=1)
 def services() -> dict[str, tuple[str, ...]]:
     return _from_catalog() or FALLBACK_SERVICES
+
+
+def keywords() -> dict[str, tuple[str, ...]]:
+    services()
+    return dict(_KEYWORDS)
 
 
 def all_service_words() -> list[str]:

@@ -835,28 +835,87 @@ _ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def match_stage(text: str) -> str | None:
-    """The pipeline stage a request talks about, by its words ("feature engineering" -> features)."""
+# Phrases that settle the stage on their own ("store features" is feature engineering even though
+# "store" alone is a collection word).
+STAGE_PHRASES: tuple[tuple[re.Pattern[str], str, float], ...] = tuple(
+    (re.compile(rf"(?i)\b(?:{pattern})\b"), stage, weight)
+    for pattern, stage, weight in (
+        (
+            r"feature ?stores?|featurestore|feature groups?|online features|offline features|"
+            r"(?:store|stor(?:e|ing)|save|sav(?:e|ing)|shar(?:e|ing)|reus(?:e|ing)|serv(?:e|ing)|"
+            r"look(?:ing)? ?up|version(?:ing)?|manag(?:e|ing)|keep(?:ing)?|engineer(?:ing)?|"
+            r"creat(?:e|ing)|build(?:ing)?|comput(?:e|ing)|deriv(?:e|ing))"
+            r"(?: \w+){0,2} features|features? (?:across|between|for|with)(?: \w+){0,2} teams|"
+            r"feature engineering|engineer(?:ing)? features",
+            "features",
+            3.0,
+        ),
+        (r"hyper ?-?parameters?|hpo|best learning rate", "tuning", 2.0),
+        (
+            r"raw data|land(?:ing)? (?:the |my )?data|ingest\w*|get (?:the |my )?data in",
+            "collection",
+            2.0,
+        ),
+        (r"drift|in production|data quality monitor\w*", "monitoring", 2.0),
+        (
+            r"real[- ]?time (?:inference|predictions?|endpoints?)|serverless (?:inference|endpoints?)|"
+            r"batch (?:predictions?|inference|transform)|endpoints?|deploy\w*",
+            "deployment",
+            2.0,
+        ),
+        (r"bias|fairness|explain\w* (?:the )?predictions|shap", "evaluation", 2.0),
+        (
+            r"clean(?:ing)? (?:my |the )?data|explor\w* (?:my |the )?data|eda|data prep\w*",
+            "preparation",
+            2.0,
+        ),
+        (
+            r"retrain\w* (?:automatically|every|on a schedule)|ci ?/? ?cd|mlops",
+            "orchestration",
+            2.0,
+        ),
+    )
+)
+_SPECIFIC_STAGE_WORDS = {"featur": 2.0, "hyperparamet": 2.0, "drift": 2.0, "deploy": 1.5}
+
+
+def stage_scores(text: str) -> dict[str, float]:
+    """How strongly the request talks about each pipeline stage."""
     words = set(content_words(text))
-    best, best_hits = None, 0
+    scores: dict[str, float] = {}
     for sid, vocab in STAGE_WORDS.items():
         stems = {stem(w) for w in vocab.split()}
-        hits = len(words & stems)
-        if hits > best_hits:
-            best, best_hits = sid, hits
-    return best
+        score = sum(_SPECIFIC_STAGE_WORDS.get(w, 1.0) for w in words & stems)
+        if score:
+            scores[sid] = score
+    for pattern, sid, weight in STAGE_PHRASES:
+        if pattern.search(text):
+            scores[sid] = scores.get(sid, 0.0) + weight
+    return scores
+
+
+def match_stage(text: str) -> str | None:
+    """The pipeline stage a request talks about ("store features" -> features); None on a tie."""
+    scores = stage_scores(text)
+    if not scores:
+        return None
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
 
 
 def match_service(text: str) -> str | None:
-    """A service the catalog knows, named in the text (fuzzy), or None."""
+    """A service the catalog names in the text ("serverless endpoints" -> serverless-inference)."""
     from agent.offline.catalog_words import services
 
-    low = " " + " ".join(raw_words(fold_phrases(text))) + " "
+    words = [stem(w) for w in raw_words(fold_phrases(text))]
+    joined = " " + " ".join(words) + " "
     best, best_len = None, 0
     for sid, aliases in services().items():
         for alias in aliases:
-            a = " " + " ".join(raw_words(fold_phrases(alias))) + " "
-            if a.strip() and a in low and len(a) > best_len:
+            a = " ".join(stem(w) for w in raw_words(fold_phrases(alias)))
+            if a and f" {a} " in joined and len(a) > best_len:
                 best, best_len = sid, len(a)
     return best
 

@@ -258,7 +258,12 @@ class Planner:
         ent = extract_entities(step)
         # "named X" introduces something new: the pronoun then is not what the request is about.
         kinds = () if ent.named or ent.quoted else self._context_kinds(step, memory)
-        candidates = self.ranker.rank(ent.ranking_text, limit=8, context_kinds=kinds)
+        specific = bool(
+            ent.s3_uris or ent.arns or ent.identifiers or ent.named or ent.quoted or ent.files
+        )
+        candidates = self.ranker.rank(
+            ent.ranking_text, limit=8, context_kinds=kinds, specific=specific
+        )
         best = max(candidates, key=lambda c: c.text_score) if candidates else None
         if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
             return self._unsure(candidates)

@@ -66,7 +66,20 @@ _KNOWLEDGE_WORDS = re.compile(
     r"what service|billed|bill(ing)?|pric(e|ed|ing)|cost(s)? of|how much does|difference|vs\.?|versus|"
     r"recommend|suggest|options? for|explain|what is|what's|what are the stages|stages?|"
     r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to)|options?|"
-    r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i)\b"
+    r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i|"
+    r"what does .{1,40} cost|costs?\s*\??\s*$|how (is|are) .{1,40} (billed|priced|charged)|"
+    r"(what|which) (are )?(the )?(steps|phases)|avoid)\b"
+)
+# A question about a service's nature (billing, when to use it), not about something of mine.
+_NATURE_WORDS = re.compile(
+    r"(?i)\b(billed|billing|bills?|pric(e|ed|ing)|costs?|charged?|how much|"
+    r"when (should|would|do|to|not to) (i |you |we )?(not )?use|when not to|avoid|"
+    r"what (is|are)|what's|whats|tell me about|explain|how does .{1,40} work|good for|used for|"
+    r"pros and cons|difference|vs\.?|versus|worth it)\b"
+)
+_PERSONAL = re.compile(
+    r"(?i)\b(my|our|it(?! costs? to| would cost)|its|this|that|these|those|running|so far|spent|currently|right now|"
+    r"i have|i've|we have|today|yesterday|last|left)\b"
 )
 
 
@@ -78,7 +91,7 @@ _RECOMMEND_WORDS = re.compile(
 
 
 _DESCRIBE_WORDS = re.compile(
-    r"(?i)\b(when (should|would|do) (i|you|we) use|(good|used) for|what is|what's|how (is|does)|"
+    r"(?i)\b(when (should|would|do) (i|you|we) (not )?use|(good|used) for|what is|what's|how (is|does)|"
     r"tell me about|explain|billed|pric(e|ed|ing))\b"
 )
 
@@ -152,7 +165,7 @@ class Ranker:
 
         service = match_service(text) is not None
         recommend = bool(_RECOMMEND_WORDS.search(text)) and not (
-            service and _DESCRIBE_WORDS.search(text)
+            service and (_DESCRIBE_WORDS.search(text) or _NATURE_WORDS.search(text))
         )
         stages = bool(re.search(r"(?i)\b(stages?|steps|phases)\b", text)) and not recommend
         if tool == "describe_service":
@@ -176,16 +189,40 @@ class Ranker:
         return terms
 
     def rank(
-        self, text: str, *, limit: int = 8, context_kinds: tuple[str, ...] = ()
+        self,
+        text: str,
+        *,
+        limit: int = 8,
+        context_kinds: tuple[str, ...] = (),
+        specific: bool = False,
     ) -> list[Candidate]:
+        """`specific`: the request names concrete things (a URI, an ARN, a name), so it is
+        about those and not a question about AWS services in general."""
+        from agent.offline.extract import match_service
+
         terms = self.query_terms(text)
         if not terms and not context_kinds:
             return []
         question = bool(_QUESTION.search(text))
         knowledge_form = (
             question
+            and not specific
             and bool(_KNOWLEDGE_WORDS.search(text))
             and not re.search(r"(?i)\bwhat(?: is|'s|s) (in|inside|running|the status)\b", text)
+        )
+        if (
+            knowledge_form
+            and _PERSONAL.search(text)
+            and re.search(r"(?i)\b(cost|costs|costing|spen[dt]|bill|billing|charg\w*)\b", text)
+            and not _RECOMMEND_WORDS.search(text)
+        ):
+            knowledge_form = False  # "what does my endpoint cost": about what is running
+        # "how is autopilot billed?", "when should I not use DataBrew?": about the service itself
+        about_service = (
+            knowledge_form
+            and bool(_NATURE_WORDS.search(text))
+            and not _PERSONAL.search(text)
+            and match_service(text) is not None
         )
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
         plural = any(w.endswith("s") and len(w) > 3 and stem(w) != w for w in raw_words(text))
@@ -224,7 +261,7 @@ class Ranker:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
-                total_score -= 2.0
+                total_score -= 6.0 if about_service else 2.0
             if plural and "_list_" in f"_{t.name}_":
                 total_score += 1.5
             if context_kinds and t.context_kind in context_kinds:
