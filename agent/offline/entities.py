@@ -318,8 +318,8 @@ def extract_entities(text: str) -> Entities:
             continue
         raw, unit = m.group(1).lower(), m.group(2) or ""
         if raw in WORD_NUMBERS or raw.startswith("half"):
-            if not unit:
-                continue  # "a" on its own is not a number
+            if not unit or m.start(2) == m.end(1) or len(unit) == 1:
+                continue  # "a" on its own is not a number, nor "an"+"d" in "and"
             value = WORD_NUMBERS.get(raw, 0.5)
         else:
             value = float(raw)

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.offline.entities import Entities, Number
 from agent.offline.memory import Memory, field_kind, kinds_match, tool_object
+from agent.offline.structured import find_hyperparameters, find_ranges
 from agent.offline.text import content_words, expand, fold_phrases, raw_words, stem
 from agent.offline.toolinfo import FieldInfo, ToolInfo
 
@@ -81,6 +82,7 @@ class Extractor:
         self.used_s3: set[str] = set()
         self.used_files: set[str] = set()
         self.used_numbers: set[int] = set()
+        self.masked = text  # the text with structured values (hyperparameters) blanked out
 
     # ---- helpers -------------------------------------------------------------------------
     def _kind(self, f: FieldInfo) -> str:
@@ -139,6 +141,10 @@ class Extractor:
             self._fill_specific(f)
         self._fill_s3(fields)
         self._fill_files(fields)
+        algo = self.info.fields.get("algorithm")
+        if algo is not None and algo.enum and "algorithm" not in self.result.args:
+            self._fill_enum(algo)
+        self._fill_structured()
         for f in fields:
             if f.name not in self.result.args and f.enum:
                 self._fill_enum(f)
@@ -264,6 +270,43 @@ class Extractor:
                 self.used_idents.add(m.group(1))
             return
 
+    def _fill_structured(self) -> None:
+        """Hyperparameters and tuning ranges, in the nested shapes the tools take."""
+        hp_field = self.info.fields.get("hyperparameters")
+        range_field = self.info.fields.get("ranges")
+        if hp_field is None and range_field is None:
+            return
+        algo_field = self.info.fields.get("algorithm")
+        algorithm = str(
+            self.result.args.get("algorithm")
+            or (algo_field.default if algo_field is not None else None)
+            or "xgboost"
+        )
+        spans: list[tuple[int, int]] = []
+        ranged: set[str] = set()
+        if range_field is not None and range_field.is_array:
+            found = find_ranges(self.text, algorithm)
+            if found.values["ranges"]:
+                self.result.args["ranges"] = found.values["ranges"]
+                self.result.used.add("ranges")
+                ranged = {r["name"] for r in found.values["ranges"]}
+                spans.extend(found.spans)
+        if hp_field is not None:
+            hps = find_hyperparameters(self.text, algorithm, skip=ranged)
+            if hps.values:
+                self.result.args["hyperparameters"] = hps.values
+                self.result.used.add("hyperparameters")
+                spans.extend(hps.spans)
+        for num in self.ent.numbers:
+            if any(s <= num.start < e for s, e in spans):
+                self.used_numbers.add(num.start)
+        for s_, e_ in spans:  # enum words inside "max_depth from 3 to 10" are not "max"imize
+            self.masked = self.masked[:s_] + " " * (e_ - s_) + self.masked[e_:]
+        for value, _ in self.ent.identifiers:
+            pos = self.text.find(value)
+            if pos >= 0 and any(s <= pos < e for s, e in spans):
+                self.used_idents.add(value)
+
     def _fill_s3(self, fields: list[FieldInfo]) -> None:
         s3_fields = [f for f in fields if self._is_s3(f) and f.name not in self.result.args]
         if not s3_fields or not self.ent.s3_uris:
@@ -272,7 +315,12 @@ class Extractor:
         # A URI right after a field's own words ("validation s3://...") goes to that field.
         for u in list(uris):
             pos = self.text.find(u)
-            before = {stem(w) for w in raw_words(self.text[max(0, pos - 40) : pos])[-3:]}
+            start = max(0, pos - 40)
+            for other in self.ent.s3_uris:  # the words after another URI, not inside it
+                end = self.text.find(other) + len(other)
+                if other != u and start < end <= pos:
+                    start = end
+            before = {stem(w) for w in raw_words(self.text[start:pos])[-3:]}
             for f in s3_fields:
                 if f.name in self.result.args:
                     continue
@@ -356,7 +404,7 @@ class Extractor:
                 self.set(f, st, "stage")
                 return
         best, best_score = None, 0.0
-        text_norm = " " + " ".join(raw_words(fold_phrases(self.text))) + " "
+        text_norm = " " + " ".join(raw_words(fold_phrases(self.masked))) + " "
         for value in f.enum:
             if not isinstance(value, str):
                 if isinstance(value, int) and re.search(rf"\b{value}\b", self.text):
@@ -462,6 +510,19 @@ class Extractor:
         if primary is not None and primary.name.endswith("_arn"):
             others = [f for f in name_fields if f is not primary and not f.name.endswith("_arn")]
             primary = others[0] if others else None
+        if primary is not None and primary.name in self.result.args and explicit:
+            # "a lambda in front of endpoint churn-ep called churn-proxy": the main name is
+            # taken by "<kind> <name>", so "called X" names the other thing the tool needs.
+            spare = [
+                f
+                for f in name_fields
+                if f.name not in self.result.args
+                and not f.is_array
+                and not f.name.endswith("_arn")
+                and (f.required or self._creates(self._kind(f)))
+            ]
+            if spare:
+                primary = spare[0]
         if primary is not None and primary.name not in self.result.args and explicit:
             value = explicit[0]
             if _name_like(value):
@@ -823,8 +884,8 @@ _ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sklearn": ("sklearn", "scikit"),
     "bayesian": ("bayes", "bayesian"),
     "hyperband": ("hyperband",),
-    "maximize": ("maximise", "maximize", "max", "higher", "highest"),
-    "minimize": ("minimise", "minimize", "min", "lower", "lowest"),
+    "maximize": ("maximise", "maximize", "higher", "highest"),
+    "minimize": ("minimise", "minimize", "lower", "lowest"),
     "binaryclassification": ("binary",),
     "multiclassclassification": ("multiclass",),
     "regression": ("regression", "numeric"),
