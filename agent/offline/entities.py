@@ -76,6 +76,12 @@ NUMBER = re.compile(
     r"periods?|datapoints?|invocations?|requests?|results?|models?|layers?)?\b",
     re.I,
 )
+ROWS_FROM_FILE = re.compile(
+    r"(?i)\b(?:(?:the )?(?:first|top) )?(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|a few|few|some)?\s*(?:(?:first|top) (?P<n2>\d+) )?(?:sample |example |test )?"
+    r"(?:rows?|lines?|records?)\s+(?:from|of|in|out of)\s+(?:the |my |that |this |our )?"
+    r"(?:csv|file|data(?:set)?|[\w./~-]+\.(?:csv|tsv|txt))\b"
+)
 WORD_NUMBERS = {
     "a": 1,
     "an": 1,
@@ -180,6 +186,7 @@ class Entities:
     sql: str | None = None
     json_payload: str | None = None
     csv_payload: str | None = None
+    rows_from_file: int | None = None  # "send it 3 rows from the csv": how many rows to read
     ranking_text: str = ""
 
     @property
@@ -243,6 +250,11 @@ def extract_entities(text: str) -> Entities:
                 spans.append((m.start(), m.end(), " payload "))
         except ValueError:
             pass
+    m = ROWS_FROM_FILE.search(text)
+    if m:
+        raw = (m.group("n") or m.group("n2") or "3").lower()
+        count = WORD_NUMBERS.get(raw, 3 if raw in ("a few", "some", "few") else None)
+        ent.rows_from_file = int(count if count is not None else float(raw))
     m = re.search(r"(?<![\w.])(-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){2,})", text)
     if m and not taken(m.start(), m.end()):
         ent.csv_payload = re.sub(r"\s+", "", m.group(1))

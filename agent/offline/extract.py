@@ -198,6 +198,8 @@ class Extractor:
                 self.set(f, self.ent.csv_payload, "payload")
             elif self.ent.json_payload:
                 self.set(f, self.ent.json_payload, "payload")
+            elif self.ent.rows_from_file:
+                self._rows_from_file(f, self.ent.rows_from_file)
             return
         if n in ("target", "target_column", "target_attribute", "target_attribute_name", "label",
                  "label_column", "label_header", "target_name"):  # fmt: skip
@@ -306,6 +308,43 @@ class Extractor:
             pos = self.text.find(value)
             if pos >= 0 and any(s <= pos < e for s, e in spans):
                 self.used_idents.add(value)
+
+    def _local_data_file(self) -> Path | None:
+        """The file "the csv" means: one named in the request, else the last one used."""
+        names = [*self.ent.files]
+        names += [
+            v
+            for _, v in reversed(self.memory.items)
+            if isinstance(v, str) and v.lower().endswith((".csv", ".tsv", ".txt", ".jsonl"))
+        ]
+        for name in names:
+            path = Path(name).expanduser()
+            if path.is_file():
+                return path
+        return None
+
+    def _rows_from_file(self, f: FieldInfo, count: int) -> None:
+        path = self._local_data_file()
+        if path is None:
+            return
+        try:
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                lines = [
+                    line.rstrip("\r\n") for _, line in zip(range(count + 1), handle, strict=False)
+                ]
+        except OSError:
+            return
+        lines = [line for line in lines if line.strip()]
+        header = ""
+        if lines and not any(_is_number(c) for c in lines[0].split(",")):
+            header = lines.pop(0)
+        rows = lines[:count]
+        if not rows:
+            return
+        self.set(f, "\n".join(rows), "payload")
+        self.result.notes.append(
+            f"{len(rows)} row(s) of {path.name}" + (", header left out" if header else "")
+        )
 
     def _fill_s3(self, fields: list[FieldInfo]) -> None:
         s3_fields = [f for f in fields if self._is_s3(f) and f.name not in self.result.args]
@@ -815,6 +854,14 @@ class Extractor:
             stem_ = (self.obj or kind).replace("_", "-")[:40]
             self.result.args[f.name] = f"sc-{stem_}-{digest}"
             self.result.notes.append(f"named it {self.result.args[f.name]}")
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def refers_to_context(text: str) -> bool:

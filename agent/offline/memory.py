@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+META_KEY = "sagecoach_offline"  # the planner's notes on its own AIMessages
 # Qualifiers that turn a bare "job_name" into a specific kind, from the tool's name.
 _JOB_QUALIFIERS = (
     ("training", "training_job"),
@@ -115,6 +116,7 @@ class Call:
     args: dict[str, Any]
     human_index: int  # index of the human message this call answered
     status: str = "pending"  # success | error | pending
+    prereq: bool = False  # made first so the request's own step can run (a model to deploy)
     content: str = ""
     artifact: Any = None
 
@@ -184,8 +186,10 @@ def read_messages(messages: list[BaseMessage]) -> Memory:
         if isinstance(msg, HumanMessage):
             human_index = i
         elif isinstance(msg, AIMessage):
+            meta = (msg.additional_kwargs or {}).get(META_KEY) or {}
             for tc in msg.tool_calls or []:
                 call = Call(tc.get("id") or "", tc["name"], dict(tc.get("args") or {}), human_index)
+                call.prereq = bool(meta.get("prereq"))
                 memory.calls.append(call)
                 by_id[call.id] = call
                 seen_s3 = False

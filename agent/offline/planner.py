@@ -23,13 +23,14 @@ from agent.offline.extract import (
     extract,
     validate_and_trim,
 )
-from agent.offline.memory import Memory, field_kind, read_messages, resource_kind
+from agent.offline.memory import META_KEY as MEMORY_META_KEY
+from agent.offline.memory import Memory, field_kind, read_messages, resource_kind, tool_object
 from agent.offline.ranking import Candidate, Ranker
 from agent.offline.reply import result_reply
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
 LABEL = "offline planner — no LLM"
-META_KEY = "sagecoach_offline"
+META_KEY = MEMORY_META_KEY
 MIN_SCORE = 2.2
 _ACTION_WORDS = (
     "upload|preview|train|deploy|create|make|delete|remove|list|show|describe|start|run|query|"
@@ -152,21 +153,30 @@ class Planner:
         if not isinstance(messages[-1], ToolMessage) or last.status == "pending":
             # Nothing new to act on (e.g. a call without a result): report what we have.
             return Plan(
-                result_reply([c for c in calls if c.status != "pending"], self.by_name, self.tools)
+                result_reply(
+                    [c for c in calls if c.status != "pending"], self.by_name, self.tools, request
+                )
                 or "Waiting for the tool result.",
                 meta={"kind": "report"},
             )
         steps = self._steps_of(messages, request)
-        if last.status == "success" and len(calls) < len(steps):
-            step = steps[len(calls)]
-            plan = self._plan_step(messages, step, memory, step_no=(len(calls) + 1, len(steps)))
+        done = len([c for c in calls if not c.prereq])
+        if last.status == "success" and done < len(steps):
+            step = steps[done]
+            plan = self._plan_step(
+                messages,
+                step,
+                memory,
+                step_no=(done + 1, len(steps)),
+                allow_prereq=not last.prereq,
+            )
             if plan.tool_call is not None or plan.meta.get("kind") == "ask":
                 if plan.meta.get("kind") == "ask":
-                    done = result_reply(calls, self.by_name, self.tools)
+                    done = result_reply(calls, self.by_name, self.tools, request)
                     plan.text = f"{done}\n{plan.text}" if done else plan.text
-                    plan.meta.setdefault("pending", {})["rest"] = steps[len(calls) + 1 :]
+                    plan.meta.setdefault("pending", {})["rest"] = steps[done + 1 :]
                 return plan
-        return Plan(result_reply(calls, self.by_name, self.tools), meta={"kind": "report"})
+        return Plan(result_reply(calls, self.by_name, self.tools, request), meta={"kind": "report"})
 
     def _steps_of(self, messages: list[BaseMessage], request: str) -> list[str]:
         # A request that answered a question continues the steps left over from it.
@@ -249,7 +259,12 @@ class Planner:
 
     # ---- one step ------------------------------------------------------------------------
     def _plan_step(
-        self, messages: list[BaseMessage], step: str, memory: Memory, step_no: tuple[int, int]
+        self,
+        messages: list[BaseMessage],
+        step: str,
+        memory: Memory,
+        step_no: tuple[int, int],
+        allow_prereq: bool = True,
     ) -> Plan:
         if _SAME.search(step):
             plan = self._same_again(messages, step, memory)
@@ -269,9 +284,54 @@ class Planner:
             return self._unsure(candidates)
         chosen, ex = self._choose(candidates, step, ent, memory)
         prefix = f"Step {step_no[0]} of {step_no[1]}: " if step_no[1] > 1 else ""
+        if ex.missing and not ex.invalid and allow_prereq:
+            first = self._prerequisite(messages, chosen.tool, ex, step, ent, memory, prefix)
+            if first is not None:
+                return first
         if ex.missing or ex.invalid:
             return self._ask(chosen.tool, ex, [], prefix=prefix)
         return self._call(messages, chosen.tool, ex.args, prefix, notes=ex.notes)
+
+    def _prerequisite(
+        self,
+        messages: list[BaseMessage],
+        info: ToolInfo,
+        ex: Extraction,
+        step: str,
+        ent: Any,
+        memory: Memory,
+        prefix: str,
+    ) -> Plan | None:
+        """A missing thing the conversation can make first: "deploy it" after a training job
+        needs a model, and the model can be created from that job. Only when every argument of
+        the maker comes from the request or the conversation (nothing invented)."""
+        for fld in ex.missing:
+            kind = field_kind(info.name, fld)
+            if kind in ("", "name", "role", "bucket", "database", "table") or memory.latest(kind):
+                continue
+            makers = [
+                t
+                for t in self.tools
+                if t.name != info.name
+                and tool_object(t.name) == kind
+                and "_create_" in f"_{t.name}_"
+            ]
+            for maker in makers:
+                mex = validate_and_trim(maker, extract(maker, step, ent, memory))
+                if mex.missing or mex.invalid or not mex.from_context:
+                    continue
+                source = ", ".join(str(mex.args[k]) for k in mex.from_context[:2])
+                plan = self._call(
+                    messages,
+                    maker,
+                    mex.args,
+                    f"{prefix}{info.name} needs a {kind.replace('_', ' ')}: first {maker.name} "
+                    f"from {source}. ",
+                    notes=mex.notes,
+                )
+                plan.meta["prereq"] = True
+                return plan
+        return None
 
     def _context_kinds(self, step: str, memory: Memory) -> tuple[str, ...]:
         """With "it"/"that job"/"the endpoint", the kinds the last call dealt with."""
@@ -300,7 +360,7 @@ class Planner:
             salient.add("name")
         if ent.arns:
             salient.add("arn")
-        if ent.csv_payload or ent.json_payload:
+        if ent.csv_payload or ent.json_payload or ent.rows_from_file:
             salient.add("payload")
         best_score = candidates[0].score
         scored: list[tuple[float, int, Candidate, Extraction]] = []
@@ -348,9 +408,11 @@ class Planner:
         notes: list[str] | None = None,
     ) -> Plan:
         call_id = _call_id(messages, info.name, args)
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in args.items()) or "no arguments"
-        extra = f" ({'; '.join(notes)})" if notes else ""
-        text = f"{prefix}{info.name}({shown}){extra}"
+        # The tool card shows the name and arguments; the text only says what the card cannot.
+        extra = f"({'; '.join(notes)})" if notes else ""
+        text = f"{prefix}{extra}".strip()
+        if prefix.startswith("Step ") and not extra:
+            text = f"{prefix}{info.name}."
         return Plan(
             text,
             {"name": info.name, "args": args, "id": call_id},

@@ -1,7 +1,14 @@
-"""Readable replies after tool results, and the next-stage suggestion."""
+"""Short replies after tool results, and the suggested next step.
+
+The tool card already shows the whole result, so the reply does not repeat it: one line per
+call (its outcome), the few facts worth keeping in mind (names, URIs, cost, metrics, how many
+rows the table has), and one next step. Knowledge answers answer the question that was asked
+(billing, when not to use ...) from the catalog data the tool returned.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.offline.memory import Call
@@ -18,9 +25,47 @@ STAGE_ORDER = (
     ("monitoring", "Model monitoring"),
     ("orchestration", "Automation & orchestration"),
 )
+STAGE_TITLES = dict(STAGE_ORDER)
 _STAGE_INDEX = {sid: i for i, (sid, _) in enumerate(STAGE_ORDER)}
-MAX_TEXT = 1500
+OUTCOME_CHARS = 220
+MAX_ROWS_SHOWN = 3
 _RISK_ORDER = {"costly": 0, "billable_read": 1, "write": 2, "read": 3, "destructive": 4}
+# Data keys worth a line of their own when the outcome line does not already say them.
+_FACT_KEYS = (
+    ("endpoint_name", "endpoint"),
+    ("job_name", "job"),
+    ("model_name", "model"),
+    ("uri", "at"),
+    ("s3_uri", "at"),
+    ("output_s3_uri", "output"),
+    ("model_data_url", "model data"),
+    ("status", "status"),
+    ("prediction", "prediction"),
+    ("predictions", "predictions"),
+)
+# What usually comes next after a tool, in words the planner understands. {bucket}, {uri},
+# {endpoint} ... are filled from the call's arguments and results; a template whose value is
+# unknown is skipped. Tools not listed get the next pipeline stage.
+FOLLOW_UPS: dict[str, tuple[str, ...]] = {
+    "s3_create_bucket": ('upload data: "upload churn.csv to s3://{bucket}/raw/"',),
+    "s3_upload_file": ('"preview it", then "train an xgboost model on it"',),
+    "s3_preview_object": ('train: "train an xgboost model on it" (or prepare the data first)',),
+    "sagemaker_start_training_job": (
+        'deploy: "deploy it to a serverless endpoint" (or "tune hyperparameters")',
+    ),
+    "sagemaker_create_model": ('deploy: "deploy it to a serverless endpoint"',),
+    "sagemaker_create_endpoint": (
+        'try it: "send it 3 rows from the csv" or "invoke the endpoint with <a CSV row>"',
+    ),
+    "sagemaker_invoke_endpoint": (
+        '"what is running and what does it cost?", then "clean up everything" when done',
+    ),
+    "session_list_resources": ('"clean up everything" when you are done',),
+    "session_cleanup": (
+        '"what is running" to check; buckets stay unless you say '
+        '"clean up everything including buckets"',
+    ),
+}
 
 
 def _fmt(value: Any) -> str:
@@ -29,39 +74,188 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def key_data(artifact: Any) -> list[str]:
-    """A few lines from the structured result: row counts, metrics, resources."""
-    if not isinstance(artifact, dict):
-        return []
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    end = head.rfind(". ")
+    if end > limit // 3:  # whole sentences when they fit
+        return head[: end + 1]
+    return head.rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _data(call: Call) -> dict[str, Any]:
+    artifact = call.artifact if isinstance(call.artifact, dict) else {}
+    data = artifact.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _resources(call: Call) -> list[dict[str, Any]]:
+    artifact = call.artifact if isinstance(call.artifact, dict) else {}
+    return [r for r in artifact.get("resources") or [] if isinstance(r, dict)]
+
+
+_ROW_KEYS = ("name", "service", "title", "kind", "status")
+_SKIP_KEYS = ("id", "session_id", "arn", "created", "created_at", "region", "account")
+
+
+def _row_summary(row: dict[str, Any]) -> str:
+    """A record row in a few words ("churn-ep, status InService"); '' for plain data rows."""
+    keys = [k for k in row if k.endswith("_name") and k not in _SKIP_KEYS]
+    keys = [k for k in _ROW_KEYS if k in row] + keys
+    if not keys or keys[0] in ("kind", "status"):
+        return ""  # data rows (a CSV preview) are for the table, not the reply
+    parts = []
+    for key in keys[:3]:
+        value = row[key]
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            parts.append(f"{key} {_fmt(value)}" if parts else _fmt(value))
+    return _cut(", ".join(parts), 80)
+
+
+def _step_summary(steps: list[dict[str, Any]]) -> str:
+    """Steps with an outcome each (cleanup): names grouped by what happened to them."""
+    groups: dict[str, list[str]] = {}
+    for step in steps:
+        what = str(step.get("action") or step.get("result") or "done")
+        name = str(step.get("name") or "")
+        groups.setdefault(what, []).append(name)
+    parts = []
+    for what, names in groups.items():
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        parts.append(f"{what}: {shown}")
+    return _cut("; ".join(parts), 300)
+
+
+def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
+    """A few lines from the structured result that the outcome line does not already say."""
+    if isinstance(call_or_artifact, Call):
+        data, resources = _data(call_or_artifact), _resources(call_or_artifact)
+    else:
+        art = call_or_artifact if isinstance(call_or_artifact, dict) else {}
+        data = art.get("data") if isinstance(art.get("data"), dict) else {}
+        resources = [r for r in art.get("resources") or [] if isinstance(r, dict)]
     lines: list[str] = []
-    data = artifact.get("data") or {}
-    if isinstance(data, dict):
-        metrics = data.get("metrics") or data.get("final_metrics")
-        if isinstance(metrics, dict) and metrics:
-            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(metrics.items())[:6])
-            lines.append(f"Metrics: {shown}")
-        elif isinstance(metrics, list) and metrics:
-            parts = []
-            for m in metrics[:6]:
-                if isinstance(m, dict) and "name" in m:
-                    parts.append(f"{m['name']}={_fmt(m.get('value'))}")
-            if parts:
-                lines.append("Metrics: " + ", ".join(parts))
-        rows = data.get("rows")
-        if isinstance(rows, list) and rows:
-            lines.append(f"{len(rows)} row(s) in the table view.")
-        status = data.get("status")
-        if isinstance(status, str) and status:
-            lines.append(f"Status: {status}")
-    for res in artifact.get("resources") or []:
-        if not isinstance(res, dict):
-            continue
+    said = outcome.lower()
+    facts = []
+    for key, label in _FACT_KEYS:
+        value = data.get(key)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = _fmt(value)
+            if text and text.lower() not in said and len(text) <= 200:
+                facts.append(f"{label} {text}")
+                said += " " + text.lower()
+    if facts:
+        lines.append("; ".join(facts[:3]).capitalize() + ".")
+    metrics = data.get("metrics") or data.get("final_metrics")
+    shown = []
+    if isinstance(metrics, dict):
+        shown = [f"{k}={_fmt(v)}" for k, v in list(metrics.items())[:5]]
+    elif isinstance(metrics, list):
+        shown = [
+            f"{m['name']}={_fmt(m.get('value'))}"
+            for m in metrics[:5]
+            if isinstance(m, dict) and "name" in m
+        ]
+    if shown:
+        lines.append("Metrics: " + ", ".join(shown) + ".")
+    series = data.get("series")
+    if isinstance(series, dict) and series:
+        lines.append(f"Plotted in the card: {', '.join(list(series)[:4])}.")
+    billing = []
+    for res in resources:
+        name = str(res.get("name", ""))
         cost = res.get("hourly_usd")
-        bill = f" — bills about ${cost:,.3f}/h until deleted" if cost else ""
-        lines.append(
-            f"Created {str(res.get('kind', 'resource')).replace('_', ' ')} {res.get('name')}{bill}."
-        )
+        kind = str(res.get("kind", "resource")).replace("_", " ")
+        if cost:
+            billing.append(f"{kind} {name} bills about ${cost:,.3f}/h until it ends or is deleted")
+        elif name and name.lower() not in said:
+            billing.append(f"created {kind} {name}")
+    if billing:
+        lines.append(_cut("; ".join(billing), 240).capitalize() + ".")
+    steps = data.get("steps")
+    if isinstance(steps, list) and steps and all(isinstance(x, dict) for x in steps):
+        lines.append(_step_summary(steps) + ".")
+    rows = data.get("rows")
+    if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows[:3]):
+        shown_rows = [x for x in (_row_summary(r) for r in rows[:MAX_ROWS_SHOWN]) if x]
+        count = f"{len(rows)} row{'s' if len(rows) != 1 else ''} in the table"
+        if shown_rows and len(rows) > MAX_ROWS_SHOWN:
+            lines.append(f"{'; '.join(shown_rows)} … ({count}).")
+        elif shown_rows and str(len(rows)) not in said:
+            lines.append(f"{'; '.join(shown_rows)}.")
+        elif not shown_rows and len(rows) > 1:
+            lines.append(f"{count[0].upper()}{count[1:]}.")
     return lines
+
+
+def _cost_in(text: str) -> str:
+    m = re.search(r"\$\d[\d,.]*\s*[–-]\s*\$\d[\d,.]*|\$\d[\d,.]*/h", text)
+    return m.group(0) if m else ""
+
+
+def outcome_line(call: Call, info: ToolInfo | None, request: str = "") -> str:
+    """One line: what happened (or, for knowledge tools, the answer)."""
+    knowledge = _knowledge_answer(call, request)
+    if knowledge:
+        return knowledge
+    first = _first_line(call.content)
+    if first.endswith(":"):  # "churn-ep answered (text/csv):" — the answer is on the next line
+        rest = call.content.strip().splitlines()[1:]
+        nxt = next((x.strip() for x in rest if x.strip()), "")
+        first = f"{first} {nxt}" if nxt else first.rstrip(":") + "."
+    line = _cut(first, OUTCOME_CHARS) if first else f"{call.name} finished."
+    cost = _cost_in(call.content)
+    if cost and cost not in line:
+        line += f" Cost: {cost}."
+    return line
+
+
+def _knowledge_answer(call: Call, request: str) -> str:
+    data = _data(call)
+    if call.name == "recommend_services":
+        rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
+        if not rows:
+            return ""
+        top = rows[0]
+        stage = STAGE_TITLES.get(str(top.get("stage") or ""), "")
+        why = "; ".join(str(x) for x in (top.get("reasons") or [])[:2])
+        head = f"{stage} → {top.get('service')}" if stage else str(top.get("service"))
+        also = [str(r.get("service")) for r in rows[1:4]]
+        line = f"{head}" + (f" ({why})" if why else "") + "."
+        if also:
+            line += f" Also worth a look: {', '.join(also)}."
+        return line
+    if call.name == "describe_service":
+        name = data.get("name")
+        if not name:
+            return ""
+        low = request.lower()
+        if re.search(r"\b(bill|billed|billing|pric|cost|charg|how much|expensive|cheap)", low):
+            key, label = "billing", "Billing"
+        elif re.search(r"\b(not|avoid|shouldn'?t|bad|wrong|downside)", low):
+            key, label = "avoid_when", "Avoid it when"
+        elif re.search(r"\bwhen\b", low):
+            key, label = "use_when", "Use it when"
+        else:
+            key, label = "purpose", ""
+        text = str(data.get(key) or "")
+        answer = f"{name} — {label}: {text}" if label else f"{name}: {text}"
+        return _cut(answer, 400)
+    if call.name == "list_stages":
+        rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
+        if rows:
+            titles = ", ".join(f"{r.get('number')}. {r.get('title')}" for r in rows)
+            return f"The {len(rows)} stages: {titles}."
+    return ""
 
 
 def next_stage_hint(stage: str, tools: list[ToolInfo]) -> str:
@@ -81,26 +275,71 @@ def next_stage_hint(stage: str, tools: list[ToolInfo]) -> str:
     return f"Next stage: {i + 2}. {title}{example}."
 
 
-def result_reply(calls: list[Call], tools: dict[str, ToolInfo], all_tools: list[ToolInfo]) -> str:
-    """The reply once this turn's tool calls have results."""
+def _values(call: Call) -> dict[str, str]:
+    out: dict[str, str] = {}
+    data = _data(call)
+    for source in (call.args, data):
+        for key, value in source.items():
+            if isinstance(value, str) and value:
+                out.setdefault(key, value)
+    for key in ("bucket", "s3_uri", "uri"):
+        uri = out.get(key, "")
+        if uri.startswith("s3://"):
+            out.setdefault("bucket", uri[5:].split("/", 1)[0])
+    return out
+
+
+def suggestion(call: Call, info: ToolInfo | None, all_tools: list[ToolInfo]) -> str:
+    if call.name in ("recommend_services", "describe_service"):
+        rows = [r for r in _data(call).get("rows") or [] if isinstance(r, dict)]
+        tools = list(rows[0].get("available_tools") or []) if rows else []
+        tools = tools or list(_data(call).get("available_tools") or [])
+        by_name = {t.name: t for t in all_tools}
+        for name in tools:
+            t = by_name.get(name)
+            if t is not None and t.phrases and t.risk != "read":
+                return f'Next: "{t.phrases[0]}" (or ask "tell me about …" for details).'
+    values = _values(call)
+    for template in FOLLOW_UPS.get(call.name, ()):
+        try:
+            return "Next: " + template.format(**values)
+        except KeyError:
+            continue
+    return next_stage_hint(info.stage if info else "", all_tools)
+
+
+def result_reply(
+    calls: list[Call],
+    tools: dict[str, ToolInfo],
+    all_tools: list[ToolInfo],
+    request: str = "",
+) -> str:
+    """The reply once this turn's tool calls have results: short, no repeat of the cards."""
     parts: list[str] = []
+    knowledge = False
     for call in calls:
-        content = call.content.strip()
-        if len(content) > MAX_TEXT:
-            content = content[:MAX_TEXT].rstrip() + " … (cut)"
+        info = tools.get(call.name)
         if call.status == "success":
-            parts.append(f"✓ {call.name}: {content}" if content else f"✓ {call.name} finished.")
-            parts.extend(key_data(call.artifact))
+            line = outcome_line(call, info, request)
+            knowledge = knowledge or (
+                info is not None
+                and info.stage == "general"
+                and (call.name in ("recommend_services", "describe_service", "list_stages"))
+            )
+            parts.append(f"✓ {line}")
+            if call.name not in ("recommend_services", "describe_service", "list_stages"):
+                parts.extend(f"  {x}" for x in key_data(call, line))
         elif call.status == "rejected":
-            parts.append(f"✗ {call.name} was not run: {content}")
+            parts.append(f"✗ {call.name} was not run: {_cut(_first_line(call.content), 200)}")
         else:
-            parts.append(f"✗ {call.name} failed: {content}")
+            parts.append(f"✗ {call.name} failed: {_cut(call.content, 300)}")
     last = calls[-1] if calls else None
     if last is not None and last.status == "success":
-        info = tools.get(last.name)
-        hint = next_stage_hint(info.stage if info else "", all_tools)
+        hint = suggestion(last, tools.get(last.name), all_tools)
         if hint:
             parts.append(hint)
     elif last is not None and last.status == "error":
         parts.append("Fix the value it names and ask again, or use /tool NAME key=value.")
+    if knowledge:
+        parts.append("(From sagecoach's stage catalog; offline planner — no LLM.)")
     return "\n".join(parts)
