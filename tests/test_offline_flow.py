@@ -1,84 +1,203 @@
-"""The offline planner through the real agent runtime in the sandbox: data → training →
-deployment → cleanup, in plain sentences, every call approved (mode "yes")."""
+"""Issue 9's "done when" flow, in plain sentences, through the real agent runtime in the sandbox
+with the offline planner: from "what should I use to store features?" to a trained, deployed,
+invoked and cleaned-up model. The session runs in "ask" mode and every call that asks is
+approved, so each costly step visibly pauses for approval first."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from agent.events import ToolCallFinished, TurnFinished
+from agent.events import (
+    ApprovalRequested,
+    Decision,
+    ErrorEvent,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
 from agent.offline import OfflinePlanner
 from tools.demo_data import write_churn_csv
 
 pytest.importorskip("agent.runtime")
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
 
-async def _turn(session: Any, text: str) -> tuple[list[ToolCallFinished], str]:
-    finished: list[ToolCallFinished] = []
-    reply = ""
-    async for event in session.send(text):
-        if isinstance(event, ToolCallFinished):
-            finished.append(event)
-        elif isinstance(event, TurnFinished):
-            reply = event.reply
-    return finished, reply
+@dataclass
+class Turn:
+    started: list[ToolCallStarted] = field(default_factory=list)
+    finished: list[ToolCallFinished] = field(default_factory=list)
+    approvals: list[Any] = field(default_factory=list)  # ApprovalRequest, in order
+    errors: list[str] = field(default_factory=list)
+    reply: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.finished]
+
+    def args(self, name: str) -> dict[str, Any]:
+        return next(s.args for s in self.started if s.name == name)
 
 
-async def test_data_training_deployment_cleanup(
+async def _turn(session: Any, text: str) -> Turn:
+    """Send one request; approve every approval request (as a person pressing y would)."""
+    turn = Turn()
+    events = session.send(text)
+    while True:
+        pending = []
+        async for event in events:
+            if isinstance(event, ToolCallStarted):
+                turn.started.append(event)
+            elif isinstance(event, ToolCallFinished):
+                turn.finished.append(event)
+            elif isinstance(event, ApprovalRequested):
+                pending.append(event.request)
+                turn.approvals.append(event.request)
+            elif isinstance(event, ErrorEvent):
+                turn.errors.append(event.message)
+            elif isinstance(event, TurnFinished):
+                turn.reply = event.reply
+        if not pending:
+            break
+        events = session.decide({r.call_id: Decision.approve() for r in pending})
+    assert not turn.errors, (text, turn.errors)
+    assert all(f.status == "success" for f in turn.finished), (
+        text,
+        [(f.name, f.status, f.summary) for f in turn.finished],
+    )
+    # Every call that costs or changes something paused for approval before it ran.
+    asked = {r.call_id for r in turn.approvals}
+    for call in turn.started:
+        if call.risk != "read":
+            assert call.call_id in asked, (text, call.name, call.risk)
+    return turn
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+async def test_issue9_flow_store_features_to_cleanup(
     moto_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agent.runtime import open_session
     from agent.settings import load_settings
 
     moto_server.reset()
-    write_churn_csv(tmp_path / "churn.csv", rows=200)
+    csv = tmp_path / "churn.csv"
+    write_churn_csv(csv, rows=200)
+    lines = csv.read_text().splitlines()
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(sandbox="on", mode="yes", model="offline", state_dir=tmp_path / "s")
+    settings = load_settings(sandbox="on", mode="ask", model="offline", state_dir=tmp_path / "s")
     session = await open_session(
         settings, model=OfflinePlanner(), sandbox_endpoint=moto_server.endpoint
     )
+    bucket = "churn-demo-9"
+    s3 = _client("s3", moto_server.endpoint, session.region)
+    sm = _client("sagemaker", moto_server.endpoint, session.region)
     try:
-        steps = [
-            ("create a bucket named flow-data-1", ["s3_create_bucket"]),
-            (
-                "upload churn.csv to s3://flow-data-1/raw/churn.csv and then preview it",
-                ["s3_upload_file", "s3_preview_object"],
-            ),
-            ("now train xgboost on it, call the job xgb-flow-1", []),
-            (f"use role {ROLE}", ["sagemaker_start_training_job"]),
-            ("create a model named churn-flow from that training job", ["sagemaker_create_model"]),
-            (
-                "deploy churn-flow to an endpoint called churn-flow-ep",
-                ["sagemaker_create_endpoint"],
-            ),
-            ("clean up everything you created", ["session_cleanup"]),
-        ]
-        for text, tools in steps:
-            finished, reply = await _turn(session, text)
-            assert [f.name for f in finished] == tools, (text, reply)
-            assert all(f.status == "success" for f in finished), (
-                text,
-                [f.summary for f in finished],
-            )
-            assert reply, text
-        # what each step really did, in the sandbox
-        sm = boto3.client(
-            "sagemaker",
-            endpoint_url=moto_server.endpoint,
-            region_name=session.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+        # 1. A knowledge question: Feature engineering -> Feature Store, no tool that changes anything.
+        t = await _turn(session, "what should I use to store features?")
+        assert t.names == ["recommend_services"] and t.approvals == []
+        assert t.args("recommend_services")["stage"] == "features"
+        first = t.reply.splitlines()[0]
+        assert first.startswith("✓ Feature engineering → Amazon SageMaker Feature Store"), t.reply
+        assert "offline planner — no LLM" in t.reply
+
+        # 2. A bucket, tagged as sagecoach's.
+        t = await _turn(session, f"create a bucket called {bucket}")
+        assert t.names == ["s3_create_bucket"] and [r.tool for r in t.approvals] == t.names
+        tags = {x["Key"]: x["Value"] for x in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+        assert tags["CreatedBy"] == "sagecoach"
+        assert f"upload churn.csv to s3://{bucket}/raw/" in t.reply  # the next step
+
+        # 3. Upload the local CSV under raw/.
+        t = await _turn(session, f"upload {csv} to s3://{bucket}/raw/")
+        assert t.names == ["s3_upload_file"] and len(t.approvals) == 1
+        body = s3.get_object(Bucket=bucket, Key="raw/churn.csv")["Body"].read()
+        assert body == csv.read_bytes()
+
+        # 4. "it" is the uploaded object; a free read runs without asking.
+        t = await _turn(session, "preview it")
+        assert t.names == ["s3_preview_object"] and t.approvals == []
+        assert t.args("s3_preview_object")["s3_uri"] == f"s3://{bucket}/raw/churn.csv"
+        assert "200 rows" in t.reply and lines[1] not in t.reply  # rows stay in the card
+
+        # 5. Training: the hyperparameter reaches the job; the costly call asked first.
+        t = await _turn(session, "train an xgboost model on it for 50 rounds")
+        assert t.names == ["sagemaker_start_training_job"]
+        request = t.approvals[0]
+        assert request.risk == "costly" and request.estimate and request.sandbox
+        args = t.args("sagemaker_start_training_job")
+        assert args["hyperparameters"] == {"num_round": 50}
+        job_name = sm.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"]
+        job = sm.describe_training_job(TrainingJobName=job_name)
+        assert job["HyperParameters"]["num_round"] == "50"
+        assert job["AlgorithmSpecification"]["TrainingImage"].endswith("xgboost:1.7-1")
+        source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+        assert source == f"s3://{bucket}/raw/churn.csv"
+        assert job_name in t.reply and "deploy it to a serverless endpoint" in t.reply
+        assert "Cost bound" not in t.reply.split("\n", 1)[1]  # the card has the details
+
+        # 6. "deploy it": the model is made from the training job first, then the endpoint;
+        # both pause for approval.
+        t = await _turn(session, "deploy it to a serverless endpoint")
+        assert t.names == ["sagemaker_create_model", "sagemaker_create_endpoint"]
+        assert [r.tool for r in t.approvals] == t.names
+        assert t.approvals[1].risk == "costly"
+        model_name = t.args("sagemaker_create_endpoint")["model_name"]
+        assert t.args("sagemaker_create_model")["training_job_name"] == job_name
+        assert t.args("sagemaker_create_model")["model_name"] == model_name
+        model = sm.describe_model(ModelName=model_name)
+        assert model["PrimaryContainer"]["ModelDataUrl"] == (
+            job["ModelArtifacts"]["S3ModelArtifacts"]
         )
-        job = sm.describe_training_job(TrainingJobName="xgb-flow-1")
-        assert job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == (
-            "s3://flow-data-1/raw/churn.csv"
-        )
-        assert sm.list_endpoints()["Endpoints"] == []  # cleanup left no endpoint behind
+        endpoint = t.args("sagemaker_create_endpoint")["endpoint_name"]
+        ep = sm.describe_endpoint(EndpointName=endpoint)
+        assert ep["EndpointStatus"] == "InService"
+        config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+        variant = config["ProductionVariants"][0]
+        assert variant["ModelName"] == model_name and "ServerlessConfig" in variant
+
+        # 7. Three data rows of the local CSV (the header left out) go to the endpoint.
+        t = await _turn(session, "send it 3 rows from the csv")
+        assert t.names == ["sagemaker_invoke_endpoint"] and len(t.approvals) == 1
+        sent = t.args("sagemaker_invoke_endpoint")
+        assert sent["endpoint_name"] == endpoint
+        assert sent["payload"] == "\n".join(lines[1:4])
+
+        # 8. One row given inline.
+        t = await _turn(session, f"invoke the endpoint with {lines[5]}")
+        assert t.names == ["sagemaker_invoke_endpoint"]
+        assert t.args("sagemaker_invoke_endpoint") == {
+            "endpoint_name": endpoint,
+            "payload": lines[5],
+        }
+
+        # 9. What is running: the session's ledger, a free read.
+        t = await _turn(session, "what is running and what does it cost?")
+        assert t.names == ["session_list_resources"] and t.approvals == []
+        assert "clean up everything" in t.reply
+
+        # 10. Cleanup: one destructive call, approved; the endpoint, its config and the
+        # model are gone; the bucket is kept unless asked (and the reply says how).
+        t = await _turn(session, "clean up everything")
+        assert t.names == ["session_cleanup"] and t.approvals[0].risk == "destructive"
+        assert sm.list_endpoints()["Endpoints"] == []
+        assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+        assert sm.list_models()["Models"] == []
+        assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        assert "including buckets" in t.reply
     finally:
         await session.aclose()
         os.chdir(Path(__file__).parent)
