@@ -258,9 +258,11 @@ def extract_entities(text: str) -> Entities:
     m = re.search(r"(?<![\w.])(-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?){2,})", text)
     # a CSV row with text cells too: "C1004,2023-08-10,NY,39,36.34,no,0"
     wide = re.search(r"(?<![\w/:.])([^\s,'\"`]+(?:,[^\s,'\"`]*){2,})(?![\w/])", text)
-    if wide and any(re.fullmatch(r"-?\d+(?:\.\d+)?", c) for c in wide.group(1).split(",")):
-        if m is None or (wide.start() <= m.start() and wide.end() >= m.end()):
-            m = wide
+    numeric = wide is not None and any(
+        re.fullmatch(r"-?\d+(?:\.\d+)?", c) for c in wide.group(1).split(",")
+    )
+    if wide and numeric and (m is None or (wide.start() <= m.start() and wide.end() >= m.end())):
+        m = wide
     if m and not taken(m.start(), m.end()):
         ent.csv_payload = re.sub(r"\s+", "", m.group(1))
         spans.append((m.start(), m.end(), " payload "))
