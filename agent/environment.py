@@ -23,6 +23,8 @@ class AwsEnvironment:
     sandbox: Any = None  # tools.sandbox.Sandbox when in the sandbox
     reason: str = ""  # why this environment was chosen, for the screen and the log
     notices: list[str] = field(default_factory=list)
+    # The IAM role jobs run as when a request names none: settings.role_arn, or the sandbox's.
+    default_role_arn: str | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -68,8 +70,8 @@ def open_environment(
             region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
             session_id=session_id, on_aws_call=on_aws_call,
         )  # fmt: skip
-        return AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
-    if use_sandbox:
+        env = AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
+    elif use_sandbox:
         from tools.sandbox import Sandbox
 
         sandbox = Sandbox()
@@ -78,9 +80,19 @@ def open_environment(
             region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
             session_id=session_id, on_aws_call=on_aws_call,
         )  # fmt: skip
-        return AwsEnvironment(aws, sandbox, reason)
-    aws = AwsContext(
-        profile=settings.profile, region=settings.region, read_only=read_only,
-        session_id=session_id, on_aws_call=on_aws_call,
-    )  # fmt: skip
-    return AwsEnvironment(aws, None, reason)
+        env = AwsEnvironment(aws, sandbox, reason)
+    else:
+        aws = AwsContext(
+            profile=settings.profile, region=settings.region, read_only=read_only,
+            session_id=session_id, on_aws_call=on_aws_call,
+        )  # fmt: skip
+        env = AwsEnvironment(aws, None, reason)
+    env.default_role_arn = session_default_role(settings, aws)
+    return env
+
+
+def session_default_role(settings: Settings, aws: AwsContext) -> str | None:
+    """settings.role_arn; else in the sandbox the role sagecoach makes there (never raises)."""
+    from tools.roles import default_role_for
+
+    return default_role_for(aws, settings.role_arn)

@@ -107,6 +107,7 @@ class ApprovalMiddleware(AgentMiddleware):
             budget_per_session=core.settings.budget_usd_per_session,
             session=core.budget,
             region=core.region,
+            aws=core.env.aws,
         )
         if verdict.action == "allow":
             return "run", (request, verdict.estimate, "auto")
@@ -170,7 +171,7 @@ class ApprovalMiddleware(AgentMiddleware):
             new_args = args.model_dump(mode="json")
             request = request.override(tool_call={**call, "args": new_args})
             try:
-                estimate = spec.estimate(args, core.region)
+                estimate = spec.estimate(args, core.region, core.env.aws)
             except ToolError:
                 estimate = None
             notice = EDIT_NOTICE.format(name=spec.name, args=json.dumps(new_args, default=str))

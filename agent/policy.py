@@ -49,11 +49,15 @@ def decide(
     budget_per_session: float,
     session: SessionBudget,
     region: str,
+    aws: Any = None,
 ) -> PolicyDecision:
-    """allow, ask, or deny (with a reason the model and the person can read)."""
+    """allow, ask, or deny (with a reason the model and the person can read).
+
+    `aws` (the session's AwsContext) goes to estimators that look things up; without it those
+    estimates are unknown, which asks rather than runs."""
     try:
         args = spec.validate(args)  # every tool, not only those with an estimator
-        estimate = spec.estimate(args, region)
+        estimate = spec.estimate(args, region, aws)
     except ToolError as exc:
         return PolicyDecision("deny", f"invalid arguments: {exc.message}")
     risk = spec.risk

@@ -283,6 +283,7 @@ class AgentSession:
             progress=progress,
             ledger=self.ledger,
             sandbox=self.env.sandbox,
+            default_role_arn=self.settings.role_arn or getattr(self.env, "default_role_arn", None),
         )
         ctx.cancel_event = self._cancel_event
         return ctx

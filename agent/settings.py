@@ -106,6 +106,14 @@ class Settings(BaseSettings):
             ge=0, description="auto mode: total estimated spend (USD) a session may run unasked."
         ),
     ] = 20.0
+    role_arn: Annotated[
+        str | None,
+        Field(
+            description="Default IAM execution role for SageMaker, Glue, DataBrew and Lambda "
+            "(tools use it when a request names none). Empty: none, or in the sandbox a role "
+            "sagecoach creates there."
+        ),
+    ] = None
     state_dir: Annotated[Path, Field(description="Audit log, conversations, ledger, caches.")] = (
         Field(default_factory=_default_state_dir)
     )
@@ -123,6 +131,15 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", value):
             raise ValueError(f"'{value}' is not an AWS region name (for example us-east-1)")
         return value
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from tools.validators import check_role_arn
+
+        return check_role_arn(value.strip())
 
     @field_validator("state_dir", "log_dir")
     @classmethod

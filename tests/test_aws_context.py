@@ -19,6 +19,7 @@ def test_sandbox_serves_s3_and_sagemaker_on_loopback_only() -> None:
     sandbox = Sandbox()
     endpoint = sandbox.start()
     try:
+        sandbox.reset()  # moto's state is per process: other tests' servers share it
         assert endpoint.startswith("http://127.0.0.1:")
         aws = AwsContext(sandbox_endpoint=endpoint)
         aws.client("s3").create_bucket(Bucket="loopback-check")

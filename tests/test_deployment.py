@@ -107,11 +107,13 @@ def test_create_model_argument_rules(ledger_ctx: ToolContext) -> None:
     spec = sagemaker_create_model.spec
     with pytest.raises(ToolError, match="exactly one source"):
         spec.run(ledger_ctx, {"model_name": "m", "training_job_name": "j", "image_uri": "img"})
-    with pytest.raises(ToolError, match="role_arn is required"):
-        spec.run(
-            ledger_ctx,
-            {"model_name": "m", "image_uri": "img", "model_data_url": "s3://bkt/m.tar.gz"},
-        )
+    # image_uri without role_arn is valid now: the session's role is used at run time.
+    assert (
+        spec.validate(
+            {"model_name": "m", "image_uri": "img", "model_data_url": "s3://bkt/m.tar.gz"}
+        ).role_arn
+        is None
+    )
     with pytest.raises(ToolError, match="ending in '/'"):
         spec.run(
             ledger_ctx,

@@ -114,15 +114,16 @@ def test_feature_group_validation(
             record_identifier="customer_id",
             online=False,
         )
-    with pytest.raises(ToolError, match="role_arn is required"):
-        run(
-            tool_ctx,
-            "featurestore_create_feature_group",
-            name="fg",
-            s3_uri=churn_object,
-            record_identifier="customer_id",
-            offline_s3_uri="s3://feature-data/o/",
-        )
+    # No role_arn for the offline store is valid: the session's role is used at run time.
+    no_role = get_tool("featurestore_create_feature_group").validate(
+        {
+            "name": "fg",
+            "s3_uri": churn_object,
+            "record_identifier": "customer_id",
+            "offline_s3_uri": "s3://feature-data/o/",
+        }
+    )
+    assert no_role.role_arn is None
     with pytest.raises(ToolError, match="not among the features"):
         run(
             tool_ctx,

@@ -84,6 +84,7 @@ def test_athena_estimate_uses_the_table_size_in_s3(tool_ctx: ToolContext, churn_
     estimate = spec.estimate(
         {"query": "select * from lake.churn c join churn d on c.x = d.x", "database": "lake"},
         "us-east-1",
+        tool_ctx.aws,
     )
     assert estimate.known
     assert estimate.high_usd == pytest.approx(size / TB * 5, rel=1e-3)
@@ -96,6 +97,7 @@ def test_athena_estimate_uses_the_table_size_in_s3(tool_ctx: ToolContext, churn_
 def test_athena_estimate_without_a_session_says_unknown() -> None:
     estimate = get_tool("athena_run_query").estimate({"query": "select * from t"}, "eu-central-1")
     assert not estimate.known and "not looked up" in estimate.basis
+    assert "no AWS access" in estimate.basis
 
 
 @pytest.mark.parametrize(
@@ -306,7 +308,7 @@ def test_lambda_create_invoke_list_and_estimate(
         and listed.data["rows"][0]["memory_mb"] == 512
     )
     tabular.forget_lookups()
-    estimate = get_tool("lambda_invoke").estimate({"name": "clean-rows"}, "us-east-1")
+    estimate = get_tool("lambda_invoke").estimate({"name": "clean-rows"}, "us-east-1", tool_ctx.aws)
     assert "512 MB × up to 60 s" in estimate.basis
     assert estimate.high_usd == pytest.approx(0.2 / 1e6 + 0.5 * 60 * 1.66667e-05, rel=1e-3)
 

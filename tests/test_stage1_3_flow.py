@@ -50,6 +50,7 @@ def test_done_when_flow(tool_ctx: ToolContext, sandbox: Sandbox, tmp_path: Path)
     estimate = get_tool("athena_run_query").estimate(
         {"query": "SELECT churned, count(*) FROM customers GROUP BY 1", "database": "churn"},
         tool_ctx.region,
+        tool_ctx.aws,
     )
     assert estimate.known and "churn.customers" in estimate.basis
     sandbox.queue_athena_results([["churned", "n"], ["0", "730"], ["1", "270"]])

@@ -162,14 +162,13 @@ def test_bad_training_input_is_rejected_before_any_call(
     assert aws_calls == []
 
 
-def test_missing_role_explains_how_to_create_one() -> None:
+def test_role_is_optional_in_the_schema_and_defaults_to_the_session_role() -> None:
     spec = get_tool("sagemaker_start_training_job")
-    with pytest.raises(ToolError) as err:
-        spec.validate({"train_s3_uri": "s3://b-1/train.csv"})
-    text = err.value.message
-    assert "role_arn is required" in text
-    assert "aws iam create-role" in text and "sagemaker.amazonaws.com" in text
-    assert "In the sandbox any well-formed ARN works" in text
+    args = spec.validate({"train_s3_uri": "s3://b-1/train.csv"})  # no role: still valid
+    assert args.role_arn is None
+    schema = spec.to_bedrock_tool_spec()["toolSpec"]["inputSchema"]["json"]
+    assert "role_arn" not in schema.get("required", [])
+    assert "session's role" in schema["properties"]["role_arn"]["description"]
 
 
 def test_typed_hyperparameters_serialise_as_strings() -> None:

@@ -12,6 +12,7 @@ as stage modules are imported (`tools.registry.load_all()`).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import typing
@@ -84,7 +85,10 @@ class CostEstimate:
         if not self.known:
             return f"no price known ({self.basis})"
         low, high = self.low_usd or 0.0, self.high_usd or 0.0
-        amount = f"${high:,.2f}" if abs(high - low) < 0.005 else f"${low:,.2f}–${high:,.2f}"
+        if abs(high - low) < 0.005 and (high >= 0.005 or (low > 0) == (high > 0)):
+            amount = _usd(high)
+        else:
+            amount = f"{_usd(low)}–{_usd(high)}"
         extra = f"; ${self.hourly_usd:,.3f}/h until deleted" if self.hourly_usd else ""
         date = f", prices as of {self.price_date}" if self.price_date else ""
         return f"{amount} ({self.basis}{extra}; {self.source}{date})"
@@ -95,6 +99,13 @@ class CostEstimate:
         data["known"] = self.known
         data["summary"] = self.summary()
         return data
+
+
+def _usd(value: float) -> str:
+    """Dollars to the cent; a real cost under half a cent shows as <$0.01, never $0.00."""
+    if 0 < value < 0.005:
+        return "<$0.01"
+    return f"${value:,.2f}"
 
 
 @dataclass
@@ -178,6 +189,7 @@ class ToolContext:
         ledger: Ledger | None = None,
         sandbox: Any = None,
         poll_interval: float = 5.0,
+        default_role_arn: str | None = None,
     ) -> None:
         self.aws = aws
         self.session_id = session_id or aws.session_id
@@ -185,6 +197,8 @@ class ToolContext:
         self._progress = progress
         self.ledger = ledger
         self.sandbox = sandbox  # tools.sandbox.Sandbox when in the sandbox, for canned responses
+        # The IAM role jobs run as when a call names none (tools.roles.resolve_role).
+        self.default_role_arn = default_role_arn
         self.cancel_event = threading.Event()
         self.current_tool = ""
         # Waits poll at this interval; the sandbox (where nothing takes time) polls fast.
@@ -216,7 +230,36 @@ class ToolContext:
             raise ToolError("cancelled by the user", kind="cancelled")
 
 
-Estimator = Callable[[Any, str], CostEstimate]
+# An estimator takes (args, region), or (args, region, aws) when it needs to look something up
+# (a table's size in S3, a function's memory); aws is the session's AwsContext or None.
+Estimator = Callable[..., CostEstimate]
+
+
+def estimator_takes_aws(estimator: Callable[..., Any]) -> bool:
+    """True when the estimator accepts a third parameter (the AwsContext)."""
+    try:
+        return _takes_aws_cached(estimator)
+    except TypeError:  # an unhashable callable
+        return _takes_aws(estimator)
+
+
+def _takes_aws(estimator: Callable[..., Any]) -> bool:
+    try:
+        params = list(inspect.signature(estimator).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(positional) >= 3
+
+
+_takes_aws_cached = functools.lru_cache(maxsize=1024)(_takes_aws)
+
 ToolFunc = Callable[[ToolContext, Any], ToolResult]
 
 
@@ -249,11 +292,19 @@ class ToolSpec:
                 format_validation_error(self.name, exc), kind="invalid_arguments"
             ) from None
 
-    def estimate(self, args: BaseModel | dict[str, Any], region: str) -> CostEstimate | None:
+    def estimate(
+        self, args: BaseModel | dict[str, Any], region: str, aws: AwsContext | None = None
+    ) -> CostEstimate | None:
+        """The estimator's figure; `aws` goes to estimators that take it (look-ups in AWS).
+
+        Never raises for a failed look-up or an estimator bug: the estimate becomes unknown
+        (which still asks), never free. A ToolError (invalid arguments) passes through."""
         if self.estimator is None:
             return None
         model = self.validate(args)
         try:
+            if estimator_takes_aws(self.estimator):
+                return self.estimator(model, region, aws)
             return self.estimator(model, region)
         except ToolError:
             raise
@@ -271,7 +322,7 @@ class ToolSpec:
         except ToolError:
             raise
         except Exception as exc:
-            raise explain_exception(exc, ctx, self) from exc
+            raise explain_exception(exc, ctx, self, args) from exc
         if ctx.ledger is not None:
             for resource in result.resources:
                 resource.region = resource.region or ctx.region

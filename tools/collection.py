@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import estimate_units, unit_price
+from tools.roles import resolve_role
 from tools.validators import (
     BucketName,
     GlueName,
@@ -44,7 +45,9 @@ def _check_glue_role(value: str) -> str:
 
 
 GlueRole = Annotated[
-    str, AfterValidator(_check_glue_role), Field(description="IAM role name or ARN Glue assumes")
+    str,
+    AfterValidator(_check_glue_role),
+    Field(description="IAM role name or ARN Glue assumes; default: the session's role"),
 ]
 human = tabular.human_bytes
 
@@ -111,7 +114,6 @@ class CreateBucketArgs(BaseModel):
 )
 def s3_create_bucket(ctx: ToolContext, args: CreateBucketArgs) -> ToolResult:
     """Create an S3 bucket in the session's region, tagged as created by sagecoach."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     s3 = ctx.client("s3")
     try:
         s3.head_bucket(Bucket=args.bucket)
@@ -160,7 +162,6 @@ class ListObjectsArgs(BaseModel):
 )
 def s3_list_objects(ctx: ToolContext, args: ListObjectsArgs) -> ToolResult:
     """List objects under an S3 prefix: count, total size and the first keys."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     bucket, prefix = parse_s3_uri(args.s3_uri)
     rows: list[dict[str, Any]] = []
     count = total = 0
@@ -278,7 +279,6 @@ def _upload_estimate(args: UploadArgs, region: str) -> CostEstimate:
 )
 def s3_upload_file(ctx: ToolContext, args: UploadArgs) -> ToolResult:
     """Upload a local file or folder to S3 (multipart for large files), with progress."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     from boto3.s3.transfer import TransferConfig
 
     bucket, _ = parse_s3_uri(args.s3_uri)
@@ -360,8 +360,6 @@ def s3_preview_object(ctx: ToolContext, args: PreviewArgs) -> ToolResult:
         )
     try:
         preview = tabular.preview_s3_object(ctx.client("s3"), bucket, key)
-    except tabular.MissingObject as exc:
-        raise ToolError(str(exc), kind="not_found") from None
     except tabular.TabularError as exc:
         raise ToolError(f"Cannot preview {args.s3_uri}: {exc}", kind="invalid_arguments") from None
     return ToolResult(
@@ -445,7 +443,6 @@ class CreateDatabaseArgs(BaseModel):
 )
 def glue_create_database(ctx: ToolContext, args: CreateDatabaseArgs) -> ToolResult:
     """Create a Glue Data Catalog database (what Athena calls a schema)."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     ctx.client("glue").create_database(
         DatabaseInput={"Name": args.database, "Description": args.description},
         Tags=ctx.aws.tag_map(),
@@ -468,7 +465,7 @@ def _account(ctx: ToolContext) -> str:
 class CreateCrawlerArgs(BaseModel):
     model_config = Strict
     name: GlueName
-    role: GlueRole
+    role: GlueRole | None = None
     database: GlueName
     s3_targets: Annotated[
         list[S3PrefixUri], Field(min_length=1, max_length=20, description="S3 prefixes to crawl")
@@ -493,7 +490,7 @@ def glue_create_crawler(ctx: ToolContext, args: CreateCrawlerArgs) -> ToolResult
     """Create a Glue crawler that catalogs S3 prefixes into a database."""
     params: dict[str, Any] = {
         "Name": args.name,
-        "Role": args.role,
+        "Role": resolve_role(ctx, args.role, "Glue crawlers", field="role"),
         "DatabaseName": args.database,
         "Targets": {"S3Targets": [{"Path": uri} for uri in args.s3_targets]},
         "Tags": ctx.aws.tag_map(),
@@ -609,7 +606,6 @@ class CreateTableArgs(BaseModel):
 )
 def glue_create_table(ctx: ToolContext, args: CreateTableArgs) -> ToolResult:
     """Create a Glue table over an S3 folder, columns inferred from its data."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     bucket, key = parse_s3_uri(args.s3_uri)
     s3 = ctx.client("s3")
     if key and not key.endswith("/"):
@@ -682,7 +678,6 @@ class DatabaseArgs(BaseModel):
 )
 def glue_list_tables(ctx: ToolContext, args: DatabaseArgs) -> ToolResult:
     """List the tables in a Glue database with their locations and column counts."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     rows = []
     for page in ctx.client("glue").get_paginator("get_tables").paginate(DatabaseName=args.database):
         for t in page.get("TableList", []):
@@ -720,7 +715,6 @@ class TableArgs(BaseModel):
 )
 def glue_get_table_schema(ctx: ToolContext, args: TableArgs) -> ToolResult:
     """Show a Glue table's columns, partition keys, location and format."""
-    tabular.remember_aws(ctx.aws)  # estimators (Athena) may look up sizes
     table = ctx.client("glue").get_table(DatabaseName=args.database, Name=args.table)["Table"]
     sd = table.get("StorageDescriptor", {})
     columns = [{"name": c["Name"], "type": c.get("Type", "")} for c in sd.get("Columns", [])]
@@ -754,7 +748,7 @@ WorkerType = Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"]
 class CreateJobArgs(BaseModel):
     model_config = Strict
     name: GlueName
-    role: GlueRole
+    role: GlueRole | None = None
     script: Annotated[str, Field(description="local .py or s3 uri")]
     code_s3_uri: Annotated[str, Field(description="upload prefix")] = ""
     worker_type: WorkerType = "G.1X"
@@ -787,6 +781,7 @@ class CreateJobArgs(BaseModel):
 )
 def glue_create_job(ctx: ToolContext, args: CreateJobArgs) -> ToolResult:
     """Create a Glue Spark ETL job from a local or S3 script."""
+    role = resolve_role(ctx, args.role, "Glue jobs", field="role")
     script_uri = args.script
     if not script_uri.startswith("s3://"):
         path = Path(args.script).expanduser()
@@ -798,7 +793,7 @@ def glue_create_job(ctx: ToolContext, args: CreateJobArgs) -> ToolResult:
         script_uri = f"s3://{bucket}/{key}"
     request = {
         "Name": args.name,
-        "Role": args.role,
+        "Role": role,
         "Command": {"Name": "glueetl", "ScriptLocation": script_uri, "PythonVersion": "3"},
         "GlueVersion": "4.0",
         "WorkerType": args.worker_type,

@@ -29,6 +29,7 @@ from tools.pricing import (
     estimate_units,
     instance_hourly,
 )
+from tools.roles import resolve_role
 from tools.validators import (
     InstanceType,
     LocalFile,
@@ -160,7 +161,8 @@ class CreateModelArgs(BaseModel):
         Field(description="s3:// model.tar.gz, or the artifacts prefix when mode is multi"),
     ] = None
     role_arn: Annotated[
-        RoleArn | None, Field(description="Execution role; default: the training job's")
+        RoleArn | None,
+        Field(description="Execution role; default: the training job's, else the session's"),
     ] = None
     mode: Annotated[
         Literal["single", "multi"], Field(description="multi: many artifacts under one prefix")
@@ -183,13 +185,8 @@ class CreateModelArgs(BaseModel):
             )
         if self.model_package_arn and not self.model_package_arn.startswith("arn:"):
             raise ValueError("model_package_arn must be an ARN (arn:aws:sagemaker:...)")
-        if self.image_uri is not None:
-            if not self.model_data_url and self.mode == "multi":
-                raise ValueError("mode multi needs model_data_url: the S3 prefix of the artifacts")
-            if self.role_arn is None:
-                raise ValueError("role_arn is required with image_uri")
-        if self.model_package_arn and self.role_arn is None:
-            raise ValueError("role_arn is required with model_package_arn")
+        if self.image_uri is not None and not self.model_data_url and self.mode == "multi":
+            raise ValueError("mode multi needs model_data_url: the S3 prefix of the artifacts")
         if self.model_data_url:
             parse_s3_uri(self.model_data_url)
             if self.mode == "multi" and not self.model_data_url.endswith("/"):
@@ -232,9 +229,12 @@ def build_create_model_request(
 
 
 def resolve_create_model_request(ctx: ToolContext, args: CreateModelArgs) -> dict[str, Any]:
-    """Fill image, artifact and role from a training job when one is named."""
+    """Fill image, artifact and role from a training job when one is named; else the role is the
+    given one or the session's (resolved before any AWS call)."""
     image, data, role = args.image_uri, args.model_data_url, args.role_arn
-    if args.training_job_name:
+    if not args.training_job_name:
+        role = resolve_role(ctx, role, "SageMaker models")
+    else:
         job = ctx.client("sagemaker").describe_training_job(TrainingJobName=args.training_job_name)
         status = job.get("TrainingJobStatus")
         if status != "Completed":
@@ -243,7 +243,7 @@ def resolve_create_model_request(ctx: ToolContext, args: CreateModelArgs) -> dic
             )
         image = image or job["AlgorithmSpecification"].get("TrainingImage")
         data = data or job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
-        role = role or job.get("RoleArn")
+        role = role or job.get("RoleArn") or resolve_role(ctx, None, "SageMaker models")
         if not image:
             raise ToolError(
                 f"training job {args.training_job_name} used an algorithm resource, not an image; "
@@ -1321,8 +1321,9 @@ class LambdaProxyArgs(BaseModel):
     function_name: str
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint it calls")]
     role_arn: Annotated[
-        RoleArn, Field(description="Lambda execution role allowed sagemaker:InvokeEndpoint")
-    ]
+        RoleArn | None,
+        Field(description="role allowed sagemaker:InvokeEndpoint; default: the session's role"),
+    ] = None
     content_type: PayloadType = "text/csv"
     memory_mb: Annotated[int, Field(ge=128, le=3008)] = 256
     timeout_s: Annotated[int, Field(ge=3, le=900)] = 30
@@ -1349,11 +1350,12 @@ class LambdaProxyArgs(BaseModel):
 )
 def lambda_create_endpoint_proxy(ctx: ToolContext, args: LambdaProxyArgs) -> ToolResult:
     """Create a small Lambda function (Python) that forwards requests to an endpoint."""
+    role = resolve_role(ctx, args.role_arn, "Lambda functions")
     code = proxy_zip()
     response = ctx.client("lambda").create_function(
         FunctionName=args.function_name,
         Runtime="python3.12",
-        Role=args.role_arn,
+        Role=role,
         Handler="handler.handler",
         Code={"ZipFile": code},
         Description=f"sagecoach proxy to SageMaker endpoint {args.endpoint_name}",

@@ -22,21 +22,36 @@ def _client_error_parts(exc: Any) -> tuple[str, str, int | None]:
 
 
 def _looks_unimplemented(code: str, message: str, status: int | None) -> bool:
-    html = "<html" in message.lower() or "<!doctype" in message.lower()
-    return (
-        (
-            code in ("500", "404", "NotImplemented", "InternalFailure", "InternalError")
-            and (status in (500, 404, 501) or html)
-        )
-        or (status in (404, 500) and html)
-        or "not yet implemented" in message.lower()
-    )
+    """moto's answer to an operation it lacks: an HTML error page (500, sometimes 404) or a
+    'not implemented' text. A plain 404 with an AWS error code (HeadObject's 'Not Found' on a
+    missing key) is a real answer, not a gap in the sandbox."""
+    low = message.lower()
+    html = "<html" in low or "<!doctype" in low
+    says = "not implemented" in low or "not yet implemented" in low or code == "NotImplemented"
+    return html or says
+
+
+def _single_s3_uri(args: Any) -> str | None:
+    """The one s3:// URI among a tool's arguments, if there is exactly one (to name it)."""
+    if args is None or not hasattr(args, "model_dump"):
+        return None
+    try:
+        values = args.model_dump().values()
+    except Exception:
+        return None
+    uris = [v for v in values if isinstance(v, str) and v.startswith("s3://")]
+    return uris[0] if len(uris) == 1 else None
 
 
 def explain_exception(
-    exc: BaseException, ctx: ToolContext | None = None, spec: ToolSpec | None = None
+    exc: BaseException,
+    ctx: ToolContext | None = None,
+    spec: ToolSpec | None = None,
+    args: Any = None,
 ) -> ToolError:
-    """Map any exception from a tool body to a ToolError; never lets a traceback reach the user."""
+    """Map any exception from a tool body to a ToolError; never lets a traceback reach the user.
+
+    `args` (the tool's validated arguments) only helps name the object a 404 was about."""
     from botocore import exceptions as bx
 
     what = spec.name if spec else "the call"
@@ -104,11 +119,20 @@ def explain_exception(
                 "Request a quota increase in Service Quotas or use a smaller or different instance type.",
                 kind="limit",
             )
-        if code in ("NoSuchBucket",):
+        if code == "NoSuchBucket":
             return ToolError(f"The bucket does not exist: {message}", kind="not_found")
+        if code in ("404", "NotFound") and operation == "HeadBucket":
+            return ToolError("The bucket does not exist (HeadBucket: 404).", kind="not_found")
         if code in ("NoSuchKey", "404", "NotFound") and operation in ("GetObject", "HeadObject"):
+            key = (exc.response.get("Error") or {}).get("Key")
+            uri = _single_s3_uri(args)
+            what = (
+                f"The S3 object {uri}"
+                if uri
+                else (f"The S3 object {key}" if key else "That S3 object (or its bucket)")
+            )
             return ToolError(
-                "That S3 object does not exist; check the key with s3_list_objects.",
+                f"{what} does not exist; check the key with s3_list_objects.",
                 kind="not_found",
             )
         missing = code in (

@@ -15,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools.algorithms import retrieve_image
 from tools.base import CostEstimate, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import check_instance_for, estimate_instances
+from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
 from tools.training.jobs import (
-    ROLE_HELP,
     generated_name,
     summarize_training_job,
     training_metric_series,
@@ -167,13 +167,7 @@ class ProcessingArgs(BaseModel):
     output_s3_uri: Annotated[
         S3Uri | None, Field(description="default: <data bucket>/sagecoach/...")
     ] = None
-    role_arn: RoleArn | None = None
-
-    @model_validator(mode="after")
-    def _role(self) -> ProcessingArgs:
-        if self.role_arn is None:
-            raise ValueError(ROLE_HELP)
-        return self
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
 
 
 def _processing_request(
@@ -223,7 +217,7 @@ def _processing_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": args.max_runtime_s},
         "AppSpecification": {"ImageUri": image},
-        "RoleArn": args.role_arn,
+        "RoleArn": require_role(args.role_arn, "SageMaker processing jobs"),
         "Tags": list(tags),
     }
     if environment:
@@ -410,6 +404,7 @@ def _start_clarify(
 )
 def clarify_start_bias_job(ctx: ToolContext, args: BiasArgs) -> ToolResult:
     """Start a SageMaker Clarify bias analysis (pre- and/or post-training metrics for a facet) as a processing job."""
+    args = with_role(ctx, args, "Clarify jobs")
     headers = _read_header(ctx, args.data_s3_uri)
     _check_columns(
         headers, {"label": args.label, "facet": args.facet, "predicted_label": args.predicted_label}
@@ -480,6 +475,7 @@ def estimate_explain(args: ExplainArgs, region: str) -> CostEstimate:
 )
 def clarify_start_explainability_job(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     """Start a SageMaker Clarify SHAP explainability analysis of a model as a processing job."""
+    args = with_role(ctx, args, "Clarify jobs")
     headers = _read_header(ctx, args.data_s3_uri)
     _check_columns(headers, {"label": args.label})
     if isinstance(args.baseline, list) and headers:
@@ -538,6 +534,7 @@ class BiasDefinitionArgs(ProcessingArgs):
 )
 def clarify_create_bias_job_definition(ctx: ToolContext, args: BiasDefinitionArgs) -> ToolResult:
     """Create a model-bias job definition for monitoring an endpoint later (no charge until scheduled)."""
+    args = with_role(ctx, args, "Clarify monitoring jobs")
     bucket, _ = parse_s3_uri(args.ground_truth_s3_uri)
     base = (
         args.output_s3_uri.rstrip("/")
@@ -593,7 +590,7 @@ def clarify_create_bias_job_definition(ctx: ToolContext, args: BiasDefinitionArg
                 "VolumeSizeInGB": args.volume_size_gb,
             }
         },
-        "RoleArn": args.role_arn,
+        "RoleArn": require_role(args.role_arn, "Clarify monitoring jobs"),
         "StoppingCondition": {"MaxRuntimeInSeconds": min(args.max_runtime_s, 3600)},
         "Tags": ctx.aws.tags(),
     }
@@ -642,6 +639,7 @@ def estimate_baseline(args: BaselineArgs, region: str) -> CostEstimate:
 )
 def monitor_suggest_baseline(ctx: ToolContext, args: BaselineArgs) -> ToolResult:
     """Compute statistics and constraints of a dataset with the Model Monitor analyzer (a processing job), the baseline for drift monitoring."""
+    args = with_role(ctx, args, "Model Monitor baseline jobs")
     name = args.job_name or generated_name("sc-baseline")
     base = _output_base(args, args.dataset_s3_uri, "baselines", name)
     dataset_format = {"csv": {"header": args.header, "output_columns_position": "START"}}

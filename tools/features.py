@@ -13,18 +13,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.jobs import JOB_APIS, wait_for_job
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
+from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, resolve_role, with_role
 from tools.validators import (
     InstanceType,
     LocalFile,
     RoleArn,
     SageMakerName,
-    check_role_arn,
     parse_s3_uri,
 )
 
@@ -76,10 +76,7 @@ def _read_source(
         return data, path.name, size
     bucket, key = parse_s3_uri(s3_uri)
     s3 = ctx.client("s3")
-    try:
-        size = tabular.object_size(s3, bucket, key)
-    except tabular.MissingObject as exc:
-        raise ToolError(str(exc), kind="not_found") from None
+    size = tabular.object_size(s3, bucket, key)  # a missing key: errors.py says so
     if whole or key.endswith(".parquet"):
         if size > INGEST_MAX_BYTES:
             raise ToolError(
@@ -133,7 +130,14 @@ class CreateFeatureGroupArgs(BaseModel):
     event_time_feature: Annotated[str, Field(description="default: first date column")] = ""
     online: bool = True
     offline_s3_uri: Annotated[str, Field(description="s3 prefix for the offline store")] = ""
-    role_arn: Annotated[str, Field(description="for the offline store")] = ""
+    role_arn: Annotated[
+        RoleArn | None, Field(description="offline store role; default: the session's role")
+    ] = None
+
+    @field_validator("role_arn", mode="before")
+    @classmethod
+    def _empty_role(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check(self) -> CreateFeatureGroupArgs:
@@ -145,12 +149,6 @@ class CreateFeatureGroupArgs(BaseModel):
             raise ValueError("enable the online store or give offline_s3_uri (or both)")
         if self.offline_s3_uri:
             parse_s3_uri(self.offline_s3_uri)
-            if not self.role_arn:
-                raise ValueError(
-                    "role_arn is required for the offline store (Feature Store writes to S3 as it)"
-                )
-        if self.role_arn:
-            check_role_arn(self.role_arn)
         for name in self.features:
             tabular.check_feature_name(name)
         if self.features and self.record_identifier not in self.features:
@@ -255,8 +253,13 @@ def featurestore_create_feature_group(ctx: ToolContext, args: CreateFeatureGroup
     if ctx.aws.is_sandbox and not args.offline_s3_uri:
         raise NotEmulated(
             "online-only feature groups",
-            "Add offline_s3_uri and role_arn to rehearse with an offline store.",
+            "Add offline_s3_uri to rehearse with an offline store.",
         )
+    role = (
+        resolve_role(ctx, args.role_arn, "Feature Store offline stores")
+        if args.offline_s3_uri
+        else None
+    )
     definitions, event, added, notes = _fg_schema(ctx, args)
     request: dict[str, Any] = {
         "FeatureGroupName": args.name,
@@ -269,7 +272,7 @@ def featurestore_create_feature_group(ctx: ToolContext, args: CreateFeatureGroup
         request["OnlineStoreConfig"] = {"EnableOnlineStore": True}
     if args.offline_s3_uri:
         request["OfflineStoreConfig"] = {"S3StorageConfig": {"S3Uri": args.offline_s3_uri}}
-        request["RoleArn"] = args.role_arn
+        request["RoleArn"] = role
     arn = ctx.client("sagemaker").create_feature_group(**request)["FeatureGroupArn"]
     stores = " + ".join(
         s for s, on in (("online", args.online), ("offline", bool(args.offline_s3_uri))) if on
@@ -558,7 +561,7 @@ class ProcessingJobArgs(BaseModel):
     script: Annotated[LocalFile, Field(description="local .py script")]
     framework: Literal["sklearn", "spark"] = "sklearn"
     framework_version: str = ""
-    role_arn: RoleArn
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
     inputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
     outputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
     code_s3_uri: Annotated[str, Field(description="s3 prefix for the script")] = ""
@@ -663,7 +666,7 @@ def build_processing_job_request(
         )
     request: dict[str, Any] = {
         "ProcessingJobName": processing_job_name(args),
-        "RoleArn": args.role_arn,
+        "RoleArn": require_role(args.role_arn, "SageMaker processing jobs"),
         "AppSpecification": app,
         "ProcessingInputs": inputs,
         "ProcessingResources": {
@@ -716,6 +719,7 @@ def _processing_estimate(args: ProcessingJobArgs, region: str) -> CostEstimate:
 def sagemaker_start_processing_job(ctx: ToolContext, args: ProcessingJobArgs) -> ToolResult:
     """Run a local Python script as a SageMaker Processing job (scikit-learn or Spark image)."""
     name = processing_job_name(args)
+    args = with_role(ctx, args, "SageMaker processing jobs")
     args = args.model_copy(update={"job_name": name})
     code_uri = default_code_uri(args, name)
     request = build_processing_job_request(

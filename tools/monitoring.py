@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.deployment import is_not_found, record_now, usd
 from tools.pricing import check_instance_for, estimate_instances
+from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
 from tools.validators import InstanceType, RoleArn, S3PrefixUri, S3Uri, SageMakerName, parse_s3_uri
 
 # Accounts that publish the Model Monitor analyzer image, per region.
@@ -65,7 +66,7 @@ class MonitorScheduleArgs(BaseModel):
         "daily"
     )
     output_s3_uri: Annotated[S3PrefixUri, Field(description="Where reports go")]
-    role_arn: RoleArn
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
     baseline_constraints_uri: Annotated[
         S3Uri | None, Field(description="constraints.json from a baseline job")
     ] = None
@@ -106,6 +107,7 @@ def build_schedule_requests(
     args: MonitorScheduleArgs, *, region: str, tags: list[dict[str, str]]
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(model-quality job definition request or None, CreateMonitoringSchedule request)."""
+    role = require_role(args.role_arn, "Model Monitor jobs")
     image = monitor_image(region)
     output = {
         "MonitoringOutputs": [
@@ -144,7 +146,7 @@ def build_schedule_requests(
             "MonitoringAppSpecification": {"ImageUri": image},
             "StoppingCondition": stopping,
             "Environment": {"publish_cloudwatch_metrics": "Enabled"},
-            "RoleArn": args.role_arn,
+            "RoleArn": role,
         }
         baseline: dict[str, Any] = {}
         if args.baseline_constraints_uri:
@@ -185,7 +187,7 @@ def build_schedule_requests(
         },
         "ModelQualityJobOutputConfig": output,
         "JobResources": cluster,
-        "RoleArn": args.role_arn,
+        "RoleArn": role,
         "StoppingCondition": stopping,
         "Tags": list(tags),
     }
@@ -243,6 +245,7 @@ def estimate_schedule(args: MonitorScheduleArgs, region: str) -> CostEstimate:
 )
 def monitor_create_schedule(ctx: ToolContext, args: MonitorScheduleArgs) -> ToolResult:
     """Schedule Model Monitor data- or model-quality checks (hourly/daily) on an endpoint with data capture."""
+    args = with_role(ctx, args, "Model Monitor jobs")
     sm = ctx.client("sagemaker")
     endpoint = sm.describe_endpoint(EndpointName=args.endpoint_name)
     capture = endpoint.get("DataCaptureConfig") or {}

@@ -31,6 +31,7 @@ from tools.deployment import (
     usd,
 )
 from tools.pricing import instance_hourly, table
+from tools.roles import resolve_role, with_role
 from tools.validators import LocalFile, RoleArn, SageMakerName
 
 PIPELINE_VERSION = "2020-12-01"
@@ -479,7 +480,7 @@ def draft_from_spec(ctx: ToolContext, spec: StepSpec, earlier: list[StepDraft]) 
                 processing_job_name,
             )
 
-            pargs = ProcessingJobArgs.model_validate(spec.args)
+            pargs = with_role(ctx, ProcessingJobArgs.model_validate(spec.args))
             name = processing_job_name(pargs)
             pargs = pargs.model_copy(update={"job_name": name})
             request = build_processing_job_request(
@@ -489,13 +490,17 @@ def draft_from_spec(ctx: ToolContext, spec: StepSpec, earlier: list[StepDraft]) 
             from tools.training.jobs import StartTrainingArgs, build_training_job_request
 
             request = build_training_job_request(
-                StartTrainingArgs.model_validate(spec.args), region=ctx.region, tags=tags
+                with_role(ctx, StartTrainingArgs.model_validate(spec.args)),
+                region=ctx.region,
+                tags=tags,
             )
         elif spec.type == "tuning":
             from tools.tuning import StartTuningArgs, build_tuning_job_request
 
             request = build_tuning_job_request(
-                StartTuningArgs.model_validate(spec.args), region=ctx.region, tags=tags
+                with_role(ctx, StartTuningArgs.model_validate(spec.args)),
+                region=ctx.region,
+                tags=tags,
             )
         elif spec.type == "model":
             margs = CreateModelArgs.model_validate(spec.args)
@@ -513,7 +518,7 @@ def draft_from_spec(ctx: ToolContext, spec: StepSpec, earlier: list[StepDraft]) 
                 role = role or train.request["RoleArn"]
             request = build_create_model_request(
                 model_name=margs.model_name,
-                role_arn=str(role),
+                role_arn=role or resolve_role(ctx, None, "SageMaker models"),
                 tags=tags,
                 image_uri=image,
                 model_data_url=data,
@@ -695,7 +700,9 @@ class CreatePipelineArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pipeline_name: PipelineName
-    role_arn: Annotated[RoleArn, Field(description="Role the pipeline's steps run as")]
+    role_arn: Annotated[
+        RoleArn | None, Field(description="Role the pipeline runs as; default: the session's")
+    ] = None
     definition_file: Annotated[
         LocalFile | None, Field(description="Default: the one pipelines_build_definition saved")
     ] = None
@@ -725,6 +732,7 @@ def load_definition(ctx: ToolContext | None, name: str, path: str | None) -> dic
 )
 def pipelines_create_pipeline(ctx: ToolContext, args: CreatePipelineArgs) -> ToolResult:
     """Create (or update) a SageMaker pipeline from a definition built by pipelines_build_definition."""
+    role = resolve_role(ctx, args.role_arn, "SageMaker pipelines")
     definition = load_definition(ctx, args.pipeline_name, args.definition_file)
     if definition is None:
         raise ToolError(
@@ -745,7 +753,7 @@ def pipelines_create_pipeline(ctx: ToolContext, args: CreatePipelineArgs) -> Too
         params: dict[str, Any] = {
             "PipelineName": args.pipeline_name,
             "PipelineDefinition": body,
-            "RoleArn": args.role_arn,
+            "RoleArn": role,
         }
         if args.description:
             params["PipelineDescription"] = args.description
@@ -755,7 +763,7 @@ def pipelines_create_pipeline(ctx: ToolContext, args: CreatePipelineArgs) -> Too
         params = {
             "PipelineName": args.pipeline_name,
             "PipelineDefinition": body,
-            "RoleArn": args.role_arn,
+            "RoleArn": role,
             "ClientRequestToken": uuid.uuid4().hex,
             "Tags": ctx.aws.tags(),
         }

@@ -21,6 +21,7 @@ from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.guard import ReadOnlyViolation
 from tools.pricing import unit_price
+from tools.roles import ROLE_FIELD_DESCRIPTION, resolve_role
 from tools.sql_readonly import is_read_only_sql, why_not_read_only
 from tools.validators import GlueName, LocalFile, RoleArn, S3PrefixUri, parse_s3_uri
 
@@ -74,7 +75,7 @@ def table_bytes(aws: Any, database: str, table: str) -> int:
         bucket, prefix = parse_s3_uri(location)
         return tabular.prefix_size(aws.client("s3"), bucket, prefix)[1]
 
-    return tabular.cached_lookup(("athena", aws.region, database, table), compute)
+    return tabular.cached_lookup(aws, ("athena", aws.region, database, table), compute)
 
 
 class AthenaQueryArgs(BaseModel):
@@ -97,7 +98,7 @@ class AthenaQueryArgs(BaseModel):
         return self
 
 
-def _athena_estimate(args: AthenaQueryArgs, region: str) -> CostEstimate:
+def _athena_estimate(args: AthenaQueryArgs, region: str, aws: Any = None) -> CostEstimate:
     quote = unit_price("athena_tb_scanned", region)
     if quote is None:
         return CostEstimate.unknown(f"no Athena price for {region}")
@@ -111,17 +112,20 @@ def _athena_estimate(args: AthenaQueryArgs, region: str) -> CostEstimate:
             quote.source,
             quote.price_date,
         )
-    aws = tabular.estimate_aws(region)
     if aws is None:
         return CostEstimate.unknown(
-            f"reads {', '.join(f'{d}.{t}' for d, t in tables)}; table sizes not looked up yet (at least ${low:.6f}, the 10 MB minimum)"
+            f"reads {', '.join(f'{d}.{t}' for d, t in tables)}; table sizes not looked up (no AWS access for the estimate; at least ${low:.6f}, the 10 MB minimum)"
         )
     sizes = []
     for database, table in tables:
         try:
             sizes.append(table_bytes(aws, database, table))
-        except Exception as exc:
-            return CostEstimate.unknown(f"could not size {database}.{table}: {exc}")
+        except Exception as exc:  # an estimate never fails: it says what it could not find
+            from tools.errors import explain_exception
+
+            return CostEstimate.unknown(
+                f"could not size {database}.{table}: {explain_exception(exc).message}"
+            )
     scanned = max(sum(sizes), ATHENA_MIN_BYTES)
     high = scanned / TB * quote.usd
     return CostEstimate(
@@ -180,7 +184,6 @@ def _athena_output(ctx: ToolContext, args: AthenaQueryArgs) -> str | None:
 )
 def athena_run_query(ctx: ToolContext, args: AthenaQueryArgs) -> ToolResult:
     """Run an Athena SQL query and return rows, bytes scanned and cost."""
-    tabular.remember_aws(ctx.aws)
     if ctx.aws.read_only and not is_read_only_sql(args.query):
         raise ToolError(
             f"Read-only mode: {why_not_read_only(args.query)}; nothing was sent to Athena. "
@@ -293,7 +296,6 @@ class NoArgs(BaseModel):
 )
 def athena_list_workgroups(ctx: ToolContext, args: NoArgs) -> ToolResult:
     """List Athena workgroups with their result location and per-query scan limit."""
-    tabular.remember_aws(ctx.aws)
     athena = ctx.client("athena")
     rows = []
     for summary in athena.list_work_groups().get("WorkGroups", [])[:MAX_LIST]:
@@ -381,7 +383,7 @@ class ProfileJobArgs(BaseModel):
     name: BrewName
     dataset: BrewName
     output_s3_uri: S3PrefixUri
-    role_arn: RoleArn
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
     max_nodes: Annotated[int, Field(ge=1, le=149)] = 5
     timeout_minutes: Annotated[int, Field(ge=1, le=2880)] = 60
 
@@ -395,12 +397,13 @@ class ProfileJobArgs(BaseModel):
 )
 def databrew_create_profile_job(ctx: ToolContext, args: ProfileJobArgs) -> ToolResult:
     """Create a DataBrew profile job (column statistics and quality report) for a dataset."""
+    role = resolve_role(ctx, args.role_arn, "DataBrew jobs")
     bucket, key = parse_s3_uri(args.output_s3_uri)
     params = {
         "Name": args.name,
         "DatasetName": args.dataset,
         "OutputLocation": {"Bucket": bucket, "Key": key},
-        "RoleArn": args.role_arn,
+        "RoleArn": role,
         "MaxCapacity": args.max_nodes,
         "Timeout": args.timeout_minutes,
         "Tags": ctx.aws.tag_map(),
@@ -521,7 +524,9 @@ class CreateFunctionArgs(BaseModel):
     name: FunctionName
     handler_file: LocalFile
     handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
-    role_arn: RoleArn
+    role_arn: Annotated[
+        RoleArn | None, Field(description="execution role; default: the session's role")
+    ] = None
     runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
@@ -571,13 +576,14 @@ def zip_handler(path: Path) -> bytes:
 )
 def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolResult:
     """Create a Python Lambda function from a local handler file (zipped by the tool)."""
+    role = resolve_role(ctx, args.role_arn, "Lambda functions")
     path = Path(args.handler_file)
     package = zip_handler(path)
     handler = f"{path.stem}.{args.handler_function}"
     request = {
         "FunctionName": args.name,
         "Runtime": args.runtime,
-        "Role": args.role_arn,
+        "Role": role,
         "Handler": handler,
         "MemorySize": args.memory_mb,
         "Timeout": args.timeout_s,
@@ -585,7 +591,6 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
         "Code": {"ZipFile": package},
     }
     response = ctx.client("lambda").create_function(**request)
-    tabular.remember_aws(ctx.aws)
     recorded = {k: v for k, v in request.items() if k != "Code"}
     return ToolResult(
         f"Created Lambda function {args.name} ({args.runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
@@ -613,16 +618,16 @@ class InvokeArgs(BaseModel):
     payload: Annotated[dict[str, Any], Field(description="JSON event")] = {}
 
 
-def _invoke_estimate(args: InvokeArgs, region: str) -> CostEstimate:
+def _invoke_estimate(args: InvokeArgs, region: str, aws: Any = None) -> CostEstimate:
     requests = unit_price("lambda_request_million", region)
     compute = unit_price("lambda_gb_second", region)
     if requests is None or compute is None:
         return CostEstimate.unknown(f"no Lambda price for {region}")
     memory_mb, timeout_s, known = 10240, 900, False
-    aws = tabular.estimate_aws(region)
     if aws is not None:
         try:
             config = tabular.cached_lookup(
+                aws,
                 ("lambda", region, args.name),
                 lambda: aws.client("lambda").get_function_configuration(FunctionName=args.name),
             )
@@ -651,7 +656,6 @@ def _invoke_estimate(args: InvokeArgs, region: str) -> CostEstimate:
 )
 def lambda_invoke(ctx: ToolContext, args: InvokeArgs) -> ToolResult:
     """Invoke a Lambda function synchronously with a JSON payload and return its response."""
-    tabular.remember_aws(ctx.aws)
     response = ctx.client("lambda").invoke(
         FunctionName=args.name,
         Payload=json.dumps(args.payload).encode(),

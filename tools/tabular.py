@@ -33,10 +33,6 @@ class TabularError(ValueError):
     """The data could not be read as the format it claims to be."""
 
 
-class MissingObject(TabularError):
-    """The S3 object does not exist."""
-
-
 @dataclass
 class ColumnInfo:
     name: str
@@ -573,18 +569,8 @@ def preview_s3_object(
 
 
 def object_size(s3: Any, bucket: str, key: str) -> int:
-    """HeadObject's size; a 404 (which has no error body) becomes MissingObject."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return int(s3.head_object(Bucket=bucket, Key=key).get("ContentLength", 0))
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchKey", "NotFound"):
-            raise MissingObject(
-                f"s3://{bucket}/{key} does not exist; check the key with s3_list_objects"
-            ) from None
-        raise
+    """HeadObject's size (a missing object raises the ClientError; errors.py explains it)."""
+    return int(s3.head_object(Bucket=bucket, Key=key).get("ContentLength", 0))
 
 
 def human_bytes(size: float) -> str:
@@ -607,33 +593,30 @@ def prefix_size(s3: Any, bucket: str, prefix: str, *, max_keys: int = 100_000) -
     return count, total
 
 
-# --- AWS access for estimators ------------------------------------------------------------
-# An estimator gets (args, region) only. Estimates that need a look-up (Athena: the size of the
-# tables a query reads; Lambda: the function's memory) use the AwsContext the session's tools
-# last ran with in that region. Without one the estimate says the figure is unknown.
+# --- look-ups for estimators ---------------------------------------------------------------
+# Estimators that need to look something up (Athena: the size of the tables a query reads;
+# Lambda: the function's memory) take the session's AwsContext as a third parameter. The
+# approval gate computes an estimate again when a turn resumes, so look-ups are cached per
+# AwsContext (a new session starts fresh) for LOOKUP_TTL_S seconds.
 
-_ESTIMATE_AWS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
-_LOOKUP_CACHE: dict[tuple[str, ...], tuple[float, Any]] = {}
+_LOOKUP_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], tuple[float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 LOOKUP_TTL_S = 300.0
 
 
-def remember_aws(aws: Any) -> None:
-    """Make this AwsContext available to estimators for its region (called by tools)."""
-    _ESTIMATE_AWS[aws.region] = aws
-
-
-def estimate_aws(region: str) -> Any | None:
-    return _ESTIMATE_AWS.get(region)
-
-
-def cached_lookup(key: tuple[str, ...], compute: Any) -> Any:
-    """compute() once per key for LOOKUP_TTL_S seconds; errors are not cached."""
+def cached_lookup(aws: Any, key: tuple[str, ...], compute: Any) -> Any:
+    """compute() once per (aws, key) for LOOKUP_TTL_S seconds; errors are not cached."""
     now = time.monotonic()
-    hit = _LOOKUP_CACHE.get(key)
+    try:
+        cache = _LOOKUP_CACHE.setdefault(aws, {})
+    except TypeError:  # not weak-referenceable: no cache
+        return compute()
+    hit = cache.get(key)
     if hit is not None and now - hit[0] < LOOKUP_TTL_S:
         return hit[1]
     value = compute()
-    _LOOKUP_CACHE[key] = (now, value)
+    cache[key] = (now, value)
     return value
 
 

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools.algorithms import ALGORITHMS, Metric, default_objective, get_algorithm
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import estimate_instances
+from tools.roles import with_role
 from tools.training.jobs import (
     TrainingDefinition,
     check_typed_hyperparameters,
@@ -258,6 +259,7 @@ def estimate_tuning(args: StartTuningArgs, region: str) -> CostEstimate:
 )
 def sagemaker_start_tuning_job(ctx: ToolContext, args: StartTuningArgs) -> ToolResult:
     """Start Automatic Model Tuning: runs up to max_jobs training jobs over the ranges and keeps the best by the objective metric."""
+    args = with_role(ctx, args, "SageMaker tuning jobs")
     try:
         request = build_tuning_job_request(args, region=ctx.region, tags=ctx.aws.tags())
     except ValueError as exc:

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import instance_hourly
-from tools.training.jobs import ROLE_HELP, default_output_uri, generated_name
+from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
+from tools.training.jobs import default_output_uri, generated_name
 from tools.validators import RoleArn, S3Uri, check_sagemaker_name, parse_s3_uri
 
 
@@ -45,7 +46,7 @@ class StartAutopilotArgs(BaseModel):
     max_total_runtime_s: Annotated[int, Field(ge=3600, le=2592000)] = 14400
     mode: Literal["AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"] = "AUTO"
     output_s3_uri: S3Uri | None = None
-    role_arn: RoleArn | None = None
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
 
 
 def estimate_autopilot(args: StartAutopilotArgs, region: str) -> CostEstimate:
@@ -109,8 +110,7 @@ def _is_number(value: str) -> bool:
 def build_autopilot_request(
     args: StartAutopilotArgs, problem_type: str | None, *, tags: list[dict]
 ) -> dict[str, Any]:
-    if args.role_arn is None:
-        raise ValueError(ROLE_HELP)
+    role = require_role(args.role_arn, "Autopilot jobs")
     name = args.job_name or generated_name("sc-automl", max_len=32)
     tabular: dict[str, Any] = {
         "TargetAttributeName": args.target_column,
@@ -140,7 +140,7 @@ def build_autopilot_request(
             or default_output_uri(args.data_s3_uri) + "autopilot/"
         },
         "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
-        "RoleArn": args.role_arn,
+        "RoleArn": role,
         "Tags": list(tags),
     }
     if args.objective_metric:
@@ -164,8 +164,7 @@ def build_autopilot_request(
 )
 def autopilot_start_job(ctx: ToolContext, args: StartAutopilotArgs) -> ToolResult:
     """Start an Autopilot (AutoML v2) job on a tabular CSV: it tries algorithms and tunes them; candidates bill as training jobs."""
-    if args.role_arn is None:
-        raise ToolError(ROLE_HELP, kind="invalid_arguments")
+    args = with_role(ctx, args, "Autopilot jobs")
     header, values = _csv_header_and_values(ctx, args.data_s3_uri, args.target_column)
     if header and args.target_column not in header:
         raise ToolError(

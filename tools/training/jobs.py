@@ -20,6 +20,7 @@ from tools.algorithms import (
 from tools.algorithms import image_uri as algorithm_image_uri
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
+from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
 from tools.validators import InstanceType, RoleArn, S3Uri, SageMakerName, parse_s3_uri
 
 AlgorithmChoice = Literal[
@@ -37,18 +38,6 @@ DEBUGGER_RULES: dict[str, str] = {
 }
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 MAX_RUNTIME_LIMIT_S = 28 * 24 * 3600
-
-ROLE_HELP = (
-    "role_arn is required: SageMaker runs the job as an IAM role it can assume. Create one in the "
-    "IAM console (Roles > Create role > AWS service: SageMaker, keep AmazonSageMakerFullAccess, "
-    "and allow it to read your S3 data), or with the CLI: `aws iam create-role --role-name "
-    "SageMakerExecutionRole --assume-role-policy-document "
-    '\'{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":'
-    '"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}\'` then `aws iam attach-role-policy '
-    "--role-name SageMakerExecutionRole --policy-arn "
-    "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`. Pass its ARN "
-    "(arn:aws:iam::<account>:role/SageMakerExecutionRole). In the sandbox any well-formed ARN works."
-)
 
 _ECR_IMAGE = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$"
@@ -129,12 +118,10 @@ class TrainingDefinition(BaseModel):
         int | None,
         Field(ge=60, le=2 * MAX_RUNTIME_LIMIT_S, description="spot: total wait; >= max_runtime_s"),
     ] = None
-    role_arn: RoleArn | None = None
+    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
 
     @model_validator(mode="after")
     def _check(self) -> TrainingDefinition:
-        if self.role_arn is None:
-            raise ValueError(ROLE_HELP)
         if self.algorithm == "custom":
             if not self.image_uri:
                 raise ValueError("algorithm 'custom' needs image_uri (your ECR training image)")
@@ -263,8 +250,7 @@ def input_channels(defn: TrainingDefinition) -> list[dict[str, Any]]:
 def training_parts(defn: TrainingDefinition, region: str) -> dict[str, Any]:
     """The pieces a CreateTrainingJob and a tuning TrainingJobDefinition share."""
     check_instance_for("training", defn.instance_type, region)
-    if defn.role_arn is None:
-        raise ValueError(ROLE_HELP)
+    role = require_role(defn.role_arn, "SageMaker training jobs")
     algorithm_spec: dict[str, Any] = {
         "TrainingImage": resolve_image(defn, region),
         "TrainingInputMode": "File",
@@ -277,7 +263,7 @@ def training_parts(defn: TrainingDefinition, region: str) -> dict[str, Any]:
     output = defn.output_s3_uri or default_output_uri(defn.train_s3_uri)
     parts: dict[str, Any] = {
         "AlgorithmSpecification": algorithm_spec,
-        "RoleArn": defn.role_arn,
+        "RoleArn": role,
         "InputDataConfig": input_channels(defn),
         "OutputDataConfig": {"S3OutputPath": output},
         "ResourceConfig": {
@@ -415,6 +401,7 @@ def ensure_experiment(ctx: ToolContext, experiment: str, trial: str | None) -> l
 )
 def sagemaker_start_training_job(ctx: ToolContext, args: StartTrainingArgs) -> ToolResult:
     """Start a SageMaker training job: built-in algorithm (xgboost, linear-learner, kmeans, randomcutforest), sklearn script or custom image; bills per second up to max_runtime_s."""
+    args = with_role(ctx, args, "SageMaker training jobs")
     try:
         request = build_training_job_request(args, region=ctx.region, tags=ctx.aws.tags())
     except ValueError as exc:
