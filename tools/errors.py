@@ -27,7 +27,12 @@ def _looks_unimplemented(code: str, message: str, status: int | None) -> bool:
     missing key) is a real answer, not a gap in the sandbox."""
     low = message.lower()
     html = "<html" in low or "<!doctype" in low
-    says = "not implemented" in low or "not yet implemented" in low or code == "NotImplemented"
+    says = (
+        "not implemented" in low
+        or "not yet implemented" in low
+        or "has not been implemented" in low
+        or code == "NotImplemented"
+    )
     return html or says
 
 
