@@ -81,8 +81,19 @@ class FakeSession:
         conversation_id: str = "conv-0001",
         conversations: dict[str, list[dict[str, Any]]] | None = None,
         delay: float = 0.0,
+        notices: list[Notice] | None = None,
     ) -> None:
         self.session_id = session_id
+        # What open_session() announces: where calls go, then warnings (endpoints left running).
+        self.notices: list[Notice] = (
+            notices
+            if notices is not None
+            else [
+                Notice("sandbox at http://127.0.0.1:5000", "warning")
+                if sandbox
+                else Notice("real AWS (credentials from environment)", "info")
+            ]
+        )
         self.conversation_id = conversation_id
         self.mode = mode
         self._sandbox = sandbox

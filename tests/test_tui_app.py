@@ -490,7 +490,9 @@ async def test_command_palette_lists_the_slash_actions(tmp_path: Path) -> None:
             assert title in titles
         [mode_yes] = [c for c in app.get_system_commands(app.screen) if c.title == "Mode: yes"]
         mode_yes.callback()
-        assert app.session.mode == "yes"
+        await wait_until(pilot, lambda: app.session.mode == "yes")
+        await wait_until(pilot, lambda: "Mode is now yes." in notices(app))
+        assert "YES" in plain(app.status.query_one("#mode"))
 
 
 async def test_message_sent_before_the_session_opens_is_queued(tmp_path: Path) -> None:

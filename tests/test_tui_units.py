@@ -61,6 +61,7 @@ def test_slash_parse_and_complete() -> None:
     assert slash.complete("/mode a") == []
     assert {c.name for c in slash.complete("/")} == set(slash.NAMES)
     assert set(slash.NAMES) == {
+        "tool",
         "help", "stages", "tools", "mode", "model", "region",
         "resources", "cleanup", "log", "new", "resume", "export",
     }  # fmt: skip

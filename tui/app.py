@@ -8,11 +8,13 @@ session (tests/fake_session.py) or the real runtime with a scripted model.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,7 +38,6 @@ from agent.events import (
     TurnFinished,
 )
 from agent.session_api import ChatSession
-from agent.settings import MODES, Settings
 from tui import slash
 from tui.history import PromptHistory
 from tui.widgets.chat import (
@@ -46,12 +47,16 @@ from tui.widgets.chat import (
     ToolCard,
     UserMessage,
     format_duration,
+    shown_args,
 )
 from tui.widgets.prompt import Composer, PromptInput
 from tui.widgets.sidebar import Sidebar, StageList
 from tui.widgets.status import StatusBar
 
-SessionFactory = Callable[[Settings, str | None], Awaitable[ChatSession]]
+if TYPE_CHECKING:  # agent.settings imports pydantic-settings: loaded after the first frame
+    from agent.settings import Settings
+
+SessionFactory = Callable[["Settings", str | None], Awaitable[ChatSession]]
 QUIT_WINDOW_S = 2.0  # a second Ctrl+C within this many seconds quits
 CANCEL_GRACE_S = 1.5  # after Ctrl+C, how long the session may take to stop by itself
 
@@ -112,8 +117,9 @@ class SagecoachApp(App[int]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None = None,
         *,
+        settings_loader: Callable[[], Settings] | None = None,
         conversation: str | None = None,
         session_factory: SessionFactory | None = None,
         clock: Callable[[], float] = time.time,
@@ -123,19 +129,23 @@ class SagecoachApp(App[int]):
     ) -> None:
         super().__init__()
         self.cursor_blink = cursor_blink  # off in snapshot tests
-        self.settings = settings
+        if settings is None and settings_loader is None:
+            raise ValueError("give the settings or a settings_loader")
+        self.settings: Settings | None = settings
+        self.settings_loader = settings_loader
+        self.settings_error = ""  # a bad setting found at start: the app exits 2 with it
         self.conversation = conversation
         self.session_factory: SessionFactory = session_factory or RuntimeOpener()
         self.clock = clock
         self.exit_after_first_frame = exit_after_first_frame
         self.session: ChatSession | None = None
-        self.history = PromptHistory(
-            history_path
-            if history_path is not None
-            else settings.state_dir / "prompt_history.jsonl"
-        )
+        self._own_history_path = history_path is None
+        if history_path is None and settings is not None:
+            history_path = settings.state_dir / "prompt_history.jsonl"
+        self.history = PromptHistory(history_path)  # attached once settings load, if need be
         self.turn_worker: Worker[None] | None = None
         self.call_stages: dict[str, str] = {}
+        self.stage_before: dict[str, str] = {}  # a stage's state before a call started
         self.queued: list[str] = []
         self.first_frame_at: float | None = None
         self._last_interrupt = -1e9
@@ -168,11 +178,9 @@ class SagecoachApp(App[int]):
         return self.query_one("#prompt", PromptInput)
 
     def on_mount(self) -> None:
-        status = self.status
-        status.env_mode = self.settings.mode
-        status.env_region = self.settings.region or "…"
-        status.env_profile = self.settings.profile or ""
-        status.busy_text = "starting…"
+        if self.settings is not None:
+            self._show_settings(self.settings)
+        self.status.busy_text = "starting…"
         self.prompt.cursor_blink = self.cursor_blink
         self.prompt.focus()
         self.call_after_refresh(self._first_frame)
@@ -186,10 +194,47 @@ class SagecoachApp(App[int]):
             return
         self.open_session()
 
+    def _show_settings(self, settings: Settings) -> None:
+        status = self.status
+        status.env_mode = settings.mode
+        status.env_region = settings.region or "…"
+        status.env_profile = settings.profile or ""
+
+    async def _load_settings(self) -> Settings | None:
+        """The settings, loaded off the UI thread after the first frame; None when they are
+        invalid (the app then exits 2 with the message, like every subcommand)."""
+        if self.settings is not None:
+            return self.settings
+        assert self.settings_loader is not None
+        try:
+            settings = await asyncio.to_thread(self.settings_loader)
+        except Exception as exc:
+            from agent.settings import SettingsError
+
+            if isinstance(exc, SettingsError):
+                self.settings_error = str(exc)
+                self.exit(return_code=2)
+            else:
+                self.status.busy_text = "no session"
+                await self._notice(f"Could not load the settings: {exc}", "error")
+            return None
+        self.settings = settings
+        self._show_settings(settings)
+        if self._own_history_path:
+            self.history.attach(settings.state_dir / "prompt_history.jsonl")
+        return settings
+
+    def _need_settings(self) -> Settings | None:
+        if self.settings is None:
+            self.notify("sagecoach is still starting.", severity="warning")
+        return self.settings
+
     # --- the session --------------------------------------------------------------------
     @work(exclusive=True, group="session", exit_on_error=False)
     async def open_session(self, settings: Settings | None = None) -> None:
-        settings = settings or self.settings
+        settings = settings or await self._load_settings()
+        if settings is None:
+            return
         old, self.session = self.session, None
         if old is not None:
             await old.aclose()
@@ -221,25 +266,40 @@ class SagecoachApp(App[int]):
                 await self._notice(f"Could not resume {self.conversation}: {exc}", "error")
             if history:
                 await self.chat.load_history(history)
-        where = (
-            "the SANDBOX (local moto; nothing reaches real AWS)"
-            if session.is_sandbox
-            else f"REAL AWS account {session.account_label}"
-        )
-        reason = getattr(self.session_factory, "reason", "")
-        if reason:
-            await self._notice(
-                reason.rstrip(".") + ".", "warning" if session.is_sandbox else "info"
-            )
-        await self._notice(
-            f"Session {session.session_id} in {where}, region {session.region}; "
-            f"model: {session.model_label}; mode: {session.mode}. Type / for commands, F1 for help."
-        )
+        await self._start_notices(session)
         self._refresh_resources()
         if self.queued:
             text = self.queued.pop(0)
             self.queued.clear()
             self._start_turn(text)
+
+    async def _start_notices(self, session: ChatSession) -> None:
+        """Where calls go, why, and the session's own notices (warnings such as endpoints
+        that earlier sessions left running), each once."""
+        where = (
+            "the SANDBOX (local moto; nothing reaches real AWS)"
+            if session.is_sandbox
+            else f"REAL AWS account {session.account_label}"
+        )
+        await self._notice(
+            f"Session {session.session_id} in {where}, region {session.region}; "
+            f"model: {session.model_label}; mode: {session.mode}. Type / for commands, F1 for help."
+        )
+        shown: set[str] = set()
+        reason = str(getattr(self.session_factory, "reason", "") or "").strip()
+        if reason:
+            reason = reason.rstrip(".") + "."
+            shown.add(reason.rstrip(".").lower())
+            await self._notice(reason, "warning" if session.is_sandbox else "info")
+        for index, notice in enumerate(getattr(session, "notices", None) or []):
+            message = str(getattr(notice, "message", notice)).strip()
+            if not message or message.rstrip(".").lower() in shown:
+                continue
+            shown.add(message.rstrip(".").lower())
+            level = str(getattr(notice, "level", "info"))
+            if index == 0 and reason and level == "warning":
+                level = "info"  # the announcement; the reason above already warned
+            await self._notice(message, level)
 
     async def _notice(self, text: str, level: str = "info") -> None:
         await self.chat.add(NoticeItem(text, level, classes="notice"))
@@ -248,6 +308,13 @@ class SagecoachApp(App[int]):
     @on(PromptInput.Submitted)
     async def _submitted(self, event: PromptInput.Submitted) -> None:
         await self.handle_input(event.text)
+
+    @on(PromptInput.PageRequest)
+    def _page_chat(self, event: PromptInput.PageRequest) -> None:
+        if event.direction < 0:
+            self.chat.scroll_page_up()
+        else:
+            self.chat.scroll_page_down()
 
     @on(Sidebar.StepChosen)
     def _step_chosen(self, event: Sidebar.StepChosen) -> None:
@@ -263,11 +330,16 @@ class SagecoachApp(App[int]):
             return
         if text.startswith("//"):
             text = text[1:]
+        await self.send_message(text)
+
+    async def send_message(self, text: str) -> None:
+        """Show the message and start a turn (queued while the session starts)."""
         if self.turn_running:
             self.notify("A turn is running; Ctrl+C cancels it.", severity="warning")
             self.prompt.load_text(text)
             return
         await self.chat.add(UserMessage(text, classes="user"))
+        self.chat.follow()
         if self.session is None:
             self.queued.append(text)
             self.status.busy_text = "starting… (your message is queued)"
@@ -328,6 +400,7 @@ class SagecoachApp(App[int]):
                 if decision.type == "edit" and decision.args is not None:
                     card.args = dict(decision.args)
                 card.set_running()
+                self._stage_state(request.stage, "running")
         self.status.busy_text = "working…"
         return decisions
 
@@ -339,6 +412,7 @@ class SagecoachApp(App[int]):
             await chat.discard(event.message_id)
         elif isinstance(event, ToolCallStarted):
             self.call_stages[event.call_id] = event.stage
+            self.stage_before[event.call_id] = self.sidebar.states.get(event.stage, "")
             await chat.card(
                 event.call_id, name=event.name, stage=event.stage, risk=event.risk, args=event.args
             )
@@ -350,15 +424,21 @@ class SagecoachApp(App[int]):
                 req.call_id, name=req.tool, stage=req.stage, risk=req.risk, args=req.args
             )
             card.set_waiting()
-            self._stage_state(req.stage, "touched")
+            # Not running while it waits: back to what the stage was before this call.
+            before = self.stage_before.get(req.call_id, "")
+            if before:
+                self._stage_state(req.stage, before, force=True)
+            else:
+                self._stage_state(req.stage, "touched", force=True)
         elif isinstance(event, ToolProgress):
             card = chat.find_card(event.call_id)
             if card is not None:
                 card.progress(event.message, event.done, event.total, event.unit)
         elif isinstance(event, ToolCallFinished):
-            stage = self.call_stages.get(event.call_id, "")
+            stage, risk = tool_meta(event.name)
+            stage = self.call_stages.get(event.call_id, stage)
             card = chat.find_card(event.call_id) or await chat.card(
-                event.call_id, name=event.name, stage=stage, args=event.args
+                event.call_id, name=event.name, stage=stage, risk=risk, args=event.args
             )
             card.finish(event.status, event.summary, event.duration_ms, event.data, event.args)
             if event.status == "success":
@@ -366,7 +446,7 @@ class SagecoachApp(App[int]):
             elif event.status == "error":
                 self._stage_state(stage, "failed")
             elif self.sidebar.states.get(stage) not in ("done", "failed"):
-                self._stage_state(stage, "touched")
+                self._stage_state(stage, "touched", force=True)
         elif isinstance(event, ResourceCreated):
             self._refresh_resources()
         elif isinstance(event, TurnFinished):
@@ -380,9 +460,14 @@ class SagecoachApp(App[int]):
         elif isinstance(event, Notice):
             await self._notice(event.message, event.level)
 
-    def _stage_state(self, stage: str, state: str) -> None:
-        if stage and stage != "general":
-            self.sidebar.set_stage_state(stage, state)
+    def _stage_state(self, stage: str, state: str, *, force: bool = False) -> None:
+        """Mark a stage; "touched" (a call asked or was refused) never hides a state a stage
+        already has unless `force` (a running call that did not run)."""
+        if not stage or stage == "general":
+            return
+        if state == "touched" and not force and self.sidebar.states.get(stage):
+            return
+        self.sidebar.set_stage_state(stage, state)
 
     def _settle_cards(self, status: str) -> None:
         """Cards still running when the turn ends did not finish."""
@@ -391,7 +476,7 @@ class SagecoachApp(App[int]):
                 widget.finish(status, "the turn ended before this call finished")
                 stage = self.call_stages.get(widget.call_id, "")
                 if self.sidebar.states.get(stage) == "running":
-                    self._stage_state(stage, "touched")
+                    self._stage_state(stage, "touched", force=True)
 
     async def _turn_cancelled(self) -> None:
         from tui.screens.approval import ApprovalScreen
@@ -439,7 +524,9 @@ class SagecoachApp(App[int]):
     def action_audit_log(self) -> None:
         from tui.screens.audit import AuditScreen
 
-        self.push_screen(AuditScreen(self.settings.audit_dir))
+        settings = self._need_settings()
+        if settings is not None:
+            self.push_screen(AuditScreen(settings.audit_dir))
 
     def action_conversations(self) -> None:
         if self.session is None:
@@ -506,15 +593,21 @@ class SagecoachApp(App[int]):
     def _local_reply(self, text: str) -> None:
         self.run_worker(self.chat.add(AssistantMessage(text, classes="assistant local")))
 
+    async def _slash_tool(self, arg: str) -> None:
+        """`/tool NAME key=value …` goes to the agent as typed (the offline planner runs it)."""
+        await self.send_message(f"/tool {arg}".rstrip())
+
     async def _slash_mode(self, arg: str) -> None:
         mode = arg.strip().lower()
         if not mode:
-            current = self.session.mode if self.session else self.settings.mode
-            await self._notice(f"Mode: {current}. Choose one of: {', '.join(MODES)} (/mode NAME).")
-            return
-        if mode not in MODES:
+            current = self.session.mode if self.session else getattr(self.settings, "mode", "ask")
             await self._notice(
-                f"'{mode}' is not a mode; choose one of: {', '.join(MODES)}.", "error"
+                f"Mode: {current}. Choose one of: {', '.join(slash.MODES)} (/mode NAME)."
+            )
+            return
+        if mode not in slash.MODES:
+            await self._notice(
+                f"'{mode}' is not a mode; choose one of: {', '.join(slash.MODES)}.", "error"
             )
             return
         self.set_mode(mode)
@@ -523,7 +616,8 @@ class SagecoachApp(App[int]):
     def set_mode(self, mode: str) -> None:
         if self.session is not None:
             self.session.set_mode(mode)
-        self.settings = self.settings.model_copy(update={"mode": mode})
+        if self.settings is not None:
+            self.settings = self.settings.model_copy(update={"mode": mode})
         self.status.env_mode = mode
 
     async def _slash_model(self, arg: str) -> None:
@@ -537,15 +631,18 @@ class SagecoachApp(App[int]):
             current = (
                 (self.session.model_label if key == "model" else self.session.region)
                 if self.session
-                else getattr(self.settings, key)
+                else getattr(self.settings, key, "…")
             )
             await self._notice(f"{key}: {current}. Change it with /{key} VALUE.")
             return
         if self.turn_running:
             await self._notice(f"Wait for the turn to finish before changing the {key}.", "warning")
             return
+        if self._need_settings() is None:
+            return
         from agent.settings import SettingsError, load_settings
 
+        assert self.settings is not None
         current = self.settings.model_dump()
         current[key] = value
         try:
@@ -575,7 +672,7 @@ class SagecoachApp(App[int]):
         await self.chat.add(AssistantMessage(text, classes="assistant local"))
 
     async def _slash_cleanup(self, arg: str) -> None:
-        await self.handle_input(
+        await self.send_message(
             "Clean up: delete every resource this session created" + (f" ({arg})" if arg else "")
         )
 
@@ -632,6 +729,9 @@ class SagecoachApp(App[int]):
     async def _slash_export(self, arg: str) -> None:
         path = Path(arg.strip()).expanduser() if arg.strip() else None
         if path is None:
+            if self._need_settings() is None:
+                return
+            assert self.settings is not None
             stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%d-%H%M%S")
             name = f"conversation-{self.conversation or 'new'}-{stamp}.md"
             path = self.settings.state_dir / "exports" / name
@@ -663,9 +763,9 @@ class SagecoachApp(App[int]):
                     f"> tool `{widget.tool_name}` ({widget.stage}, {widget.risk}): "
                     f"{widget.status}{f' in {took}' if took else ''}"
                 )
-                body.append(f"> arguments: `{widget.args}`")
-                if widget.summary:
-                    body.append(f"> {widget.summary}")
+                args = json.dumps(shown_args(widget.args), default=str)
+                body.append(f"> arguments: `{args}`")
+                body.extend(f"> {line}".rstrip() for line in widget.summary.splitlines())
                 body.append("")
             elif isinstance(widget, NoticeItem):
                 body += [f"*{widget.text}*", ""]
@@ -707,9 +807,11 @@ class SagecoachApp(App[int]):
         yield SystemCommand(
             "Region", "Show the region", lambda: self.run_worker(self._slash_region(""))
         )
-        for mode in MODES:
+        for mode in slash.MODES:
             yield SystemCommand(
-                f"Mode: {mode}", f"Switch the approval mode to {mode}", _bind(self.set_mode, mode)
+                f"Mode: {mode}",
+                f"Switch the approval mode to {mode}",
+                _bind(lambda m: self.run_worker(self._slash_mode(m)), mode),
             )
         yield SystemCommand(
             "Toggle sidebar", "Show or hide the sidebar", self.action_toggle_sidebar
@@ -729,3 +831,14 @@ class SagecoachApp(App[int]):
 
 def _bind(func: Callable[[str], None], value: str) -> Callable[[], None]:
     return lambda: func(value)
+
+
+def tool_meta(name: str) -> tuple[str, str]:
+    """(stage, risk) of a registered tool, from the registry the session already loaded;
+    ("", "") when it is not loaded (the UI never imports the tools for this)."""
+    base = sys.modules.get("tools.base")
+    registry = getattr(base, "REGISTRY", None)
+    if registry is None or name not in registry:
+        return "", ""
+    spec = registry.get(name)
+    return str(spec.stage), str(spec.risk)

@@ -1,81 +1,72 @@
 """The command line: `sagecoach` opens the app; subcommands do one job each.
 
-Imports stay light here so `sagecoach --help` is fast: every command imports what it needs
-when it runs.
+`sagecoach` with nothing but the app's own flags (`--sandbox`, `--model`, `--region`,
+`--profile`, `--mode`, `--conversation`) starts the app straight away: building the typer
+command tree and parsing with it costs ~0.15 s (typer coerces values with pydantic), which the
+first frame should not wait for. Anything else (a subcommand, `--help`, `--version`, a flag
+this parser does not know) goes through the typer app in tui/cli_app.py, as before.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Annotated
+from typing import Any
 
-import typer
-
-from tui.cli_options import (
-    ROOT_FLAGS,
-    ModelOpt,
-    ModeOpt,
-    ProfileOpt,
-    RegionOpt,
-    SandboxOpt,
-    settings_or_exit,
-)
-
-COMMAND_MODULES = ("doctor", "sandbox", "ask", "log", "stages", "tools", "prices", "eval")
-
-app = typer.Typer(
-    name="sagecoach",
-    help="A terminal assistant for machine learning on AWS. Run with no command to open the app.",
-    no_args_is_help=False,
-    add_completion=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# The root options that take a value, and the settings key (or `conversation`) each sets.
+VALUE_FLAGS = {
+    "--model": "model",
+    "--region": "region",
+    "--profile": "profile",
+    "--mode": "mode",
+    "--conversation": "conversation",
+}
 
 
-@app.callback(invoke_without_command=True)
-def root(
-    ctx: typer.Context,
-    model: ModelOpt = None,
-    region: RegionOpt = None,
-    profile: ProfileOpt = None,
-    sandbox: SandboxOpt = False,
-    mode: ModeOpt = None,
-    conversation: Annotated[
-        str | None, typer.Option("--conversation", help="Resume a conversation by id.")
-    ] = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        from tools.aws import VERSION
-
-        typer.echo(f"sagecoach {VERSION}")
-        raise typer.Exit(0)
-    settings = settings_or_exit(
-        model=model, region=region, profile=profile, sandbox=sandbox, mode=mode
-    )
-    given = {"model": model, "region": region, "profile": profile, "mode": mode}
-    ROOT_FLAGS.update({k: v for k, v in given.items() if v})
-    if sandbox:
-        ROOT_FLAGS["sandbox"] = "on"
-    if ctx.invoked_subcommand is not None:
-        return
-    from tui.launch import launch_app
-
-    raise typer.Exit(launch_app(settings, conversation=conversation))
+def app_flags(argv: list[str]) -> dict[str, Any] | None:
+    """The app's flags from `argv`, or None when typer must handle the command line."""
+    flags: dict[str, Any] = {}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--sandbox":
+            flags["sandbox"] = "on"
+            continue
+        name, eq, value = arg.partition("=")
+        if name not in VALUE_FLAGS:
+            return None
+        if not eq:
+            if not args:
+                return None
+            value = args.pop(0)
+        if not value or value.startswith("-"):
+            return None  # let typer word the error
+        flags[VALUE_FLAGS[name]] = value
+    return flags
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"tui.commands.{_name}").register(app)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        app()
+        flags = app_flags(argv)
+        if flags is not None:
+            from tui.launch import launch_app
+
+            conversation = flags.pop("conversation", None)
+            sys.exit(launch_app(flags=flags, conversation=conversation))
+        from tui.cli_app import app
+
+        app(args=argv, prog_name="sagecoach")
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def __getattr__(name: str) -> Any:
+    """`from tui.cli import app` still gives the typer app (tests, completion)."""
+    if name == "app":
+        from tui.cli_app import app
+
+        return app
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.settings import MODES, Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from agent.settings import Settings
+
+from tui.slash import MODES
 
 ModelOpt = Annotated[
     str | None,
@@ -26,14 +29,21 @@ ModeOpt = Annotated[str | None, typer.Option("--mode", help=f"Approval mode: {' 
 ROOT_FLAGS: dict[str, Any] = {}
 
 
+def merged_flags(**flags: Any) -> dict[str, Any]:
+    """The flags given (`--sandbox` as sandbox="on") over those given before a subcommand."""
+    if flags.pop("sandbox", False):
+        flags["sandbox"] = "on"
+    return {**ROOT_FLAGS, **{k: v for k, v in flags.items() if v is not None}}
+
+
 def settings_or_exit(**flags: Any) -> Settings:
     """Load settings, or print one line naming the bad key and exit 2.
 
     A subcommand's own flags win over the same flags given before the subcommand.
     """
-    if flags.pop("sandbox", False):
-        flags["sandbox"] = "on"
-    flags = {**ROOT_FLAGS, **{k: v for k, v in flags.items() if v is not None}}
+    from agent.settings import SettingsError, load_settings
+
+    flags = merged_flags(**flags)
     try:
         return load_settings(**flags)
     except SettingsError as exc:

@@ -58,6 +58,16 @@ class PromptHistory:
         except OSError:
             pass  # history is a convenience; never break the app over it
 
+    def attach(self, path: Path) -> None:
+        """Start keeping history at `path` (known once settings load): its entries come first,
+        then anything typed before."""
+        typed = self.entries
+        self.path = path
+        self.entries = self._load()
+        for text in typed:
+            self.add(text)
+        self._cursor = len(self.entries)
+
     def previous(self, current: str) -> str | None:
         """The entry before the cursor, or None at the oldest."""
         if self._cursor == len(self.entries):

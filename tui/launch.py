@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
-from agent.settings import Settings
+if TYPE_CHECKING:
+    from agent.settings import Settings
 
 FIRST_FRAME_ENV = "SAGECOACH_EXIT_AFTER_FIRST_FRAME"
 
@@ -27,13 +29,37 @@ def process_age() -> float | None:
         return None
 
 
-def launch_app(settings: Settings, *, conversation: str | None = None) -> int:
+def launch_app(
+    settings: Settings | None = None,
+    *,
+    flags: dict[str, Any] | None = None,
+    conversation: str | None = None,
+) -> int:
+    """Run the app. Without `settings`, the app loads them from `flags` after its first frame;
+    a bad value prints `sagecoach: <what is wrong>` and returns 2, as the subcommands do."""
     from tui.app import SagecoachApp
 
     first_frame_exit = os.environ.get(FIRST_FRAME_ENV, "") not in ("", "0")
-    app = SagecoachApp(settings, conversation=conversation, exit_after_first_frame=first_frame_exit)
+    app = SagecoachApp(
+        settings,
+        settings_loader=None if settings is not None else _loader(flags or {}),
+        conversation=conversation,
+        exit_after_first_frame=first_frame_exit,
+    )
     app.run()
     if first_frame_exit:
         age = app.first_frame_at
         print(f"first frame: {age:.3f}" if age is not None else "first frame: ?", file=sys.stderr)
+    if app.settings_error:
+        print(f"sagecoach: {app.settings_error}", file=sys.stderr)
+        return 2
     return int(app.return_code or 0)
+
+
+def _loader(flags: dict[str, Any]) -> Any:
+    def load() -> Settings:
+        from agent.settings import load_settings
+
+        return load_settings(**flags)
+
+    return load

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# agent.settings.MODES, spelled out so `--help` and the app's start need not import
+# pydantic-settings (tests/test_tui_units.py checks they agree).
+MODES = ("ask", "read-only", "dry-run", "auto", "yes")
+
 
 @dataclass(frozen=True)
 class SlashCommand:
@@ -27,6 +31,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("new", "/new", "start a new conversation"),
     SlashCommand("resume", "/resume [id]", "list conversations, or resume one"),
     SlashCommand("export", "/export [file.md]", "save the conversation as Markdown"),
+    SlashCommand("tool", "/tool NAME key=value …", "call one tool directly (sent to the agent)"),
 )
 NAMES = tuple(c.name for c in COMMANDS)
 
@@ -45,4 +50,5 @@ def complete(text: str) -> list[SlashCommand]:
     if not text.startswith("/") or " " in text or "\n" in text:
         return []
     prefix = text[1:].lower()
-    return [c for c in COMMANDS if c.name.startswith(prefix)]
+    found = [c for c in COMMANDS if c.name.startswith(prefix)]
+    return sorted(found, key=lambda c: c.name != prefix)  # an exact name first

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
 from agent.events import ApprovalRequest, Decision
+from tui.widgets.chat import shown_args
 
 RISK_STYLE = {
     "read": "green",
@@ -123,9 +124,10 @@ class ApprovalScreen(ModalScreen[Decision]):
             yield Label(f"Approve {self.request.tool}?", id="approval-title")
             with VerticalScroll(id="approval-body"):
                 yield Static(request_table(self.request), id="approval-details")
-                yield Label("arguments", classes="section")
+                yield Label(self._args_title(), classes="section", id="approval-args-title")
                 yield Static(
-                    Text(json.dumps(self.request.args, indent=2, default=str)), id="approval-args"
+                    Text(json.dumps(shown_args(self.request.args), indent=2, default=str)),
+                    id="approval-args",
                 )
             yield Input(placeholder="reason (optional), Enter to reject", id="reason")
             yield TextArea(
@@ -136,6 +138,10 @@ class ApprovalScreen(ModalScreen[Decision]):
             )
             yield Static("", id="edit-error")
             yield Static(self._keys_text(), id="approval-keys")
+
+    def _args_title(self) -> str:
+        unset = len(self.request.args) - len(shown_args(self.request.args))
+        return "arguments" + (f" ({unset} unset not shown; e shows all)" if unset else "")
 
     def _keys_text(self) -> Text:
         text = Text()
@@ -174,6 +180,9 @@ class ApprovalScreen(ModalScreen[Decision]):
         self.query_one("#reason", Input).display = stage == "reason"
         self.query_one("#edit-args", TextArea).display = stage == "edit"
         self.query_one("#edit-error", Static).display = stage == "edit" and bool(self.error)
+        # While editing, the edit box is the arguments: the read-only copy would repeat them.
+        self.query_one("#approval-args", Static).display = stage != "edit"
+        self.query_one("#approval-args-title", Label).display = stage != "edit"
         self.query_one("#approval-keys", Static).update(self._keys_text())
         if stage == "reason":
             self.query_one("#reason", Input).focus()

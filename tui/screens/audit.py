@@ -67,6 +67,30 @@ def record_detail(record: dict[str, Any]) -> str:
         return str(decision or "")
     if kind == "user_message":
         return str(record.get("text", ""))
+    if kind == "model_call":
+        parts = [
+            str(record.get("model", "?")),
+            f"{record.get('input_tokens', 0)} in / {record.get('output_tokens', 0)} out tokens",
+        ]
+        if isinstance(record.get("latency_ms"), int | float):
+            parts.append(f"{record['latency_ms']:,.0f} ms")
+        calls = record.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            parts.append("calls " + ", ".join(str(c) for c in calls))
+        elif record.get("stop_reason"):
+            parts.append(str(record["stop_reason"]))
+        if record.get("error"):
+            parts.append(f"error: {record['error']}")
+        return " · ".join(parts)
+    if kind == "session_start":
+        where = "sandbox" if record.get("sandbox") else f"account {record.get('account', '?')}"
+        parts = [
+            str(record["model"]) if record.get("model") else "",
+            f"mode {record['mode']}" if record.get("mode") else "",
+            where,
+            str(record.get("region") or ""),
+        ]
+        return " · ".join(p for p in parts if p)
     payload = {k: v for k, v in record.items() if k not in _META}
     return json.dumps(payload, default=str)
 
@@ -155,6 +179,8 @@ class AuditScreen(Screen[None]):
         self.query_one("#audit-title", Label).update(
             f"Audit log — {len(self.shown)} of {len(self.records)} records — {self.audit_dir}"
         )
+        if self.shown:  # the newest record is what a person opened the log for
+            table.move_cursor(row=len(self.shown) - 1, animate=False)
 
     @on(Input.Changed, "#audit-filter")
     def _filter(self, event: Input.Changed) -> None:

@@ -24,6 +24,8 @@ from textual.widgets import Label, ProgressBar, Static
 MAX_MOUNTED = 200  # items kept mounted; older ones are behind "show earlier"
 PRUNE_STEP = 50
 MAX_ROWS = 15  # rows of a tool's data shown in its card
+MAX_COLUMNS = 6  # columns of a tool's data shown in its card (copy gives all)
+CELL_CHARS = 40  # a table cell is cut to this many characters
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_ICON = {
     "running": "",
@@ -48,10 +50,10 @@ STATUS_WORD = {
 
 
 def format_args(args: dict[str, Any], limit: int = 300) -> str:
-    """`key=value` pairs on one line, cut at `limit` characters."""
+    """`key=value` pairs on one line (unset ones left out), cut at `limit` characters."""
     parts = [
         f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}"
-        for k, v in args.items()
+        for k, v in shown_args(args).items()
     ]
     text = "  ".join(parts) or "(no arguments)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -69,32 +71,97 @@ def format_duration(ms: float) -> str:
     return f"{minutes} min {sec:02d} s"
 
 
-def rows_table(rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[Table, int]:
-    """A rich table of the first `limit` rows; returns it with the number of rows left out."""
-    columns: list[str] = []
-    for row in rows[:limit]:
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-    table = Table(show_edge=False, pad_edge=False, expand=False, header_style="bold")
-    for col in columns:
-        table.add_column(str(col), overflow="fold")
-    for row in rows[:limit]:
-        table.add_row(*(_cell(row.get(col)) for col in columns))
-    return table, max(0, len(rows) - limit)
+class RowsTable:
+    """A tool's rows as a table with as many columns as fit the width it is drawn at; the
+    caption names the columns left out (the card's copy has them all)."""
+
+    def __init__(self, rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> None:
+        self.rows = rows[:limit]
+        self.columns: list[str] = []
+        for row in self.rows:
+            for key in row:
+                if key not in self.columns:
+                    self.columns.append(key)
+        self.cells = [[_cut(_cell(row.get(col))) for col in self.columns] for row in self.rows]
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def fitting_columns(self, width: int) -> list[int]:
+        """Indexes of the leading columns whose natural widths fit in `width` (at least two,
+        at most MAX_COLUMNS)."""
+        chosen: list[int] = []
+        used = 0
+        for index, col in enumerate(self.columns[:MAX_COLUMNS]):
+            natural = max([len(str(col))] + [len(cells[index]) for cells in self.cells])
+            need = min(natural, CELL_CHARS) + 3
+            if chosen and len(chosen) >= 2 and used + need > width:
+                break
+            chosen.append(index)
+            used += need
+        return chosen
+
+    def table(self, width: int) -> Table:
+        shown = self.fitting_columns(width)
+        hidden = [c for i, c in enumerate(self.columns) if i not in shown]
+        table = Table(
+            show_edge=False,
+            pad_edge=False,
+            expand=False,
+            header_style="bold",
+            caption=f"+{len(hidden)} more columns: {', '.join(hidden)} (c copies all)"
+            if hidden
+            else None,
+            caption_justify="left",
+        )
+        for index in shown:
+            table.add_column(str(self.columns[index]), overflow="fold", max_width=CELL_CHARS)
+        for cells in self.cells:
+            table.add_row(*(cells[index] for index in shown))
+        return table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.table(options.max_width)
+
+
+def rows_table(rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[RowsTable, int]:
+    """The first `limit` rows as a RowsTable, with the number of rows left out."""
+    return RowsTable(rows, limit), max(0, len(rows) - limit)
+
+
+def _cut(text: str, limit: int = CELL_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _markdown(text: str) -> RenderableType:
+    """A reply as markdown; a single newline stays a line break, as in chat apps (replies
+    and tool summaries often put one item per line without a blank line between)."""
     from rich.markdown import Markdown  # markdown-it loads on the first reply, not at start-up
 
-    return Markdown(text)
+    markdown = Markdown(text)
+    for token in markdown.parsed:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
+    return markdown
+
+
+def shown_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments worth showing: unset ones (None, empty list or dict) are left out."""
+    return {k: v for k, v in args.items() if v is not None and v != [] and v != {}}
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.6g}"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)[:80]
     return str(value)
@@ -155,9 +222,14 @@ class AssistantMessage(ChatItem, Static):
         return self.text
 
 
+NOTICE_ICON = {"warning": "⚠ ", "error": "✘ "}
+
+
 class NoticeItem(ChatItem, Static):
+    """A line from sagecoach itself; warnings and errors carry an icon and their colour."""
+
     def __init__(self, text: str, level: str = "info", **kwargs: Any) -> None:
-        super().__init__(Text(text), **kwargs)
+        super().__init__(Text(NOTICE_ICON.get(level, "") + text), **kwargs)
         self.text = text
         self.add_class(f"-{level}")
 
@@ -444,6 +516,10 @@ class ChatLog(VerticalScroll):
         await self.mount_all(widgets[-MAX_MOUNTED:])
         self._update_loader()
         self.scroll_end(animate=False)
+
+    def follow(self) -> None:
+        """Scroll to the end and keep following new output (after a person sends)."""
+        self.anchor()
 
     def load_earlier(self, count: int = 100) -> None:
         if not self._earlier:

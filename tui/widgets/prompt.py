@@ -25,13 +25,18 @@ class PromptInput(TextArea):
             super().__init__()
             self.text = text
 
+    class PageRequest(Message):
+        """PageUp/PageDown in the prompt page the conversation above it."""
+
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction
+
     def __init__(self, history: PromptHistory | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("show_line_numbers", False)
         kwargs.setdefault("compact", True)
-        kwargs.setdefault(
-            "placeholder", "Ask about ML on AWS, or type / for commands (Enter sends)"
-        )
+        kwargs.setdefault("placeholder", "Ask about ML on AWS · / for commands · Enter sends")
         super().__init__(**kwargs)
         self.prompt_history = history or PromptHistory(None)
 
@@ -43,8 +48,15 @@ class PromptInput(TextArea):
         return None
 
     def _completion_open(self) -> bool:
+        """The list is showing and still fits the text (keys typed faster than the list
+        refreshes, or a paste, must not act on a stale list)."""
         box = self.completions
-        return box is not None and box.display and box.option_count > 0
+        if box is None or not box.display or box.option_count == 0:
+            return False
+        if not slash.complete(self.text):
+            self._hide_completions()
+            return False
+        return True
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
@@ -59,6 +71,11 @@ class PromptInput(TextArea):
             if self._completion_open() and self._accept_completion(submit_if_complete=True):
                 return
             self.submit()
+            return
+        if key in ("pageup", "pagedown"):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.PageRequest(-1 if key == "pageup" else 1))
             return
         if key == "tab" and self._completion_open():
             event.stop()
@@ -133,8 +150,12 @@ class PromptInput(TextArea):
         box = self.completions
         if box is None or box.highlighted is None:
             return False
-        option = box.get_option_at_index(box.highlighted)
-        name = str(option.id)
+        names = [c.name for c in slash.complete(self.text)]
+        if not names:
+            return False
+        name = str(box.get_option_at_index(box.highlighted).id)
+        if name not in names:  # a list left from fewer typed characters
+            name = names[0]
         self._hide_completions()
         if self.text.strip() == f"/{name}" and submit_if_complete:
             return False  # already complete: let Enter send it

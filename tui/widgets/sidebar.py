@@ -51,7 +51,8 @@ class Sidebar(Vertical):
         with VerticalScroll(id="stage-detail-scroll"):
             yield Static("Select a stage for its services and next steps.", id="stage-detail")
         yield Label("Resources", classes="title")
-        yield Static("none yet", id="resources")
+        with VerticalScroll(id="resources-scroll"):
+            yield Static("none yet", id="resources")
 
     def on_mount(self) -> None:
         # tools.base imports boto3: after the first frame, so it does not compete with it.

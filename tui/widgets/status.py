@@ -7,8 +7,6 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label
 
-from agent.settings import MODES
-
 
 class StatusBar(Horizontal):
     """One line; SANDBOX is a black-on-yellow badge and `yes` mode a red one."""
@@ -52,8 +50,9 @@ class StatusBar(Horizontal):
         self.query_one("#model", Label).update(self.env_model)
         self.query_one("#busy", Label).update(self.busy_text)
         mode = self.query_one("#mode", Label)
-        for name in MODES:
-            mode.set_class(name == self.env_mode, f"-mode-{name}")
+        for name in [c for c in mode.classes if c.startswith("-mode-")]:
+            mode.remove_class(name)
+        mode.add_class(f"-mode-{self.env_mode}")
         mode.update(f" {self.env_mode.upper()} ")
 
     def watch_env_account(self) -> None:
