@@ -224,7 +224,7 @@ def extract_entities(text: str) -> Entities:
     for m in S3_URI.finditer(text):
         uri = m.group(0).rstrip(".,;:)!?'\"")
         ent.s3_uris.append(uri)
-        spans.append((m.start(), m.start() + len(uri), " s3 "))
+        spans.append((m.start(), m.start() + len(uri), " s3uri "))
     for kw in re.finditer(r"(?i)\b(select|with|show|describe|explain)\b", text):
         sql = SQL.match(text, kw.start())
         if sql is None:

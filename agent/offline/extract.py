@@ -57,6 +57,7 @@ class Extraction:
     from_context: list[str] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     notes: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # why a field is needed (tool's words)
 
 
 def _norm(value: str) -> str:
@@ -159,6 +160,7 @@ class Extractor:
             if f.name not in self.result.args and f.is_array:
                 self._fill_array(f)
         self._fill_from_context(fields)
+        self._enum_from_context(fields)
         self._name_new_things(fields)
         self.result.missing = [
             f.name for f in fields if f.required and f.name not in self.result.args
@@ -225,12 +227,16 @@ class Extractor:
                 self.used_idents.add(m.group(1))
             return
         if n in ("facet", "facet_name", "sensitive_column", "sensitive_attribute"):
-            m = re.search(
-                r"(?i)\b(?:bias|facet|sensitive(?: column| attribute)?|fair(?:ness)?)\s+(?:on|for|in|against|by|across|column|is|=|:)?\s*[\"'`]?([A-Za-z_][\w\-]*)",
-                self.text,
-            )
-            if m and m.group(1).lower() not in _NOT_NAMES:
-                self.set(f, m.group(1), "target")
+            for word in (r"facet", r"sensitive(?: column| attribute)?", r"bias|fair(?:ness)?"):
+                for m in re.finditer(
+                    rf"(?i)\b(?:{word})\s+(?:on|for|in|against|by|across|column|is|=|:)?\s*"
+                    r"[\"'`]?([A-Za-z_][\w\-]*)",
+                    self.text,
+                ):
+                    value = m.group(1)
+                    if value.lower() not in _NOT_NAMES | _REPORT_WORDS:
+                        self.set(f, value, "target")
+                        return
             return
         if n in ("goal", "question", "text", "task", "need", "request", "topic", "use_case", "search",
                  "keywords", "query_text", "description") and "string" in f.types and not f.enum:  # fmt: skip
@@ -449,7 +455,8 @@ class Extractor:
                 if isinstance(value, int) and re.search(rf"\b{value}\b", self.text):
                     best, best_score = value, 1.0
                 continue
-            words = raw_words(fold_phrases(value.replace("_", " ").replace(":", " ")))
+            spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", value)  # "InProgress" -> "In Progress"
+            words = raw_words(fold_phrases(spaced.replace("_", " ").replace(":", " ")))
             joined = _norm(value)
             score = 0.0
             if joined and re.search(
@@ -501,6 +508,15 @@ class Extractor:
         req = [f for f in names if f.required]
         return (req or names)[0]
 
+    def _plain_new_name(self, kind: str, value: str, after: str) -> bool:
+        """ "create a table churn in database x": a plain word names the new thing when the
+        tool creates that kind and a preposition (or the end) follows."""
+        if not self._creates(kind) or not re.fullmatch(r"[a-z][a-z0-9]{1,40}", value):
+            return False
+        if value.lower() in _NOT_NAMES | _NOUNS or stem(value.lower()) in _NOUNS:
+            return False
+        return bool(re.match(r"(?i)\s*(?:$|[,;.]|(?:in|on|over|for|from|with|at|using)\b)", after))
+
     def _fill_names(self, fields: list[FieldInfo]) -> None:
         name_fields = [
             f
@@ -534,6 +550,7 @@ class Extractor:
                         or value in self.ent.quoted
                         or value in self.ent.named
                         or _looks_named(value)
+                        or self._plain_new_name(kind, value, self.text[m.end(1) :])
                     ):
                         continue
                     if f.is_array:
@@ -569,6 +586,18 @@ class Extractor:
                 self.used_idents.add(value)
         # 3. Remaining bare identifiers: arrays take them all; else the primary, then others.
         idents = [v for v in idents if v not in self.used_idents]
+        if (
+            idents
+            and primary is not None
+            and primary.required
+            and not primary.is_array
+            and primary.name not in self.result.args
+            and not primary.name.endswith("_arn")
+            and not self._creates(self._kind(primary))
+        ):  # "metrics for xgb-1": the job the tool is about comes before a list of metrics
+            value = idents.pop(0)
+            self.set(primary, value, "name")
+            self.used_idents.add(value)
         for f in name_fields:
             if f.name in self.result.args or not idents:
                 continue
@@ -808,6 +837,26 @@ class Extractor:
                 self.result.args[f.name] = value
                 self.result.from_context.append(f.name)
 
+    def _enum_from_context(self, fields: list[FieldInfo]) -> None:
+        """A required choice the referred-to thing settles: "wait for it" after a training job
+        -> kind "training"."""
+        kinds = [self.memory.kind_of(self.result.args[n]) for n in self.result.from_context]
+        kinds = [k for k in kinds if k]
+        if not kinds:
+            return
+        for f in fields:
+            if not f.required or not f.enum or f.name in self.result.args:
+                continue
+            for value in f.enum:
+                v = str(value).lower()
+                if any(
+                    k == v or k.startswith(v + "_") or k.endswith("_" + v) or (v, k) in _KIND_ENUM
+                    for k in kinds
+                ):
+                    self.result.args[f.name] = value
+                    self.result.from_context.append(f.name)
+                    break
+
     def _tool_mentions(self, kind: str) -> bool:
         """An optional reference the tool itself describes ("create a model from the training job")."""
         if kind in ("name", "", "role") or not self.memory.latest(kind):
@@ -896,6 +945,17 @@ _NOT_NAMES = {
     "named", "called", "is", "of", "at", "as", "by", "please", "status", "name", "now", "again",
     "then", "list", "all", "my", "our", "job", "jobs", "s3", "using", "into", "data", "file", "new",
 }  # fmt: skip
+# Words that are things, not names ("create an endpoint config for ...").
+_NOUNS = {
+    "config", "configuration", "job", "run", "group", "definition", "schedule", "policy",
+    "proxy", "api", "function", "alarm", "record", "records", "file", "files", "name", "over",
+    "table", "database", "bucket", "endpoint", "model", "pipeline", "crawler", "stream",
+    "dataset", "experiment", "feature", "features", "monitor", "queue", "workgroup", "role",
+    "first", "last", "latest", "new", "one", "here", "there", "please", "now", "also",
+    "gateway", "https", "http", "lambda", "service", "instance", "object", "objects", "data",
+}  # fmt: skip
+_KIND_ENUM = {("autopilot", "automl_job"), ("pipeline_execution", "execution")}
+_REPORT_WORDS = {"report", "job", "check", "analysis", "run", "monitoring", "metrics", "detection"}
 _KIND_ALIASES: dict[str, set[str]] = {
     "training_job": {"training job", "job", "training", "train job"},
     "tuning_job": {"tuning job", "job", "tuning", "hpo job"},
@@ -1065,6 +1125,7 @@ def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:
                     break
         if positions:
             missing.append(min(positions)[1])
+            ex.reasons[min(positions)[1]] = msg
         else:
             ex.invalid.append(("arguments", msg))
     ex.missing = sorted(

@@ -151,6 +151,13 @@ class Memory:
                     return v
         return best
 
+    def kind_of(self, value: Any) -> str:
+        """The kind the conversation knows this value as ('training_job'), or ''."""
+        for k, v in reversed(self.items):
+            if v == value and not k.startswith("s3_"):
+                return k
+        return ""
+
     def last_call(self) -> Call | None:
         for call in reversed(self.calls):
             if call.status != "rejected":

@@ -39,10 +39,12 @@ _ACTION_WORDS = (
     "open|read|fetch|find|count|score|host|serve|schedule|export|submit|catalog|inspect|load|"
     "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest"
 )
+# "... and train s3://b/train/": there "train" names a channel, not a next step
+_NOT_A_NOUN = r"(?!-)(?!\s+(?:s3://|channel\b|set\b|split\b))"
 _SPLIT = re.compile(
     r"(?i)\s*(?:;|\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
     r"\bonce (?:it'?s|that'?s|that is|it is) (?:done|finished|ready),?|\band finally\b|\bfinally\b|"
-    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b(?!-))|,\s*(?=(?:{_ACTION_WORDS})\b(?!-)))\s*"
+    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b{_NOT_A_NOUN})|,\s*(?=(?:{_ACTION_WORDS})\b{_NOT_A_NOUN}))\s*"
 )
 _SMALL_TALK = re.compile(
     r"(?i)^\s*(hi|hello|hey|yo|thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|bye|"
@@ -370,7 +372,16 @@ class Planner:
             ex = validate_and_trim(cand.tool, extract(cand.tool, step, ent, memory))
             used = ex.used & salient
             fit = 1.0 * len(used) - 0.6 * len(salient - ex.used)
-            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid)
+            # A tool that needs a name the request does not give (and the conversation has
+            # none of) is less likely than one that can run as asked.
+            unnamed = [
+                m
+                for m in ex.missing
+                if field_kind(cand.tool.name, m) not in ("", "role")
+                and not memory.latest(field_kind(cand.tool.name, m))
+            ]
+            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 0.5 * len(unnamed)
+            fit += 0.5 if "enum" in ex.used else 0.0  # "in progress" fits a status filter
             adjusted = cand.score + max(-2.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))
@@ -424,7 +435,11 @@ class Planner:
         for fld, msg in ex.invalid:
             lines.append(f"{fld}: {msg}")
         missing = [m for m in ex.missing] + [fld for fld, _ in ex.invalid if fld not in ex.missing]
-        asks = [_describe_field(info, m) for m in missing if m]
+        asks = [
+            f"{m} ({ex.reasons[m]})" if m in ex.reasons else _describe_field(info, m)
+            for m in missing
+            if m
+        ]
         question = (
             f"To run {info.name} I need {_join(asks)}. What should I use?"
             if asks

@@ -142,11 +142,20 @@ class Ranker:
                         doc[syn] = doc[word] * 0.35
             self.docs[t.name] = doc
             self.phrase_tokens[t.name] = [p for p in phrases if p] + [name_words]
+            # the name's verb is its first verb word: "list" in sagemaker_list_training_jobs,
+            # not "train" (there it is the object)
             verbs = {w for w in name_words if w in _VERBS}
+            first_verb = next((w for w in name_words if w in _VERBS), None)
+            verbs = {first_verb} if first_verb else verbs
+            objects = {w for w in name_words if w not in verbs}
             for phrase in t.phrases:
                 first = raw_words(fold_phrases(phrase))[:1]
-                if first and first[0] not in STOPWORDS:
-                    verbs.add(stem(first[0]))
+                if not first or first[0] in STOPWORDS:
+                    continue
+                # "training job status": a noun from the tool's name, not a verb
+                if first[0].endswith(("ing", "s")) and stem(first[0]) in objects:
+                    continue
+                verbs.add(stem(first[0]))
             self.verbs[t.name] = verbs
         n = max(len(tools), 1)
         df: dict[str, int] = {}
@@ -157,6 +166,10 @@ class Ranker:
         self.avg_len = sum(len(d) for d in self.docs.values()) / max(len(self.docs), 1) or 1.0
         self.vocab = Vocabulary(self.idf)
         self.verb_vocab = set().union(*self.verbs.values()) if self.verbs else set()
+        # the things tools act on ("job", "bucket", "endpoint"): their plurals ask for lists
+        self.object_words = {
+            stem(w) for t in tools for w in t.name.split("_")[1:] if stem(w) not in _VERBS
+        }
 
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
@@ -167,22 +180,42 @@ class Ranker:
         recommend = bool(_RECOMMEND_WORDS.search(text)) and not (
             service and (_DESCRIBE_WORDS.search(text) or _NATURE_WORDS.search(text))
         )
-        stages = bool(re.search(r"(?i)\b(stages?|steps|phases)\b", text)) and not recommend
+        stages = (
+            bool(re.search(r"(?i)\b(stages?|steps|phases|workflow|overview|lifecycle)\b", text))
+            and not recommend
+        )
         if tool == "describe_service":
             return 4.0 if service and not recommend else 0.0
         if tool == "recommend_services":
             return 4.0 if recommend or not service else 0.0
         if tool == "list_stages":
-            return 5.0 if stages and not service else -3.0
+            return 5.0 if stages and not service else -6.0
         return 0.0
+
+    def _purpose_words(self, text: str) -> set[str]:
+        """Words of a purpose clause after the main verb ("train X to find anomalies"):
+        they say why, not what to run."""
+        out: set[str] = set()
+        for m in re.finditer(r"(?i)\b(?:to|so that i can|so i can|in order to)\s+([a-z]+)", text):
+            if stem(m.group(1).lower()) not in self.verb_vocab:
+                continue
+            before = content_words(text[: m.start()])
+            if not any(w in self.verb_vocab for w in before):
+                continue  # "i'd like to train": that is the main verb itself
+            clause = re.split(r"(?i)[,;.]|\b(?:with|using|on|and|then)\b", text[m.start() :])[0]
+            out.update(content_words(clause))
+        return out
 
     def query_terms(self, text: str) -> dict[str, float]:
         terms: dict[str, float] = {}
+        purpose = self._purpose_words(text)
         for word in content_words(text):
             fixed = word if word in self.vocab else self.vocab.correct(word)
             if fixed is None:
                 continue
             weight = 1.0 if fixed == word else 0.85
+            if word in purpose:
+                weight = 0.4
             terms[fixed] = max(terms.get(fixed, 0.0), weight)
             for syn in expand([fixed])[1:]:
                 terms[syn] = max(terms.get(syn, 0.0), weight * 0.6)
@@ -225,13 +258,24 @@ class Ranker:
             and match_service(text) is not None
         )
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
-        plural = any(w.endswith("s") and len(w) > 3 and stem(w) != w for w in raw_words(text))
+        plural = any(
+            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
+            for w in raw_words(text)
+        )
+        # "any hpo jobs in progress?", "do I have endpoints": asking which exist
+        any_of = bool(re.search(r"(?i)^\s*(any|are there|do (i|we) have|got any)\b", text))
         asked_verbs = {w for w, qw in terms.items() if qw >= 0.85 and w in self.verb_vocab}
         if re.search(
             r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b", text
         ):
             asked_verbs = set()  # a question about what happened, not an order
         asked_expanded = set(expand(asked_verbs))
+        # the first verb is what the person asks for ("train ... to find anomalies")
+        first_verb = next(
+            (w for w in (t for t, qw in terms.items() if qw >= 0.85) if w in asked_verbs), None
+        )
+        first_expanded = set(expand([first_verb])) if first_verb else set()
+        vague = len([w for w, qw in terms.items() if qw >= 0.85]) <= 3
         out: list[Candidate] = []
         raw: dict[str, float] = {}
         for t in self.tools:
@@ -256,16 +300,20 @@ class Ranker:
             # The person's verb against the tool's verbs (its name's and its phrases' first words).
             tool_verbs = self.verbs[t.name]
             if asked_verbs and tool_verbs:
-                total_score += 2.0 if tool_verbs & asked_expanded else -1.5
+                if tool_verbs & first_expanded:
+                    total_score += 2.0
+                else:
+                    total_score += 0.5 if tool_verbs & asked_expanded else -1.5
             if t.name in KNOWLEDGE_TOOLS:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
                 total_score -= 6.0 if about_service else 2.0
             if plural and "_list_" in f"_{t.name}_":
-                total_score += 1.5
-            if context_kinds and t.context_kind in context_kinds:
-                total_score += 1.5 if not question or not knowledge_form else 0.0
+                total_score += 2.5 if any_of else 1.5
+            if context_kinds and t.context_kind in context_kinds and not knowledge_form:
+                # "how's it going?": with few words of its own, "it" decides
+                total_score += 4.0 if vague else 1.5
             out.append(Candidate(t, total_score, raw[t.name], cover))
         out.sort(key=lambda c: (-c.score, c.tool.name))
         return out[:limit]

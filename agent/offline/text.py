@@ -19,7 +19,8 @@ STOPWORDS = frozenset(
     must just now then also so very really some any all each every what which whom whose how why
     when where if than too up out over again once hey hi hello ok okay thanks thank yeah want wanna
     need needs like lets let let's go gonna get got give me quick quickly kindly one im i'm it's
-    something thing things stuff bit little mine sure via using use used named called""".split()  # noqa: SIM905
+    something thing things stuff bit little mine sure via using use used named called
+    s t d ll re ve m""".split()  # noqa: SIM905
 )
 
 # Words that keep their meaning as written even though they look like stopwords elsewhere.
@@ -158,6 +159,7 @@ _RAW_SYNONYMS: dict[str, tuple[str, ...]] = {
     "until": ("wait",),
     # nouns
     "s3": ("s3", "bucket"),
+    "s3uri": ("s3",),  # an S3 URI in the request: an argument, weaker than the word "s3"
     "bucket": ("bucket", "s3"),
     "bkt": ("bucket",),
     "object": ("object", "file"),
