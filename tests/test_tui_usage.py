@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +424,86 @@ async def test_the_palette_mode_switch_says_so(tmp_path: Path) -> None:
             pilot, lambda: "Mode is now dry-run." in [n.text for n in notice_items(app)]
         )
         assert isinstance(app.prompt, PromptInput)
+
+
+# --- the command as a person runs it (in a pseudo-terminal) -------------------------------
+def run_in_pty(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        AWS_CONFIG_FILE=str(tmp_path / "absent"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "absent"),
+        AWS_EC2_METADATA_DISABLED="true",
+        TERM="xterm-256color",
+        **env_extra,
+    )
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    deadline = time.monotonic() + 60
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready_fds, _, _ = select.select([master], [], [], 0.05)
+            if ready_fds:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    # Textual draws on stderr; what follows its last control sequence is what we printed.
+    ends = [m.end() for m in re.finditer(r"\x1b(\[[0-9;?<>=$]*[A-Za-z~]|[^\[])", err)]
+    return proc.returncode, err[ends[-1] if ends else 0 :]
+
+
+def test_the_command_draws_its_first_frame_and_exits_cleanly(tmp_path: Path) -> None:
+    code, err = run_in_pty(["--sandbox"], {"SAGECOACH_EXIT_AFTER_FIRST_FRAME": "1"}, tmp_path)
+    assert code == 0, err
+    assert err.startswith("first frame: ") and "Traceback" not in err
+
+
+def test_the_command_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    code, err = run_in_pty(["--mode", "never"], {}, tmp_path)
+    assert code == 2
+    assert err.strip().startswith("sagecoach: invalid value for 'mode'")
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+
+
+def test_closing_the_opener_does_not_wait_for_the_sandbox_to_stop() -> None:
+    import threading
+    import time
+
+    from tui.app import RuntimeOpener
+
+    stopped = threading.Event()
+
+    class SlowSandbox:
+        def stop(self) -> None:
+            time.sleep(0.5)
+            stopped.set()
+
+    opener = RuntimeOpener()
+    opener.sandbox = SlowSandbox()
+    start = time.perf_counter()
+    opener.close()
+    assert time.perf_counter() - start < 0.2 and opener.sandbox is None
+    assert stopped.wait(5)

@@ -96,8 +96,12 @@ class RuntimeOpener:
         return await open_session(settings, conversation=conversation, sandbox_endpoint=endpoint)
 
     def close(self) -> None:
+        """Stop the sandbox without holding up the app's exit (moto's server takes ~0.3 s to
+        notice; its thread is a daemon, so a quitting process does not wait for it)."""
         if self.sandbox is not None:
-            self.sandbox.stop()
+            import threading
+
+            threading.Thread(target=self.sandbox.stop, name="sandbox-stop", daemon=True).start()
             self.sandbox = None
 
 

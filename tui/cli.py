@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
             from tui.launch import launch_app
 
             conversation = flags.pop("conversation", None)
-            sys.exit(launch_app(flags=flags, conversation=conversation))
+            sys.exit(launch_app(flags=flags, conversation=conversation, fast_exit=True))
         from tui.cli_app import app
 
         app(args=argv, prog_name="sagecoach")

@@ -62,7 +62,7 @@ def root(
         flags = merged_flags(
             model=model, region=region, profile=profile, sandbox=sandbox, mode=mode
         )
-        raise typer.Exit(launch_app(flags=flags, conversation=conversation))
+        raise typer.Exit(launch_app(flags=flags, conversation=conversation, fast_exit=True))
     settings_or_exit(model=model, region=region, profile=profile, sandbox=sandbox, mode=mode)
     given = {"model": model, "region": region, "profile": profile, "mode": mode}
     ROOT_FLAGS.update({k: v for k, v in given.items() if v})

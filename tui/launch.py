@@ -34,9 +34,11 @@ def launch_app(
     *,
     flags: dict[str, Any] | None = None,
     conversation: str | None = None,
+    fast_exit: bool = False,
 ) -> int:
     """Run the app. Without `settings`, the app loads them from `flags` after its first frame;
-    a bad value prints `sagecoach: <what is wrong>` and returns 2, as the subcommands do."""
+    a bad value prints `sagecoach: <what is wrong>` and returns 2, as the subcommands do.
+    `fast_exit` ends the process right after the app (the `sagecoach` command)."""
     from tui.app import SagecoachApp
 
     first_frame_exit = os.environ.get(FIRST_FRAME_ENV, "") not in ("", "0")
@@ -50,10 +52,17 @@ def launch_app(
     if first_frame_exit:
         age = app.first_frame_at
         print(f"first frame: {age:.3f}" if age is not None else "first frame: ?", file=sys.stderr)
+    code = int(app.return_code or 0)
     if app.settings_error:
         print(f"sagecoach: {app.settings_error}", file=sys.stderr)
-        return 2
-    return int(app.return_code or 0)
+        code = 2
+    if fast_exit:
+        # The app closed its session (audit log flushed, conversation saved) on unmount;
+        # tearing down langchain, botocore and moto module by module takes ~1 s more.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _loader(flags: dict[str, Any]) -> Any:

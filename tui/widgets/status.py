@@ -13,10 +13,10 @@ class StatusBar(Horizontal):
 
     env_account: reactive[str] = reactive("…")
     env_sandbox: reactive[bool | None] = reactive(None)
-    env_region: reactive[str] = reactive("…")
+    env_region: reactive[str] = reactive("")
     env_profile: reactive[str] = reactive("")
-    env_model: reactive[str] = reactive("starting…")
-    env_mode: reactive[str] = reactive("ask")
+    env_model: reactive[str] = reactive("")
+    env_mode: reactive[str] = reactive("")  # unknown until the settings load
     busy_text: reactive[str] = reactive("")
 
     def compose(self) -> ComposeResult:
@@ -42,7 +42,7 @@ class StatusBar(Horizontal):
         elif self.env_sandbox is False:
             env.update(f" REAL AWS · account {self.env_account} ")
         else:
-            env.update(" starting… ")
+            env.update(" … ")
         self.query_one("#region", Label).update(self.env_region)
         profile = self.query_one("#profile", Label)
         profile.update(f"profile {self.env_profile}")
@@ -53,7 +53,7 @@ class StatusBar(Horizontal):
         for name in [c for c in mode.classes if c.startswith("-mode-")]:
             mode.remove_class(name)
         mode.add_class(f"-mode-{self.env_mode}")
-        mode.update(f" {self.env_mode.upper()} ")
+        mode.update(f" {self.env_mode.upper() or '…'} ")
 
     def watch_env_account(self) -> None:
         self._refresh_all()
