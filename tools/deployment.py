@@ -29,11 +29,10 @@ from tools.pricing import (
     estimate_units,
     instance_hourly,
 )
-from tools.roles import resolve_role
+from tools.roles import RoleArnValue, resolve_role
 from tools.validators import (
     InstanceType,
     LocalFile,
-    RoleArn,
     S3PrefixUri,
     SageMakerName,
     parse_s3_uri,
@@ -161,7 +160,7 @@ class CreateModelArgs(BaseModel):
         Field(description="s3:// model.tar.gz, or the artifacts prefix when mode is multi"),
     ] = None
     role_arn: Annotated[
-        RoleArn | None,
+        RoleArnValue | None,
         Field(description="Execution role; default: the training job's, else the session's"),
     ] = None
     mode: Annotated[
@@ -1321,7 +1320,7 @@ class LambdaProxyArgs(BaseModel):
     function_name: str
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint it calls")]
     role_arn: Annotated[
-        RoleArn | None,
+        RoleArnValue | None,
         Field(description="role allowed sagemaker:InvokeEndpoint; default: the session's role"),
     ] = None
     content_type: PayloadType = "text/csv"

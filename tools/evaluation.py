@@ -15,13 +15,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools.algorithms import retrieve_image
 from tools.base import CostEstimate, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import check_instance_for, estimate_instances
-from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
+from tools.roles import OptionalRoleArn, require_role, with_role
 from tools.training.jobs import (
     generated_name,
     summarize_training_job,
     training_metric_series,
 )
-from tools.validators import InstanceType, RoleArn, S3Uri, SageMakerName, parse_s3_uri
+from tools.validators import InstanceType, S3Uri, SageMakerName, parse_s3_uri
 
 CONFIG_PATH = "/opt/ml/processing/input/config"
 DATA_PATH = "/opt/ml/processing/input/data"
@@ -167,7 +167,7 @@ class ProcessingArgs(BaseModel):
     output_s3_uri: Annotated[
         S3Uri | None, Field(description="default: <data bucket>/sagecoach/...")
     ] = None
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
 
 
 def _processing_request(

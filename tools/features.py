@@ -19,11 +19,10 @@ from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.jobs import JOB_APIS, wait_for_job
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
-from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, resolve_role, with_role
+from tools.roles import OptionalRoleArn, RoleArnValue, require_role, resolve_role, with_role
 from tools.validators import (
     InstanceType,
     LocalFile,
-    RoleArn,
     SageMakerName,
     parse_s3_uri,
 )
@@ -131,7 +130,7 @@ class CreateFeatureGroupArgs(BaseModel):
     online: bool = True
     offline_s3_uri: Annotated[str, Field(description="s3 prefix for the offline store")] = ""
     role_arn: Annotated[
-        RoleArn | None, Field(description="offline store role; default: the session's role")
+        RoleArnValue | None, Field(description="offline store role; default: the session's role")
     ] = None
 
     @field_validator("role_arn", mode="before")
@@ -561,7 +560,7 @@ class ProcessingJobArgs(BaseModel):
     script: Annotated[LocalFile, Field(description="local .py script")]
     framework: Literal["sklearn", "spark"] = "sklearn"
     framework_version: str = ""
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
     inputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
     outputs: Annotated[Channels, Field(description="name: s3 uri")] = {}
     code_s3_uri: Annotated[str, Field(description="s3 prefix for the script")] = ""

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.deployment import is_not_found, record_now, usd
 from tools.pricing import check_instance_for, estimate_instances
-from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
-from tools.validators import InstanceType, RoleArn, S3PrefixUri, S3Uri, SageMakerName, parse_s3_uri
+from tools.roles import OptionalRoleArn, require_role, with_role
+from tools.validators import InstanceType, S3PrefixUri, S3Uri, SageMakerName, parse_s3_uri
 
 # Accounts that publish the Model Monitor analyzer image, per region.
 MONITOR_IMAGE_ACCOUNTS: dict[str, str] = {
@@ -66,7 +66,7 @@ class MonitorScheduleArgs(BaseModel):
         "daily"
     )
     output_s3_uri: Annotated[S3PrefixUri, Field(description="Where reports go")]
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
     baseline_constraints_uri: Annotated[
         S3Uri | None, Field(description="constraints.json from a baseline job")
     ] = None

@@ -31,8 +31,8 @@ from tools.deployment import (
     usd,
 )
 from tools.pricing import instance_hourly, table
-from tools.roles import resolve_role, with_role
-from tools.validators import LocalFile, RoleArn, SageMakerName
+from tools.roles import RoleArnValue, resolve_role, with_role
+from tools.validators import LocalFile, SageMakerName
 
 PIPELINE_VERSION = "2020-12-01"
 MAX_DEFINITION_CHARS = 1_048_576  # CreatePipeline's PipelineDefinition limit
@@ -701,7 +701,7 @@ class CreatePipelineArgs(BaseModel):
 
     pipeline_name: PipelineName
     role_arn: Annotated[
-        RoleArn | None, Field(description="Role the pipeline runs as; default: the session's")
+        RoleArnValue | None, Field(description="Role the pipeline runs as; default: the session's")
     ] = None
     definition_file: Annotated[
         LocalFile | None, Field(description="Default: the one pipelines_build_definition saved")

@@ -21,9 +21,9 @@ from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.guard import ReadOnlyViolation
 from tools.pricing import unit_price
-from tools.roles import ROLE_FIELD_DESCRIPTION, resolve_role
+from tools.roles import OptionalRoleArn, RoleArnValue, resolve_role
 from tools.sql_readonly import is_read_only_sql, why_not_read_only
-from tools.validators import GlueName, LocalFile, RoleArn, S3PrefixUri, parse_s3_uri
+from tools.validators import GlueName, LocalFile, S3PrefixUri, parse_s3_uri
 
 Strict = ConfigDict(extra="forbid")
 human = tabular.human_bytes
@@ -383,7 +383,7 @@ class ProfileJobArgs(BaseModel):
     name: BrewName
     dataset: BrewName
     output_s3_uri: S3PrefixUri
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
     max_nodes: Annotated[int, Field(ge=1, le=149)] = 5
     timeout_minutes: Annotated[int, Field(ge=1, le=2880)] = 60
 
@@ -525,7 +525,7 @@ class CreateFunctionArgs(BaseModel):
     handler_file: LocalFile
     handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
     role_arn: Annotated[
-        RoleArn | None, Field(description="execution role; default: the session's role")
+        RoleArnValue | None, Field(description="execution role; default: the session's role")
     ] = None
     runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256

@@ -10,11 +10,12 @@ that picks the role and the one message that says how to create one when there i
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from tools.base import ToolError
+from tools.validators import check_role_arn
 
 if TYPE_CHECKING:
     from tools.aws import AwsContext
@@ -30,7 +31,11 @@ TRUSTED_SERVICES: tuple[str, ...] = (
     "lambda.amazonaws.com",
 )
 # What the schema says about every optional role field (kept short: it is sent with every tool).
-ROLE_FIELD_DESCRIPTION = "IAM role ARN the job runs as; default: the session's role"
+ROLE_FIELD_DESCRIPTION = "role ARN; default: the session's role"
+# A role ARN without a description of its own (the field that uses it says what it is for).
+RoleArnValue = Annotated[str, AfterValidator(check_role_arn)]
+# The usual role field: `role_arn: OptionalRoleArn = None`.
+OptionalRoleArn = Annotated[RoleArnValue | None, Field(description=ROLE_FIELD_DESCRIPTION)]
 
 
 def trust_policy(services: tuple[str, ...] = TRUSTED_SERVICES) -> dict[str, Any]:
@@ -182,6 +187,8 @@ __all__ = [
     "ROLE_FIELD_DESCRIPTION",
     "SANDBOX_ROLE_NAME",
     "TRUSTED_SERVICES",
+    "OptionalRoleArn",
+    "RoleArnValue",
     "default_role_for",
     "ensure_sandbox_role",
     "require_role",

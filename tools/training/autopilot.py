@@ -10,9 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import instance_hourly
-from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
+from tools.roles import OptionalRoleArn, require_role, with_role
 from tools.training.jobs import default_output_uri, generated_name
-from tools.validators import RoleArn, S3Uri, check_sagemaker_name, parse_s3_uri
+from tools.validators import S3Uri, check_sagemaker_name, parse_s3_uri
 
 
 def check_short_name(name: str) -> str:
@@ -46,7 +46,7 @@ class StartAutopilotArgs(BaseModel):
     max_total_runtime_s: Annotated[int, Field(ge=3600, le=2592000)] = 14400
     mode: Literal["AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"] = "AUTO"
     output_s3_uri: S3Uri | None = None
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
 
 
 def estimate_autopilot(args: StartAutopilotArgs, region: str) -> CostEstimate:

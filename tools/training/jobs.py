@@ -20,8 +20,8 @@ from tools.algorithms import (
 from tools.algorithms import image_uri as algorithm_image_uri
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
-from tools.roles import ROLE_FIELD_DESCRIPTION, require_role, with_role
-from tools.validators import InstanceType, RoleArn, S3Uri, SageMakerName, parse_s3_uri
+from tools.roles import OptionalRoleArn, require_role, with_role
+from tools.validators import InstanceType, S3Uri, SageMakerName, parse_s3_uri
 
 AlgorithmChoice = Literal[
     "xgboost", "linear-learner", "kmeans", "randomcutforest", "sklearn", "custom"
@@ -118,7 +118,7 @@ class TrainingDefinition(BaseModel):
         int | None,
         Field(ge=60, le=2 * MAX_RUNTIME_LIMIT_S, description="spot: total wait; >= max_runtime_s"),
     ] = None
-    role_arn: Annotated[RoleArn | None, Field(description=ROLE_FIELD_DESCRIPTION)] = None
+    role_arn: OptionalRoleArn = None
 
     @model_validator(mode="after")
     def _check(self) -> TrainingDefinition:
