@@ -420,6 +420,8 @@ class Extractor:
     def _fill_files(self, fields: list[FieldInfo]) -> None:
         file_fields = [f for f in fields if self._is_file(f) and f.name not in self.result.args]
         candidates = list(self.ent.files) + list(self.ent.dirs)
+        if self.ent.rows_from_file and self.result.used & {"payload"}:
+            candidates = []  # "the first 5 rows of churn.csv": the rows are the payload
         if not file_fields or not candidates:
             return
         scripts = [c for c in candidates if c.endswith(".py")]

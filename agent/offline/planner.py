@@ -278,9 +278,8 @@ class Planner:
         specific = bool(
             ent.s3_uris or ent.arns or ent.identifiers or ent.named or ent.quoted or ent.files
         )
-        candidates = self.ranker.rank(
-            ent.ranking_text, limit=8, context_kinds=kinds, specific=specific
-        )
+        ranking_text = self.ranker.typos.fix(ent.ranking_text)
+        candidates = self.ranker.rank(ranking_text, limit=8, context_kinds=kinds, specific=specific)
         best = max(candidates, key=lambda c: c.text_score) if candidates else None
         if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
             return self._unsure(candidates)
@@ -369,7 +368,9 @@ class Planner:
         for i, cand in enumerate(candidates[:6]):
             if cand.score < best_score - 3.0:
                 break
-            ex = validate_and_trim(cand.tool, extract(cand.tool, step, ent, memory))
+            # knowledge tools take the words, not names: they see the spelling fixed
+            text = self.ranker.typos.fix(step) if cand.tool.name in KNOWLEDGE_TOOLS else step
+            ex = validate_and_trim(cand.tool, extract(cand.tool, text, ent, memory))
             used = ex.used & salient
             fit = 1.0 * len(used) - 0.6 * len(salient - ex.used)
             # A tool that needs a name the request does not give (and the conversation has

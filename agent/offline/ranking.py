@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from agent.offline.text import (
     STOPWORDS,
+    PHRASE_FOLDS,
+    Typos,
     Vocabulary,
     content_words,
     expand,
@@ -23,7 +25,7 @@ from agent.offline.text import (
 )
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
-W_PHRASE, W_NAME, W_DESC, W_STAGE, W_ARGS = 3.0, 3.0, 0.7, 0.6, 0.4
+W_PHRASE, W_NAME, W_DESC, W_STAGE, W_ARGS, W_ENUM = 3.0, 3.0, 0.7, 0.6, 0.4, 0.8
 _VERBS = {
     stem(v)
     for v in [
@@ -68,7 +70,8 @@ _KNOWLEDGE_WORDS = re.compile(
     r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to)|options?|"
     r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i|"
     r"what does .{1,40} cost|costs?\s*\??\s*$|how (is|are) .{1,40} (billed|priced|charged)|"
-    r"(what|which) (are )?(the )?(steps|phases)|avoid)\b"
+    r"(what|which) (are )?(the )?(steps|phases)|avoid|where (do|should|can|would) (i|we|they|it)|"
+    r"(right|good|best) (place|choice|fit|option|tool) (for|to))\b"
 )
 # A question about a service's nature (billing, when to use it), not about something of mine.
 _NATURE_WORDS = re.compile(
@@ -86,13 +89,21 @@ _PERSONAL = re.compile(
 _RECOMMEND_WORDS = re.compile(
     r"(?i)\b(should i|which (aws )?(service|tool)|what (aws )?(service|tool)|recommend|suggest|best|"
     r"options?|cheapest|ways? to|how (do|should|can) i|what do i use|good for|need to|what to use|"
-    r"use to|use for)\b"
+    r"use to|use for|where (do|should|can|would) (i|we|they|it)|(right|good|best) (place|choice|fit))\b"
 )
 
 
 _DESCRIBE_WORDS = re.compile(
     r"(?i)\b(when (should|would|do) (i|you|we) (not )?use|(good|used) for|what is|what's|how (is|does)|"
     r"tell me about|explain|billed|pric(e|ed|ing))\b"
+)
+
+
+# Words of questions and goals that tool texts may not contain.
+_EXTRA_RAW = (
+    "store storage stored features feature label labels labeling billed billing pricing priced "
+    "cost costs charged avoid recommend suggest service services stage stages pipeline endpoint "
+    "endpoints serverless training train deploy model models data dataset bucket buckets",
 )
 
 
@@ -126,10 +137,13 @@ class Ranker:
             put(content_words(t.stage.replace("_", " ")), W_STAGE)
             # argument names and enum values: "spot", "serverless", "xgboost", "hourly" ...
             arg_words: list[str] = []
+            enum_words: list[str] = []
             for f in t.fields.values():
                 arg_words.append(f.name.replace("_", " "))
-                arg_words.extend(str(v).replace("_", " ") for v in (*f.enum, *f.item_enum))
+                enum_words.extend(str(v).replace("_", " ") for v in (*f.enum, *f.item_enum))
             put(content_words(" ".join(arg_words)), W_ARGS)
+            # a choice the tool offers ("kmeans", "serverless") says more than an argument name
+            put(content_words(" ".join(enum_words)), W_ENUM)
             name_words = content_words(t.name.replace("_", " "), fold=False)
             put(name_words, W_NAME)
             phrases = [content_words(p) for p in t.phrases]
@@ -165,6 +179,19 @@ class Ranker:
         self.idf = {w: math.log(1 + n / c) for w, c in df.items()}
         self.avg_len = sum(len(d) for d in self.docs.values()) / max(len(self.docs), 1) or 1.0
         self.vocab = Vocabulary(self.idf)
+        raw: set[str] = set()
+        for t in tools:
+            for text in (t.description, t.name.replace("_", " "), *t.phrases, *t.extra_words):
+                raw.update(raw_words(text))
+        raw.update(w for ws in _EXTRA_RAW for w in ws.split())
+        for t in tools:
+            for f in t.fields.values():
+                raw.update(raw_words(f.name.replace("_", " ")))
+                for v in (*f.enum, *f.item_enum):
+                    raw.update(raw_words(str(v).replace("_", " ")))
+        for phrase, _ in PHRASE_FOLDS:
+            raw.update(raw_words(phrase))
+        self.typos = Typos(raw)
         self.verb_vocab = set().union(*self.verbs.values()) if self.verbs else set()
         # the things tools act on ("job", "bucket", "endpoint"): their plurals ask for lists
         self.object_words = {
@@ -246,7 +273,7 @@ class Ranker:
         if (
             knowledge_form
             and _PERSONAL.search(text)
-            and re.search(r"(?i)\b(cost|costs|costing|spen[dt]|bill|billing|charg\w*)\b", text)
+            and re.search(r"(?i)\b(cost|costs|costing|spen[dt]|bill\w*|charg\w*)\b", text)
             and not _RECOMMEND_WORDS.search(text)
         ):
             knowledge_form = False  # "what does my endpoint cost": about what is running

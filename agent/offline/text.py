@@ -394,6 +394,45 @@ def expand(tokens: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+# Everyday words that are not typos of tool words ("team" is not "stream").
+COMMON_WORDS = frozenset(
+    """team teams other others share reuse keep live place right wrong good bad fine case people
+    person user users customer customers thing way ways kind sort part parts easy hard fast slow
+    cheap cheaper expensive idea need idle busy time times day days week month year money price
+    where when why what which who how should would could does doing done make made take took
+    going gone went yet still now later soon already finished finish going anything everything
+    nothing something someone anyone""".split()  # noqa: SIM905
+)
+
+
+class Typos:
+    """Fixes misspelled words against the words people use with sagecoach ("wat shoud i use to
+    stor featurs" -> "what should i use to store features"), so the question and stage patterns
+    see the words. Names and URIs are not in the text it is given (the ranking text)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = sorted({w for w in words if len(w) >= 2} | STOPWORDS | COMMON_WORDS)
+        self._set = set(self.words)
+        self._cache: dict[str, str] = {}
+        self._by_first: dict[str, list[str]] = {}
+        for w in self.words:  # a misspelling rarely changes the first letter
+            self._by_first.setdefault(w[0], []).append(w)
+
+    def word(self, word: str) -> str:
+        low = word.lower()
+        if low in self._set or len(low) < 3 or not low.isalpha():
+            return word
+        if low not in self._cache:
+            cutoff = 0.84 if len(low) < 5 else 0.8
+            pool = [w for w in self._by_first.get(low[0], []) if abs(len(w) - len(low)) <= 2]
+            match = difflib.get_close_matches(low, pool, n=1, cutoff=cutoff)
+            self._cache[low] = match[0] if match else low
+        return self._cache[low]
+
+    def fix(self, text: str) -> str:
+        return re.sub(r"[A-Za-z]+", lambda m: self.word(m.group(0)), text)
+
+
 class Vocabulary:
     """Known words, for correcting typos against ("endpiont" -> "endpoint")."""
 
@@ -409,7 +448,7 @@ class Vocabulary:
         """The closest known word for an unknown one, or None."""
         if word in self._set or word in SYNONYMS:
             return word
-        if len(word) < 4 or word.isdigit():
+        if len(word) < 4 or word.isdigit() or word in COMMON_WORDS:
             return None
         if word not in self._cache:
             cutoff = 0.8 if len(word) < 7 else 0.82
