@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from agent.offline.text import (
-    STOPWORDS,
     PHRASE_FOLDS,
+    STOPWORDS,
     Typos,
     Vocabulary,
     content_words,
