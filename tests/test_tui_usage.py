@@ -109,16 +109,32 @@ def test_data_tables_fit_the_card_and_name_the_columns_left_out() -> None:
     assert "2447.34" in text and "…" in text and text.count("\n") < 6
 
 
+def test_names_lead_and_columns_that_say_nothing_go_last() -> None:
+    rows = [
+        {"id": f"a{i}f3", "session_id": "11f19953e25d", "kind": "s3_bucket", "name": f"b-{i}",
+         "extra": {"tags": 2}, "ended_at": None, "status": ["active", "deleted"][i % 2]}
+        for i in range(3)
+    ]  # fmt: skip
+    table, _ = rows_table(rows)
+    assert table.columns == ["name", "id", "status", "session_id", "kind", "extra", "ended_at"]
+    first_line = render(table, 40).splitlines()[0]
+    assert first_line.split()[0] == "name"
+
+
 def test_a_single_newline_in_a_reply_is_a_line_break() -> None:
     text = render(_markdown("Created the bucket.\nNext: upload data.\n\n- a\n- b"), 80)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     assert lines[:2] == ["Created the bucket.", "Next: upload data."]
     assert "• a" in lines and "• b" in lines
+    hint = render(_markdown('Done.\nNext: "invoke the endpoint with <a CSV row>"'), 80)
+    assert hint.splitlines()[0].strip() == "Done."  # no blank line first
+    assert '"invoke the endpoint with <a CSV row>"' in hint  # not dropped as HTML
 
 
 def test_unset_arguments_are_not_shown_on_cards() -> None:
     args = {"algorithm": "xgboost", "version": None, "hyperparameters": {}, "metrics": [], "n": 0}
     assert format_args(args) == "algorithm=xgboost  n=0"
+    assert format_args({"payload": "1,2\n3,4\n"}) == "payload=1,2 ↵ 3,4"  # one line per card
 
 
 async def test_approval_hides_unset_arguments_and_editing_shows_one_copy(tmp_path: Path) -> None:

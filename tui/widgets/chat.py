@@ -26,6 +26,7 @@ PRUNE_STEP = 50
 MAX_ROWS = 15  # rows of a tool's data shown in its card
 MAX_COLUMNS = 6  # columns of a tool's data shown in its card (copy gives all)
 CELL_CHARS = 40  # a table cell is cut to this many characters
+LEADING_COLUMNS = ("name", "service", "title")  # shown first when a tool's rows have them
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_ICON = {
     "running": "",
@@ -52,7 +53,7 @@ STATUS_WORD = {
 def format_args(args: dict[str, Any], limit: int = 300) -> str:
     """`key=value` pairs on one line (unset ones left out), cut at `limit` characters."""
     parts = [
-        f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}"
+        f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else ' ↵ '.join(v.splitlines())}"
         for k, v in shown_args(args).items()
     ]
     text = "  ".join(parts) or "(no arguments)"
@@ -77,12 +78,27 @@ class RowsTable:
 
     def __init__(self, rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> None:
         self.rows = rows[:limit]
-        self.columns: list[str] = []
+        columns: list[str] = []
         for row in self.rows:
             for key in row:
-                if key not in self.columns:
-                    self.columns.append(key)
+                if key not in columns:
+                    columns.append(key)
+        self.columns = sorted(columns, key=lambda col: self._rank(col))
         self.cells = [[_cut(_cell(row.get(col))) for col in self.columns] for row in self.rows]
+
+    def _rank(self, column: str) -> int:
+        """Names first; columns that tell rows apart next; the same value in every row,
+        nested objects and empty columns last (they are still in the copy)."""
+        if column.lower() in LEADING_COLUMNS:
+            return 0
+        values = [row.get(column) for row in self.rows]
+        if all(v is None or v == "" or v == {} or v == [] for v in values):
+            return 2
+        if any(isinstance(v, dict) for v in values):
+            return 2
+        if len(self.rows) > 1 and all(v == values[0] for v in values):
+            return 2
+        return 1
 
     @property
     def row_count(self) -> int:
@@ -137,7 +153,8 @@ def _cut(text: str, limit: int = CELL_CHARS) -> str:
 
 def _markdown(text: str) -> RenderableType:
     """A reply as markdown; a single newline stays a line break, as in chat apps (replies
-    and tool summaries often put one item per line without a blank line between)."""
+    and tool summaries often put one item per line without a blank line between), and
+    `<something>` is text, not HTML a terminal cannot show (rich drops it)."""
     from rich.markdown import Markdown  # markdown-it loads on the first reply, not at start-up
 
     markdown = Markdown(text)
@@ -145,6 +162,8 @@ def _markdown(text: str) -> RenderableType:
         for child in token.children or ():
             if child.type == "softbreak":
                 child.type = "hardbreak"
+            elif child.type == "html_inline":
+                child.type = "text"
     return markdown
 
 
