@@ -84,6 +84,7 @@ class Extractor:
         self.used_files: set[str] = set()
         self.used_numbers: set[int] = set()
         self.masked = text  # the text with structured values (hyperparameters) blanked out
+        self.known: dict[str, Any] = {}
 
     # ---- helpers -------------------------------------------------------------------------
     def _kind(self, f: FieldInfo) -> str:
@@ -287,6 +288,7 @@ class Extractor:
         algo_field = self.info.fields.get("algorithm")
         algorithm = str(
             self.result.args.get("algorithm")
+            or self.known.get("algorithm")
             or (algo_field.default if algo_field is not None else None)
             or "xgboost"
         )
@@ -1090,9 +1092,17 @@ def match_service(text: str) -> str | None:
     return best
 
 
-def extract(info: ToolInfo, text: str, ent: Entities, memory: Memory) -> Extraction:
-    ex = Extractor(info, text, ent, memory).run()
-    return ex
+def extract(
+    info: ToolInfo,
+    text: str,
+    ent: Entities,
+    memory: Memory,
+    known: dict[str, Any] | None = None,
+) -> Extraction:
+    """`known`: arguments settled earlier (an answer to a question continues that call)."""
+    extractor = Extractor(info, text, ent, memory)
+    extractor.known = dict(known or {})
+    return extractor.run()
 
 
 def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:

@@ -232,8 +232,8 @@ class Planner:
             return None
         ent = extract_entities(text)
         memory = read_messages(messages)
-        ex = extract(info, text, ent, memory)
         args = dict(pending.get("args") or {})
+        ex = extract(info, text, ent, memory, known=args)
         filled = {k: v for k, v in ex.args.items() if k in missing and k not in ex.from_context}
         words = text.split()
         if not filled and len(words) <= 3 and len(missing) >= 1:
@@ -383,6 +383,8 @@ class Planner:
             ]
             fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 0.5 * len(unnamed)
             fit += 0.5 if "enum" in ex.used else 0.0  # "in progress" fits a status filter
+            # hyperparameter values or ranges the tool takes: a strong sign it is the one
+            fit += 1.5 if ex.used & {"hyperparameters", "ranges"} else 0.0
             adjusted = cand.score + max(-2.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))

@@ -212,6 +212,9 @@ def outcome_line(call: Call, info: ToolInfo | None, request: str = "") -> str:
         rest = call.content.strip().splitlines()[1:]
         nxt = next((x.strip() for x in rest if x.strip()), "")
         first = f"{first} {nxt}" if nxt else first.rstrip(":") + "."
+    if len(first) > OUTCOME_CHARS // 2:  # a long first line: its first sentence says it
+        m = re.match(r"(.{20,}?[.!])\s+[A-Z(]", first)
+        first = m.group(1) if m else first
     line = _cut(first, OUTCOME_CHARS) if first else f"{call.name} finished."
     cost = _cost_in(call.content)
     if cost and cost not in line:

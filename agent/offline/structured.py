@@ -120,6 +120,12 @@ def _number(raw: str, kind: str) -> int | float:
     return int(value) if value.is_integer() and "." not in raw and "e" not in raw.lower() else value
 
 
+def _wide(rng: dict[str, Any]) -> bool:
+    """A range over orders of magnitude (0.001-0.1), where log scaling makes sense."""
+    lo, hi = rng.get("min"), rng.get("max")
+    return isinstance(lo, int | float) and isinstance(hi, int | float) and lo > 0 and hi >= 10 * lo
+
+
 @dataclass
 class Found:
     values: dict[str, Any]
@@ -229,16 +235,16 @@ def find_ranges(text: str, algorithm: str) -> Found:
         tail = text[end:nxt]
         if not _LOG.search(tail):
             continue
-        if i + 1 < len(hits) or rng["type"] == "continuous":
+        if i + 1 < len(hits) or (rng["type"] == "continuous" and _wide(rng)):
             targets = [rng]
-        else:
-            targets = [r for r in ranges if r["type"] == "continuous" and r["min"] > 0] or [rng]
+        else:  # a trailing "log scale": the ranges that span orders of magnitude
+            targets = [r for r in ranges if r["type"] == "continuous" and _wide(r)] or [rng]
         for r in targets:
             if r["type"] != "categorical" and r["min"] > 0:
                 r["scaling"] = "Logarithmic"
     before = text[: hits[0][0]] if hits else ""
     if hits and _LOG.search(before):
         for r in ranges:
-            if r["type"] == "continuous" and r["min"] > 0:
+            if r["type"] == "continuous" and _wide(r):
                 r["scaling"] = "Logarithmic"
     return Found({"ranges": ranges}, [(s, e) for s, e, _ in hits])
