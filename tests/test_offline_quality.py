@@ -306,3 +306,19 @@ def test_knowledge_replies_answer_the_question(tool_ctx: Any) -> None:
     assert "Billing:" in billed and "Avoid" not in billed
     avoid = ask("describe_service", {"service": "databrew"}, "when should I not use DataBrew?")
     assert "Avoid it when:" in avoid
+
+
+def test_a_later_step_that_asks_keeps_the_rest_of_the_steps(model: Any, tmp_path: Path) -> None:
+    request = HumanMessage("create a bucket called demo-bkt-77 and upload nothere.csv to it")
+    first = model.invoke([request])
+    assert call_of(first) == ("s3_create_bucket", {"bucket": "demo-bkt-77"})
+    made = result(
+        first,
+        "Created bucket s3://demo-bkt-77 in us-east-1.",
+        {"resources": [{"kind": "s3_bucket", "name": "demo-bkt-77"}]},
+    )
+    second = model.invoke([request, first, made])
+    assert second.tool_calls == []
+    # what was done, then the question about the file that is not there
+    assert second.content.startswith("✓ Created bucket s3://demo-bkt-77")
+    assert "nothere.csv" in second.content and second.content.rstrip().endswith("?")

@@ -174,8 +174,8 @@ class Planner:
             )
             if plan.tool_call is not None or plan.meta.get("kind") == "ask":
                 if plan.meta.get("kind") == "ask":
-                    done = result_reply(calls, self.by_name, self.tools, request)
-                    plan.text = f"{done}\n{plan.text}" if done else plan.text
+                    so_far = result_reply(calls, self.by_name, self.tools, request)
+                    plan.text = f"{so_far}\n{plan.text}" if so_far else plan.text
                     plan.meta.setdefault("pending", {})["rest"] = steps[done + 1 :]
                 return plan
         return Plan(result_reply(calls, self.by_name, self.tools, request), meta={"kind": "report"})
