@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -152,17 +151,16 @@ def _is_live(resource: dict[str, Any]) -> bool:
 
 
 def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float) -> Group | Text:
-    """Name, kind and $/hour per resource; then running $/hour and estimated spend so far.
+    """Name, then kind and $/hour, per resource; then running $/hour and spend so far.
 
     Spend so far is the approved calls' estimates plus what time-billed resources accrued.
     Ended resources (deleted, stopped) stay listed, dimmed, with their final cost counted.
     """
     if not resources and not spent_usd:
         return Text("none yet", style="dim")
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", expand=True)
-    table.add_column("name", overflow="fold", ratio=3)
-    table.add_column("kind", overflow="fold", ratio=2)
-    table.add_column("$/h", justify="right", ratio=1)
+    # One resource per entry: its whole name (names are what people search for), then its
+    # kind and $/hour dimmed under it; a narrow sidebar never splits a name across columns.
+    lines: list[Text] = []
     hourly_total = 0.0
     accrued = 0.0
     for res in resources:
@@ -171,12 +169,9 @@ def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float
         kind = str(res.get("kind", "")).replace("sagemaker_", "sm ").replace("_", " ")
         if not live:
             kind += f" ({res.get('status') or 'deleted'})"
-        table.add_row(
-            str(res.get("name", "?")),
-            kind,
-            f"{hourly:,.3f}" if hourly else "–",
-            style="" if live else "dim",
-        )
+        line = Text(str(res.get("name", "?")), style="bold" if live else "dim strike")
+        line.append(f"\n  {kind}" + (f" · ${hourly:,.3f}/h" if hourly else ""), style="dim")
+        lines.append(line)
         if isinstance(res.get("cost_so_far_usd"), int | float):
             accrued += float(res["cost_so_far_usd"])
         elif hourly and live:
@@ -186,4 +181,4 @@ def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float
     total = Text()
     total.append(f"running ${hourly_total:,.3f}/h", style="bold" if hourly_total else "")
     total.append(f" · est. spend so far ${spent_usd + accrued:,.2f}")
-    return Group(table, total)
+    return Group(*lines, total)
