@@ -322,3 +322,18 @@ def test_a_later_step_that_asks_keeps_the_rest_of_the_steps(model: Any, tmp_path
     # what was done, then the question about the file that is not there
     assert second.content.startswith("✓ Created bucket s3://demo-bkt-77")
     assert "nothere.csv" in second.content and second.content.rstrip().endswith("?")
+
+
+def test_reply_keeps_the_case_of_names() -> None:
+    by_name, tools = _infos()
+    call = Call(
+        "c1",
+        "sagemaker_create_model",
+        {},
+        0,
+        status="success",
+        content="Created model ChurnModel-A.",
+        artifact={"resources": [{"kind": "sagemaker_endpoint_config", "name": "Churn-CFG-1"}]},
+    )
+    reply = result_reply([call], by_name, tools, "make a model")
+    assert "Created SageMaker endpoint config Churn-CFG-1." in reply

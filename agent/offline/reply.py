@@ -85,6 +85,11 @@ def _cut(text: str, limit: int) -> str:
     return head.rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+def _upper_first(text: str) -> str:
+    """Capital first letter; names keep their case (str.capitalize would lower them)."""
+    return text[:1].upper() + text[1:]
+
+
 def _first_line(text: str) -> str:
     for line in text.strip().splitlines():
         if line.strip():
@@ -154,7 +159,7 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
                 facts.append(f"{label} {text}")
                 said += " " + text.lower()
     if facts:
-        lines.append("; ".join(facts[:3]).capitalize() + ".")
+        lines.append(_upper_first("; ".join(facts[:3])) + ".")
     metrics = data.get("metrics") or data.get("final_metrics")
     shown = []
     if isinstance(metrics, dict):
@@ -174,13 +179,15 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
     for res in resources:
         name = str(res.get("name", ""))
         cost = res.get("hourly_usd")
-        kind = str(res.get("kind", "resource")).replace("_", " ")
+        kind = (
+            str(res.get("kind", "resource")).replace("_", " ").replace("sagemaker ", "SageMaker ")
+        )
         if cost:
             billing.append(f"{kind} {name} bills about ${cost:,.3f}/h until it ends or is deleted")
         elif name and name.lower() not in said:
             billing.append(f"created {kind} {name}")
     if billing:
-        lines.append(_cut("; ".join(billing), 240).capitalize() + ".")
+        lines.append(_upper_first(_cut("; ".join(billing), 240)) + ".")
     steps = data.get("steps")
     if isinstance(steps, list) and steps and all(isinstance(x, dict) for x in steps):
         lines.append(_step_summary(steps) + ".")
