@@ -340,6 +340,29 @@ def test_the_app_flags_skip_typer_and_anything_else_goes_to_it() -> None:
         assert app_flags(argv) is None, argv
 
 
+def test_shell_completion_goes_to_typer_not_the_app(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "_SAGECOACH_COMPLETE": "complete_bash",
+        "COMP_WORDS": "sagecoach do",
+        "COMP_CWORD": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "tui.cli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0 and "doctor" in out.stdout
+
+
 def test_the_command_line_modes_are_the_settings_modes() -> None:
     from agent.settings import MODES
     from tui.slash import MODES as UI_MODES

@@ -9,6 +9,7 @@ this parser does not know) goes through the typer app in tui/cli_app.py, as befo
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -44,10 +45,15 @@ def app_flags(argv: list[str]) -> dict[str, Any] | None:
     return flags
 
 
+def completing() -> bool:
+    """Shell completion runs the command with `_SAGECOACH_COMPLETE` (click's convention) set."""
+    return any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        flags = app_flags(argv)
+        flags = None if completing() else app_flags(argv)
         if flags is not None:
             from tui.launch import launch_app
 
