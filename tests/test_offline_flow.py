@@ -159,8 +159,8 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.args("sagemaker_create_model")["training_job_name"] == job_name
         assert t.args("sagemaker_create_model")["model_name"] == model_name
         model = sm.describe_model(ModelName=model_name)
-        assert model["PrimaryContainer"]["ModelDataUrl"] == (
-            job["ModelArtifacts"]["S3ModelArtifacts"]
+        assert (
+            model["PrimaryContainer"]["ModelDataUrl"] == (job["ModelArtifacts"]["S3ModelArtifacts"])
         )
         endpoint = t.args("sagemaker_create_endpoint")["endpoint_name"]
         ep = sm.describe_endpoint(EndpointName=endpoint)

@@ -1077,6 +1077,30 @@ def match_stage(text: str) -> str | None:
     return ranked[0][0]
 
 
+def services_named(text: str) -> set[str]:
+    """Every catalog service the text names ("feature store or s3" -> two); the umbrella
+    "sagemaker" only counts alone."""
+    from agent.offline.catalog_words import services
+
+    words = [stem(w) for w in raw_words(fold_phrases(text))]
+    joined = " " + " ".join(words) + " "
+    hits: dict[str, str] = {}  # service -> its longest alias in the text
+    for sid, aliases in services().items():
+        for alias in aliases:
+            a = " ".join(stem(w) for w in raw_words(fold_phrases(alias)))
+            if a and f" {a} " in joined and len(a) > len(hits.get(sid, "")):
+                hits[sid] = a
+    # "batch transform" names Batch Transform, not also AWS Batch
+    found = {
+        sid
+        for sid, a in hits.items()
+        if not any(o != a and f" {a} " in f" {o} " for o in hits.values())
+    }
+    if len(found) > 1:
+        found.discard("sagemaker")
+    return found
+
+
 def match_service(text: str) -> str | None:
     """A service the catalog names in the text ("serverless endpoints" -> serverless-inference)."""
     from agent.offline.catalog_words import services

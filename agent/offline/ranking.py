@@ -71,17 +71,19 @@ _KNOWLEDGE_WORDS = re.compile(
     r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i|"
     r"what does .{1,40} cost|costs?\s*\??\s*$|how (is|are) .{1,40} (billed|priced|charged)|"
     r"(what|which) (are )?(the )?(steps|phases)|avoid|where (do|should|can|would) (i|we|they|it)|"
-    r"(right|good|best) (place|choice|fit|option|tool) (for|to))\b"
+    r"(right|good|best) (place|choice|fit|option|tool) (for|to)|worth it|downsides?|drawbacks?|"
+    r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for)\b"
 )
 # A question about a service's nature (billing, when to use it), not about something of mine.
 _NATURE_WORDS = re.compile(
     r"(?i)\b(billed|billing|bills?|pric(e|ed|ing)|costs?|charged?|how much|"
     r"when (should|would|do|to|not to) (i |you |we )?(not )?use|when not to|avoid|"
     r"what (is|are)|what's|whats|tell me about|explain|how does .{1,40} work|good for|used for|"
-    r"pros and cons|difference|vs\.?|versus|worth it)\b"
+    r"pros and cons|difference|vs\.?|versus|worth it|downsides?|drawbacks?|limitations?|"
+    r"trade-?offs?)\b"
 )
 _PERSONAL = re.compile(
-    r"(?i)\b(my|our|it(?! costs? to| would cost)|its|this|that|these|those|running|so far|spent|currently|right now|"
+    r"(?i)\b(my|our|(?<!worth )it(?! costs? to| would cost)|its|this|that|these|those|running|so far|spent|currently|right now|"
     r"i have|i've|we have|today|yesterday|last|left)\b"
 )
 
@@ -89,7 +91,7 @@ _PERSONAL = re.compile(
 _RECOMMEND_WORDS = re.compile(
     r"(?i)\b(should i|which (aws )?(service|tool)|what (aws )?(service|tool)|recommend|suggest|best|"
     r"options?|cheapest|ways? to|how (do|should|can) i|what do i use|good for|need to|what to use|"
-    r"use to|use for|where (do|should|can|would) (i|we|they|it)|(right|good|best) (place|choice|fit))\b"
+    r"use to|use for|which one|which is better|better for|where (do|should|can|would) (i|we|they|it)|(right|good|best) (place|choice|fit))\b"
 )
 
 
@@ -191,7 +193,7 @@ class Ranker:
                     raw.update(raw_words(str(v).replace("_", " ")))
         for phrase, _ in PHRASE_FOLDS:
             raw.update(raw_words(phrase))
-        self.typos = Typos(raw)
+        self.typos = Typos(raw, known_stems=set(self.idf))
         self.verb_vocab = set().union(*self.verbs.values()) if self.verbs else set()
         # the things tools act on ("job", "bucket", "endpoint"): their plurals ask for lists
         self.object_words = {
@@ -201,17 +203,21 @@ class Ranker:
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
         """Among the knowledge tools: a named service -> describe it; a goal -> recommend."""
-        from agent.offline.extract import match_service
+        from agent.offline.extract import match_service, services_named
 
         service = match_service(text) is not None
-        recommend = bool(_RECOMMEND_WORDS.search(text)) and not (
-            service and (_DESCRIBE_WORDS.search(text) or _NATURE_WORDS.search(text))
+        several = len(services_named(text)) > 1  # "feature store or s3?": a choice between
+        recommend = several or (
+            bool(_RECOMMEND_WORDS.search(text))
+            and not (service and (_DESCRIBE_WORDS.search(text) or _NATURE_WORDS.search(text)))
         )
         stages = (
             bool(re.search(r"(?i)\b(stages?|steps|phases|workflow|overview|lifecycle)\b", text))
             and not recommend
         )
         if tool == "describe_service":
+            if several:
+                return -3.0  # a choice between services is a recommendation
             return 4.0 if service and not recommend else 0.0
         if tool == "recommend_services":
             return 4.0 if recommend or not service else 0.0
@@ -258,7 +264,7 @@ class Ranker:
     ) -> list[Candidate]:
         """`specific`: the request names concrete things (a URI, an ARN, a name), so it is
         about those and not a question about AWS services in general."""
-        from agent.offline.extract import match_service
+        from agent.offline.extract import match_service, services_named
 
         terms = self.query_terms(text)
         if not terms and not context_kinds:
@@ -283,7 +289,7 @@ class Ranker:
             and bool(_NATURE_WORDS.search(text))
             and not _PERSONAL.search(text)
             and match_service(text) is not None
-        )
+        ) or (knowledge_form and len(services_named(text)) > 1)
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
         plural = any(
             w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words

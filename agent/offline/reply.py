@@ -251,7 +251,9 @@ def _knowledge_answer(call: Call, request: str) -> str:
         low = request.lower()
         if re.search(r"\b(bill|billed|billing|pric|cost|charg|how much|expensive|cheap)", low):
             key, label = "billing", "Billing"
-        elif re.search(r"\b(not|avoid|shouldn'?t|bad|wrong|downside)", low):
+        elif re.search(
+            r"\b(not|avoid|shouldn'?t|bad|wrong|downside|drawback|limitation|cons\b)", low
+        ):
             key, label = "avoid_when", "Avoid it when"
         elif re.search(r"\bwhen\b", low):
             key, label = "use_when", "Use it when"

@@ -415,7 +415,8 @@ class Typos:
     stor featurs" -> "what should i use to store features"), so the question and stage patterns
     see the words. Names and URIs are not in the text it is given (the ranking text)."""
 
-    def __init__(self, words: Iterable[str]) -> None:
+    def __init__(self, words: Iterable[str], known_stems: Iterable[str] = ()) -> None:
+        self.known_stems = set(known_stems) | set(SYNONYMS)
         self.words = sorted({w for w in words if len(w) >= 2} | STOPWORDS | COMMON_WORDS)
         self._set = set(self.words)
         self._cache: dict[str, str] = {}
@@ -425,8 +426,8 @@ class Typos:
 
     def word(self, word: str) -> str:
         low = word.lower()
-        if low in self._set or len(low) < 3 or not low.isalpha():
-            return word
+        if low in self._set or len(low) < 3 or not low.isalpha() or stem(low) in self.known_stems:
+            return word  # known, or a form of a known word ("storing")
         if low not in self._cache:
             cutoff = 0.84 if len(low) < 5 else 0.8
             pool = [w for w in self._by_first.get(low[0], []) if abs(len(w) - len(low)) <= 2]
