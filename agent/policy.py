@@ -16,6 +16,14 @@ from tools.base import CostEstimate, ToolError, ToolSpec
 
 Action = Literal["allow", "ask", "deny"]
 
+# Why a risk level needs a person, in words for the approval dialog.
+RISK_WHY: dict[str, str] = {
+    "billable_read": "this read is billed per use",
+    "write": "this creates or changes something",
+    "costly": "this starts compute that bills by time",
+    "destructive": "this deletes or stops something",
+}
+
 
 @dataclass(frozen=True)
 class PolicyDecision:
@@ -89,7 +97,7 @@ def decide(
             return PolicyDecision("allow", "free read", estimate)
         if risk == "write" and spec.name in session.allowed_tools:
             return PolicyDecision("allow", "allowed for this session", estimate)
-        return PolicyDecision("ask", f"{risk} call", estimate)
+        return PolicyDecision("ask", f"ask mode: {RISK_WHY.get(risk, risk)}", estimate)
     if mode == "auto":
         if risk == "read":
             return PolicyDecision("allow", "free read", estimate)

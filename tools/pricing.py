@@ -7,6 +7,7 @@ unknown price is reported as unknown, never as zero.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -163,11 +164,15 @@ def check_instance_for(component: Component, instance_type: str, region: str = "
 
 
 def _fmt_rate(usd: float) -> str:
-    return (
-        f"${usd:,.4f}".rstrip("0").rstrip(".")
-        if usd < 0.1
-        else f"${usd:,.3f}".rstrip("0").rstrip(".")
-    )
+    """Enough significant digits that a tiny unit price never reads as $0."""
+    if usd >= 0.1:
+        return f"${usd:,.3f}".rstrip("0").rstrip(".")
+    if usd >= 0.0001:
+        return f"${usd:,.4f}".rstrip("0").rstrip(".")
+    if usd <= 0:
+        return "$0"
+    decimals = -math.floor(math.log10(usd)) + 2  # three significant digits
+    return f"${usd:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def estimate_instances(

@@ -212,7 +212,14 @@ def read_messages(messages: list[BaseMessage]) -> Memory:
             call.content = text
             call.artifact = msg.artifact
             status = getattr(msg, "status", "success") or "success"
-            if status == "error" and re.search(r"(?i)rejected|not approved|denied", text):
+            gate = (
+                (msg.artifact or {}).get("sagecoach_status")
+                if isinstance(msg.artifact, dict)
+                else None
+            )
+            if status == "error" and gate in ("dry_run", "denied", "rejected"):
+                status = gate  # the approval gate said so: nothing failed
+            elif status == "error" and re.search(r"(?i)rejected|not approved|denied", text):
                 status = "rejected"
             call.status = status
             if status != "success":

@@ -343,6 +343,12 @@ def result_reply(
                 parts.extend(f"  {x}" for x in key_data(call, line))
         elif call.status == "rejected":
             parts.append(f"✗ {call.name} was not run: {_cut(_first_line(call.content), 200)}")
+        elif call.status == "dry_run":
+            parts.append(
+                f"◦ {call.name} would run (dry-run; nothing was sent): {_cut(call.content, 300)}"
+            )
+        elif call.status == "denied":
+            parts.append(f"✗ {call.name} is not allowed here: {_cut(call.content, 300)}")
         else:
             parts.append(f"✗ {call.name} failed: {_cut(call.content, 300)}")
     last = calls[-1] if calls else None

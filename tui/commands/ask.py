@@ -49,6 +49,7 @@ def mode_that_allows(session: Any, request: Any) -> str:
         budget_per_session=session.settings.budget_usd_per_session,
         session=SessionBudget(spent_usd=session.spent_usd),
         region=session.region,
+        aws=session.env.aws,
     )
     return "auto" if verdict.action == "allow" else "yes"
 
