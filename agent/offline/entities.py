@@ -331,7 +331,7 @@ def extract_entities(text: str) -> Entities:
         if re.fullmatch(r"[a-z]+\d", low) and low in {"p3", "g4dn", "m5", "c5", "r5", "t3"}:
             continue
         ent.identifiers.append((value, _words_before(text, m.start(1))))
-        spans.append((m.start(1), m.end(1), " "))
+        spans.append((m.start(1), m.end(1), _kind_hint(value, text)))
     for m in NUMBER.finditer(text):
         if taken(m.start(), m.end()):
             continue
@@ -362,3 +362,17 @@ def extract_entities(text: str) -> Entities:
     out.append(text[last:])
     ent.ranking_text = "".join(out)
     return ent
+
+
+_KIND_WORDS = ("endpoint", "model", "bucket", "pipeline", "crawler", "function", "stream")
+
+
+def _kind_hint(identifier: str, text: str) -> str:
+    """'invoke sc-endpoint-ff606c with ...': a name that says what it is counts for ranking,
+    unless the sentence already names a kind of thing."""
+    parts = set(re.split(r"[-_.]", identifier.lower()))
+    kinds = [k for k in _KIND_WORDS if k in parts]
+    outside = text.lower().replace(identifier.lower(), " ")
+    if len(kinds) == 1 and not any(re.search(rf"\b{k}s?\b", outside) for k in _KIND_WORDS):
+        return f" {kinds[0]} "
+    return " "

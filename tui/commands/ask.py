@@ -212,7 +212,7 @@ async def run_ask(
                     entry["decision"] = decided.get(event.call_id) or (
                         event.status if event.status in ("denied", "dry_run") else "auto"
                     )
-                    mark = "✓" if event.status == "success" else "✗"
+                    mark = {"success": "✓", "dry_run": "◦"}.get(event.status, "✗")
                     printer.info(f"{mark} {event.name}: {event.status} — {event.summary}")
                 elif isinstance(event, ResourceCreated):
                     result["resources"].append(event.resource)
