@@ -38,6 +38,7 @@ def test_doctor_in_sandbox_is_ready() -> None:
     assert checks["account"]["value"] == "sandbox (123456789012)"
     assert "offline" in checks["model"]["value"]
     assert checks["endpoints"]["value"].startswith("all services → http://127.0.0.1:")
+    assert checks["execution role"]["value"].endswith(":role/sagecoach-sandbox-execution-role")
 
 
 def test_doctor_with_bedrock_model_in_sandbox_says_what_to_fix() -> None:

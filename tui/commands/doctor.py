@@ -116,6 +116,17 @@ def run_doctor(settings) -> tuple[list[Check], bool]:
                 checks.append(bedrock_check(aws, spec.split(":", 1)[1]))
         else:
             checks.append(Check("model", spec))
+        role = getattr(env, "default_role_arn", None) or settings.role_arn
+        checks.append(
+            Check(
+                "execution role",
+                role or "none set (tools that need one stop and say how to create it)",
+                fix=""
+                if role
+                else "Set role_arn in config.toml or SAGECOACH_ROLE_ARN to a role "
+                "SageMaker can assume.",
+            )
+        )
         for label, path in (("state dir", settings.state_dir), ("log dir", settings.log_dir)):
             try:
                 path.mkdir(parents=True, exist_ok=True)
