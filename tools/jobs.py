@@ -85,3 +85,21 @@ def wait_for_job(
             return WaitOutcome(status, desc, waited, timed_out=True)
         ctx.sleep(min(interval, max(0.0, timeout_s - waited)))
         interval = min(interval * 1.5, max_interval_s)
+
+
+def newest_first_params(
+    max_results: int, name_contains: str | None, status: str | None, created_after: Any = None
+) -> dict[str, Any]:
+    """The shared filter shape of SageMaker's List*Jobs calls, newest first."""
+    params: dict[str, Any] = {
+        "MaxResults": max_results,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    if name_contains:
+        params["NameContains"] = name_contains
+    if status:
+        params["StatusEquals"] = status
+    if created_after:
+        params["CreationTimeAfter"] = created_after
+    return params

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from tools.algorithms import ALGORITHMS, Metric, default_objective, get_algorithm
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.jobs import newest_first_params
 from tools.pricing import estimate_instances
 from tools.roles import with_role
 from tools.training.jobs import (
@@ -366,15 +367,7 @@ class ListTuningArgs(BaseModel):
 )
 def sagemaker_list_tuning_jobs(ctx: ToolContext, args: ListTuningArgs) -> ToolResult:
     """List hyperparameter tuning jobs, newest first, with job counts."""
-    params: dict[str, Any] = {
-        "MaxResults": args.max_results,
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-    }
-    if args.name_contains:
-        params["NameContains"] = args.name_contains
-    if args.status:
-        params["StatusEquals"] = args.status
+    params = newest_first_params(args.max_results, args.name_contains, args.status)
     page = ctx.client("sagemaker").list_hyper_parameter_tuning_jobs(**params)
     rows = [
         {

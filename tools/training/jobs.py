@@ -19,6 +19,7 @@ from tools.algorithms import (
 )
 from tools.algorithms import image_uri as algorithm_image_uri
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.jobs import newest_first_params
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
 from tools.roles import OptionalRoleArn, require_role, with_role
 from tools.validators import InstanceType, S3Uri, SageMakerName, parse_s3_uri
@@ -551,17 +552,9 @@ class ListTrainingArgs(BaseModel):
 )
 def sagemaker_list_training_jobs(ctx: ToolContext, args: ListTrainingArgs) -> ToolResult:
     """List training jobs, newest first (filters: name contains, status, created after)."""
-    params: dict[str, Any] = {
-        "MaxResults": args.max_results,
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-    }
-    if args.name_contains:
-        params["NameContains"] = args.name_contains
-    if args.status:
-        params["StatusEquals"] = args.status
-    if args.created_after:
-        params["CreationTimeAfter"] = args.created_after
+    params = newest_first_params(
+        args.max_results, args.name_contains, args.status, args.created_after
+    )
     page = ctx.client("sagemaker").list_training_jobs(**params)
     rows = [
         {
