@@ -14,16 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.events import ApprovalRequested, Decision, ToolCallFinished
-from agent.policy import SessionBudget, decide
 from agent.runtime import open_session
 from agent.settings import Settings
+from tests.safety_helpers import check_unapproved_call_sends_nothing
+from tests.safety_helpers import mutating_tools as _mutating_tools
 from tests.scripted_model import ScriptedChatModel, tool_turn
 from tests.test_deployment import ROLE, make_training_job
 from tools.aws import AwsContext
 from tools.base import Resource, ToolContext, ToolError
 from tools.ledger import ResourceLedger
 from tools.orchestration import remember_definition
-from tools.registry import all_tools, get_tool
+from tools.registry import get_tool
 from tools.sandbox import Sandbox
 
 MODULES = ("tools.deployment", "tools.monitoring", "tools.orchestration", "tools.ledger_tools")
@@ -52,9 +53,7 @@ DEFINITION = {
 
 
 def mutating_tools() -> list[str]:
-    return sorted(
-        t.name for t in all_tools() if t.mutating and t.func.__module__.startswith(MODULES)
-    )
+    return _mutating_tools(MODULES)
 
 
 def test_every_mutating_tool_has_sample_arguments() -> None:
@@ -70,27 +69,9 @@ def test_every_mutating_tool_has_sample_arguments() -> None:
 def test_policy_never_lets_an_unapproved_call_through(
     moto_server: Sandbox, name: str, mode: str, per_call: float
 ) -> None:
-    calls: list[dict] = []
-    aws = AwsContext(sandbox_endpoint=moto_server.endpoint, on_aws_call=calls.append)
-    spec = get_tool(name)
-    decision = decide(
-        spec,
-        SAMPLE_ARGS[name],
-        mode=mode,
-        budget_per_call=per_call,
-        budget_per_session=per_call,
-        session=SessionBudget(),
-        region=aws.region,
+    check_unapproved_call_sends_nothing(
+        moto_server.endpoint, name, SAMPLE_ARGS[name], mode, per_call
     )
-    if spec.risk == "write" and mode == "auto":
-        assert decision.action == "allow"  # writes run in auto mode by design
-        return
-    assert decision.action in ("ask", "deny")
-    if mode in ("read-only", "dry-run"):
-        assert decision.action == "deny"
-    if spec.risk == "destructive":
-        assert decision.action in ("ask", "deny")  # never auto-approved
-    assert calls == []  # deciding (and estimating) sent nothing
 
 
 def prepare(aws: AwsContext, state_dir: Path, session_id: str) -> None:

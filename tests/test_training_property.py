@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.policy import SessionBudget, decide
+from tests.safety_helpers import check_unapproved_call_sends_nothing
+from tests.safety_helpers import mutating_tools as _mutating_tools
 from tools.aws import AwsContext
 from tools.base import ToolContext, ToolError
-from tools.registry import all_tools, get_tool
+from tools.registry import get_tool
 from tools.sandbox import DEMO_BUCKET, DEMO_KEY, Sandbox, seed_demo
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -35,9 +36,7 @@ SAMPLE_ARGS: dict[str, dict] = {
 
 
 def mutating_tools() -> list[str]:
-    return sorted(
-        t.name for t in all_tools() if t.mutating and t.func.__module__.startswith(MODULES)
-    )
+    return _mutating_tools(MODULES)
 
 
 def test_every_mutating_tool_has_sample_arguments() -> None:
@@ -53,27 +52,9 @@ def test_every_mutating_tool_has_sample_arguments() -> None:
 def test_unapproved_calls_send_nothing(
     moto_server: Sandbox, name: str, mode: str, per_call: float
 ) -> None:
-    calls: list[dict] = []
-    aws = AwsContext(sandbox_endpoint=moto_server.endpoint, on_aws_call=calls.append)
-    spec = get_tool(name)
-    decision = decide(
-        spec,
-        SAMPLE_ARGS[name],
-        mode=mode,
-        budget_per_call=per_call,
-        budget_per_session=per_call,
-        session=SessionBudget(),
-        region=aws.region,
+    check_unapproved_call_sends_nothing(
+        moto_server.endpoint, name, SAMPLE_ARGS[name], mode, per_call
     )
-    if spec.risk == "write" and mode == "auto":
-        assert decision.action == "allow"  # writes run in auto mode by design
-        return
-    assert decision.action in ("ask", "deny")
-    if mode in ("read-only", "dry-run"):
-        assert decision.action == "deny"
-    # Denied, or asked and rejected by the person: the tool is not run, and deciding
-    # (which estimates the cost) sent nothing to AWS.
-    assert calls == []
 
 
 @pytest.fixture
