@@ -20,7 +20,7 @@ def new_session_id() -> str:
 @dataclass
 class AwsEnvironment:
     aws: AwsContext
-    sandbox: Any = None  # tools.sandbox.Sandbox when in the sandbox
+    sandbox: Any = None  # sandbox.server.Sandbox when in the sandbox
     reason: str = ""  # why this environment was chosen, for the screen and the log
     notices: list[str] = field(default_factory=list)
     # The IAM role jobs run as when a request names none: settings.role_arn, or the sandbox's.
@@ -72,7 +72,7 @@ def open_environment(
         )  # fmt: skip
         env = AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
     elif use_sandbox:
-        from tools.sandbox import Sandbox
+        from sandbox.server import Sandbox
 
         sandbox = Sandbox()
         endpoint = sandbox.start()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.server import Sandbox
 from tools.aws import AwsContext
 from tools.base import ToolContext
-from tools.sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,11 @@ import pytest
 from botocore.stub import Stubber
 
 import tools.collection as collection
+from sandbox.demo_data import write_churn_csv
+from sandbox.server import Sandbox
 from tools.aws import AwsContext
 from tools.base import ProgressEvent, ToolContext, ToolError
-from tools.demo_data import write_churn_csv
 from tools.registry import get_tool
-from tools.sandbox import Sandbox
 
 ROLE = "arn:aws:iam::123456789012:role/GlueRole"
 

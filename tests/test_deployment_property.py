@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from agent.events import ApprovalRequested, Decision, ToolCallFinished
 from agent.runtime import open_session
 from agent.settings import Settings
+from sandbox.server import Sandbox
 from tests.safety_helpers import check_unapproved_call_sends_nothing
 from tests.safety_helpers import mutating_tools as _mutating_tools
 from tests.scripted_model import ScriptedChatModel, tool_turn
@@ -25,7 +26,6 @@ from tools.base import Resource, ToolContext, ToolError
 from tools.ledger import ResourceLedger
 from tools.orchestration import remember_definition
 from tools.registry import get_tool
-from tools.sandbox import Sandbox
 
 MODULES = ("tools.deployment", "tools.monitoring", "tools.orchestration", "tools.ledger_tools")
 LAMBDA_ROLE = "arn:aws:iam::123456789012:role/proxy"

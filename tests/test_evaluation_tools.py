@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
+from sandbox.server import seed_demo
 from tools.aws import AwsContext
 from tools.base import ToolContext, ToolError
 from tools.registry import get_tool
-from tools.sandbox import seed_demo
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"

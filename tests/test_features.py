@@ -9,9 +9,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 import tools.features as features
+from sandbox.demo_data import churn_csv
 from tools.aws import AwsContext
 from tools.base import ProgressEvent, ToolContext, ToolError
-from tools.demo_data import churn_csv
 from tools.registry import get_tool
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

@@ -22,7 +22,7 @@ from agent.events import (
     TurnFinished,
 )
 from agent.offline import OfflinePlanner
-from tools.demo_data import write_churn_csv
+from sandbox.demo_data import write_churn_csv
 
 pytest.importorskip("agent.runtime")
 

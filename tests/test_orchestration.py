@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.server import seed_demo
 from tools.base import ToolContext, ToolError
 from tools.deployment import sagemaker_create_model
 from tools.features import sagemaker_start_processing_job
@@ -24,7 +25,6 @@ from tools.orchestration import (
     pipelines_start_execution,
     validate_definition,
 )
-from tools.sandbox import seed_demo
 from tools.training.jobs import sagemaker_start_training_job
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-exec"

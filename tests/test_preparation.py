@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
+from sandbox.demo_data import churn_csv
+from sandbox.server import Sandbox
 from tools import tabular
 from tools.aws import AwsContext
 from tools.base import ToolContext, ToolError
-from tools.demo_data import churn_csv
 from tools.preparation import zip_handler
 from tools.registry import get_tool
-from tools.sandbox import Sandbox
 
 ROLE = "arn:aws:iam::123456789012:role/DataRole"
 MB = 1024**2

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from agent.policy import SessionBudget, decide
+from sandbox.demo_data import write_churn_csv
+from sandbox.server import Sandbox
 from tools.aws import AwsContext
 from tools.base import NotEmulated, ToolContext, ToolError
-from tools.demo_data import write_churn_csv
 from tools.guard import ReadOnlyViolation
 from tools.registry import get_tool, tools_for_stage
-from tools.sandbox import Sandbox
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sandbox.demo_data import churn_csv
 from tools.aws import AwsContext
 from tools.base import ToolContext
-from tools.demo_data import churn_csv
 from tools.registry import get_tool
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from sandbox.demo_data import churn_csv
+from sandbox.server import Sandbox
 from tools.aws import AwsContext
 from tools.base import ToolContext
-from tools.demo_data import churn_csv
 from tools.ledger import ResourceLedger
 from tools.registry import get_tool
-from tools.sandbox import Sandbox
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from sandbox.demo_data import churn_csv
 from tools import tabular
-from tools.demo_data import churn_csv
 
 
 def test_infer_types_and_stats_on_the_churn_sample() -> None:

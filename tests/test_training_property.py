@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sandbox.server import DEMO_BUCKET, DEMO_KEY, Sandbox, seed_demo
 from tests.safety_helpers import check_unapproved_call_sends_nothing
 from tests.safety_helpers import mutating_tools as _mutating_tools
 from tools.aws import AwsContext
 from tools.base import ToolContext, ToolError
 from tools.registry import get_tool
-from tools.sandbox import DEMO_BUCKET, DEMO_KEY, Sandbox, seed_demo
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 DATA = f"s3://{DEMO_BUCKET}/{DEMO_KEY}"

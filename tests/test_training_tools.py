@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.stub import Stubber
 
+from sandbox.server import seed_demo
 from tools.algorithms import ALGORITHMS, XGBoostHyperparameters, hyperparameter_strings
 from tools.aws import AwsContext
 from tools.base import NotEmulated, ToolContext, ToolError
 from tools.registry import get_tool
-from tools.sandbox import seed_demo
 from tools.training import build_training_job_request
 from tools.training.jobs import StartTrainingArgs
 

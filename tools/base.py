@@ -196,7 +196,7 @@ class ToolContext:
         self.state_dir = state_dir
         self._progress = progress
         self.ledger = ledger
-        self.sandbox = sandbox  # tools.sandbox.Sandbox when in the sandbox, for canned responses
+        self.sandbox = sandbox  # sandbox.server.Sandbox when in the sandbox, for canned responses
         # The IAM role jobs run as when a call names none (tools.roles.resolve_role).
         self.default_role_arn = default_role_arn
         self.cancel_event = threading.Event()

@@ -82,7 +82,7 @@ class RuntimeOpener:
         if not use_sandbox:
             return None
         if self.sandbox is None:
-            from tools.sandbox import Sandbox
+            from sandbox.server import Sandbox
 
             sandbox = Sandbox()
             sandbox.start()

@@ -142,7 +142,7 @@ def judge(case: Case, outcome: Outcome) -> bool:
 
 
 def write_demo_files(directory: Path) -> None:
-    from tools.demo_data import write_churn_csv
+    from sandbox.demo_data import write_churn_csv
 
     write_churn_csv(directory / "churn.csv", rows=200)
     (directory / "data.csv").write_text((directory / "churn.csv").read_text())

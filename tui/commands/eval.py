@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run each case against a fresh sandbox and report how many were routed correctly."""
         from agent.offline.evaluate import CaseFileError, load_cases, run_eval
-        from tools.sandbox import Sandbox
+        from sandbox.server import Sandbox
 
         try:
             loaded = load_cases(cases)

@@ -25,8 +25,8 @@ def serve(
     ] = "us-east-1",
 ) -> None:
     """Run a sandbox in the foreground until Ctrl+C; prints the AWS_ENDPOINT_URL line to export."""
+    from sandbox.server import DEMO_BUCKET, Sandbox, seed_demo
     from tools.aws import AwsContext
-    from tools.sandbox import DEMO_BUCKET, Sandbox, seed_demo
 
     sandbox = Sandbox(port)
     try:

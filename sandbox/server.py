@@ -144,7 +144,7 @@ class Sandbox:
 
 def seed_demo(client_s3: Any, rows: int = 3000) -> str:
     """Put the synthetic churn CSV in the demo bucket; returns its s3:// URI."""
-    from tools.demo_data import churn_csv
+    from sandbox.demo_data import churn_csv
 
     try:
         client_s3.create_bucket(Bucket=DEMO_BUCKET)
