@@ -37,10 +37,29 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[Sandbox]:
-    sandbox = Sandbox()
+    sandbox = Sandbox(engine=False, seed=False)
     sandbox.start()
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_server() -> Iterator[Sandbox]:
+    """A sandbox with the execution engine (jobs really run), one per test process."""
+    sandbox = Sandbox(seed=False, warm=True)
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def engine_sandbox(engine_server: Sandbox) -> Iterator[Sandbox]:
+    """The engine sandbox, wiped and seeded with the demo data for this test; jobs still
+    running at the end are stopped."""
+    engine_server.reset(seed=True)
+    yield engine_server
+    engine_server.engine.jobs.shutdown(wait_s=5)
+    engine_server.engine.jobs.closed = False
 
 
 @pytest.fixture
