@@ -33,12 +33,12 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--C", type=float, default=1.0)
+parser.add_argument("--c_value", type=float, default=1.0)
 parser.add_argument("--model-dir", default=os.environ["SM_MODEL_DIR"])
 args = parser.parse_args()
 files = glob.glob(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "*.csv"))
 frame = pd.concat(pd.read_csv(f, header=None) for f in files)
-model = LogisticRegression(C=args.C).fit(frame.iloc[:, 1:], frame.iloc[:, 0])
+model = LogisticRegression(C=args.c_value).fit(frame.iloc[:, 1:], frame.iloc[:, 0])
 print(f"train accuracy: {model.score(frame.iloc[:, 1:], frame.iloc[:, 0]):.3f}")
 joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
 with open("/opt/ml/model/hyperparameters.txt", "w") as handle:  # a hard-coded container path
@@ -87,14 +87,14 @@ def test_script_mode_runs_the_users_script_with_the_toolkit_environment(
 
     sm, s3, logs = clients(engine_sandbox.endpoint, "sagemaker", "s3", "logs")
     _put_signal(s3)
-    sm.create_training_job(**_sklearn_job(s3, "sk-script", TRAIN_SCRIPT, {"C": "0.5"}))
+    sm.create_training_job(**_sklearn_job(s3, "sk-script", TRAIN_SCRIPT, {"c_value": "0.5"}))
     desc = wait_training(sm, "sk-script")
     assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
     key = "out/sk-script/output/model.tar.gz"
     files = untar(s3.get_object(Bucket="sagecoach-demo", Key=key)["Body"].read())
     model = joblib.load(io.BytesIO(files["model.joblib"]))
     assert model.C == 0.5
-    assert files["hyperparameters.txt"] == b'{"C":0.5}'
+    assert files["hyperparameters.txt"] == b'{"c_value":0.5}'
     lines = log_lines(logs, "/aws/sagemaker/TrainingJobs", "sk-script")
     accuracy = next(line for line in lines if line.startswith("train accuracy:"))
     assert float(accuracy.split(":")[1]) > 0.8
