@@ -94,11 +94,24 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _held(directory: Path) -> bool:
+    """Whether a running sandbox holds this directory's server lock (a dead one never does)."""
+    if fcntl is None:  # pragma: no cover - Windows: the pid check decides
+        return True
+    with (directory / "server.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+
 def status(state_dir: Path, timeout: float = 0.5) -> RunningSandbox | None:
     """The sandbox running for this state directory, if one answers."""
     directory = sandbox_dir(state_dir)
     info = _read_info(directory)
-    if not info or not _pid_alive(int(info.get("pid", 0))):
+    if not info or not _pid_alive(int(info.get("pid", 0))) or not _held(directory):
         return None
     identity = probe(str(info.get("endpoint", "")), timeout=timeout)
     if identity is None or identity.get("pid") != info.get("pid"):
@@ -147,7 +160,7 @@ def _spawn(state_dir: Path, idle_timeout_s: float) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     with (directory / "daemon.log").open("ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -165,6 +178,8 @@ def _spawn(state_dir: Path, idle_timeout_s: float) -> None:
             start_new_session=True,
             close_fds=True,
         )
+    # Reap it when it exits, so a long-lived client (the app) leaves no zombie behind.
+    threading.Thread(target=process.wait, name="sandbox-reaper", daemon=True).start()
 
 
 def stop(state_dir: Path, timeout_s: float = 20.0) -> bool:
@@ -173,9 +188,10 @@ def stop(state_dir: Path, timeout_s: float = 20.0) -> bool:
     if running is None:
         return False
     os.kill(running.pid, signal.SIGTERM)
+    directory = sandbox_dir(state_dir)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _pid_alive(running.pid):
+        if not _held(directory):  # the lock goes with the process, after its last save
             return True
         time.sleep(0.05)
     return False

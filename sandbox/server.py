@@ -103,6 +103,10 @@ class Sandbox:
             result = self.engine.persistence.restore()
             self.restored, self.restore_message = result.restored, result.message
             fresh = not result.restored
+            if fresh:  # this state directory's sandbox holds nothing else (even in-process)
+                from moto.core.base_backend import BackendDict
+
+                BackendDict.reset()
         from sandbox.engine.dispatch import HOOKS
 
         app: Any = DomainDispatcherApplication(create_backend_app)

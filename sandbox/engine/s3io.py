@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 _CLIENTS: dict[tuple[str, str, str], Any] = {}
+SMALL_OBJECT = 16 * 1024 * 1024
 _LOCK = threading.Lock()
 
 
@@ -95,7 +96,10 @@ class S3:
 
     def upload_file(self, path: Path, uri: str) -> None:
         bucket, key = split_uri(uri)
-        self.s3.upload_file(str(path), bucket, key)
+        if path.stat().st_size <= SMALL_OBJECT:  # one request; no transfer-manager threads
+            self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        else:
+            self.s3.upload_file(str(path), bucket, key)
 
     def upload_dir(self, source: Path, uri: str) -> int:
         """Upload every file under source to the prefix; returns how many."""
@@ -104,7 +108,7 @@ class S3:
             prefix += "/"
         count = 0
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            self.s3.upload_file(str(path), bucket, prefix + path.relative_to(source).as_posix())
+            self.upload_file(path, f"s3://{bucket}/{prefix}{path.relative_to(source).as_posix()}")
             count += 1
         return count
 
@@ -127,7 +131,7 @@ class S3:
 def tar_gz_dir(source: Path, archive: Path) -> Path:
     """model.tar.gz as SageMaker writes it: the directory's contents at the archive root."""
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "w:gz") as tar:
+    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
         for path in sorted(source.rglob("*")):
             tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
     return archive

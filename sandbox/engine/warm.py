@@ -55,12 +55,20 @@ class WarmPool:
             self._spare = self._spawn()
 
     def take(self) -> subprocess.Popen[bytes]:
-        """A container process waiting for its job line on stdin."""
+        """A container process waiting for its job line on stdin.
+
+        The next spare starts once this one exits, so its imports never compete for the CPU
+        with the job that is running (call `prewarm` to start one at once)."""
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is None or spare.poll() is not None:
             spare = self._spawn()
-        threading.Thread(target=self.prewarm, daemon=True).start()
+
+        def replace_when_done(process: subprocess.Popen[bytes] = spare) -> None:
+            process.wait()
+            self.prewarm()
+
+        threading.Thread(target=replace_when_done, daemon=True).start()
         return spare
 
     def close(self) -> None:

@@ -144,6 +144,11 @@ def read_label_first_csv(files: list[Path], label_column: int | None = 0) -> tup
     with files[0].open("r", errors="ignore") as handle:
         first = handle.readline()
     delimiter = sniff_delimiter(first)
+    fast = [_read_numbers(path, delimiter) for path in files]
+    if all(f is not None for f in fast) and len({f.shape[1] for f in fast if f.size}) <= 1:
+        numbers = np.vstack([f for f in fast if f.size]) if any(f.size for f in fast) else None
+        if numbers is not None:
+            return _split_label(numbers, label_column)
     frames = [_read_cells(path, delimiter) for path in files]
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
@@ -161,6 +166,12 @@ def read_label_first_csv(files: list[Path], label_column: int | None = 0) -> tup
             parsed = parsed.astype("float64")
             parsed[loose] = pd.to_numeric(prefix, errors="coerce")
         numbers[:, position] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    return _split_label(numbers, label_column)
+
+
+def _split_label(numbers: Any, label_column: int | None) -> tuple[Any, Any]:
+    import numpy as np
+
     if label_column is None:
         features = numbers
         labels = None
@@ -171,6 +182,24 @@ def read_label_first_csv(files: list[Path], label_column: int | None = 0) -> tup
     present = np.where(~np.isnan(features).all(axis=0))[0]
     features = features[:, : (int(present[-1]) + 1 if len(present) else 0)]
     return features.astype(np.float32), labels
+
+
+def _read_numbers(path: Path, delimiter: str) -> Any:
+    """The fast path: a file whose every cell is a number (or empty) reads in one C pass."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(
+            path, sep=delimiter, header=None, dtype=np.float64, quoting=csv.QUOTE_NONE,
+            skip_blank_lines=True, engine="c", na_filter=True, keep_default_na=False,
+            na_values=[""],
+        )  # fmt: skip
+    except pd.errors.EmptyDataError:
+        return np.zeros((0, 0))
+    except (ValueError, pd.errors.ParserError):
+        return None
+    return frame.to_numpy(dtype=np.float64)
 
 
 def _read_cells(path: Path, delimiter: str) -> Any:
