@@ -208,3 +208,93 @@ def test_kmeans_and_rcf_train_and_rcf_wants_sharded_data(engine_sandbox: Sandbox
     rcf = wait_training(sm, "rcf-replicated")
     assert rcf["TrainingJobStatus"] == "Failed"
     assert "'FullyReplicated' is not one of ['ShardedByS3Key']" in rcf["FailureReason"]
+
+
+def test_xgboost_spot_checkpoints_are_saved_and_a_new_job_resumes_from_them(
+    engine_sandbox: Sandbox,
+) -> None:
+    sm, s3, logs = clients(engine_sandbox.endpoint, "sagemaker", "s3", "logs")
+    _put_signal(s3)
+
+    def request(name: str, rounds: str) -> dict:
+        body = training_request(name, "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                                {"num_round": rounds, "objective": "binary:logistic"},
+                                [channel("train", "s3://sagecoach-demo/signal/")],
+                                "s3://sagecoach-demo/out/")  # fmt: skip
+        body["EnableManagedSpotTraining"] = True
+        body["StoppingCondition"]["MaxWaitTimeInSeconds"] = 1200
+        body["CheckpointConfig"] = {"S3Uri": "s3://sagecoach-demo/checkpoints/churn/"}
+        return body
+
+    sm.create_training_job(**request("spot-1", "6"))
+    assert wait_training(sm, "spot-1")["TrainingJobStatus"] == "Completed"
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="sagecoach-demo", Prefix="checkpoints/churn/")[
+            "Contents"
+        ]
+    ]
+    assert "checkpoints/churn/xgboost-checkpoint.5" in keys
+
+    sm.create_training_job(**request("spot-2", "10"))
+    assert wait_training(sm, "spot-2")["TrainingJobStatus"] == "Completed"
+    lines = log_lines(logs, "/aws/sagemaker/TrainingJobs", "spot-2")
+    assert any("Resuming from iteration 6" in line for line in lines)
+    rounds = [line for line in lines if line.startswith("[") and "#011" in line]
+    assert len(rounds) == 4  # only the rounds left
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="sagecoach-demo", Prefix="checkpoints/")["Contents"]
+    ]
+    assert "checkpoints/churn/xgboost-checkpoint.9" in keys
+
+
+def test_a_failing_processing_script_and_stop_processing_job(engine_sandbox: Sandbox) -> None:
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    s3.put_object(
+        Bucket="sagecoach-demo", Key="code/bad.py", Body=b"import sys\nraise KeyError('churned')\n"
+    )
+    s3.put_object(
+        Bucket="sagecoach-demo", Key="code/slow.py", Body=b"import time\ntime.sleep(60)\n"
+    )
+
+    def create(name: str, script: str) -> None:
+        sm.create_processing_job(
+            ProcessingJobName=name, RoleArn=ROLE,
+            AppSpecification={"ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": [
+                "python3", f"/opt/ml/processing/input/code/{script}"]},
+            ProcessingInputs=[{"InputName": "code", "S3Input": {
+                "S3Uri": f"s3://sagecoach-demo/code/{script}", "LocalPath": "/opt/ml/processing/input/code",
+                "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+            ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                   "VolumeSizeInGB": 5}},
+            StoppingCondition={"MaxRuntimeInSeconds": 300},
+        )  # fmt: skip
+
+    create("bad-script", "bad.py")
+    create("slow-script", "slow.py")
+    bad = wait_processing(sm, "bad-script")
+    assert bad["ProcessingJobStatus"] == "Failed"
+    assert bad["FailureReason"] == "AlgorithmError: See job logs for more information"
+    assert "KeyError: 'churned'" in bad["ExitMessage"]
+    deadline = time.monotonic() + 30
+    while engine_sandbox.engine.jobs.get("processing", "us-east-1", "slow-script") is None or (
+        engine_sandbox.engine.jobs.get("processing", "us-east-1", "slow-script").process is None
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sm.stop_processing_job(ProcessingJobName="slow-script")
+    assert wait_processing(sm, "slow-script", timeout=20)["ProcessingJobStatus"] == "Stopped"
+
+
+def test_xgboost_hyperparameters_are_checked_by_the_container(engine_sandbox: Sandbox) -> None:
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    _put_signal(s3)
+    sm.create_training_job(**training_request(
+        "xgb-typo", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        {"num_round": "5", "max_dept": "4"}, [channel("train", "s3://sagecoach-demo/signal/")],
+        "s3://sagecoach-demo/out/",
+    ))  # fmt: skip
+    desc = wait_training(sm, "xgb-typo")
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert "Extraneous hyperparameter found: max_dept" in desc["FailureReason"]

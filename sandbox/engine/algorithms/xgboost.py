@@ -342,7 +342,7 @@ def _checkpoint_callback(directory: Path) -> Any:
     class SaveCheckpoint(xgb.callback.TrainingCallback):  # type: ignore[misc]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
             directory.mkdir(parents=True, exist_ok=True)
-            iteration = epoch  # absolute: xgboost continues counting from a loaded model
+            iteration = model.num_boosted_rounds() - 1  # counts the rounds of a resumed model
             path = directory / f"{CHECKPOINT_NAME}.{iteration}"
             model.save_model(str(path) + ".tmp")
             Path(str(path) + ".tmp").replace(path)
