@@ -98,6 +98,9 @@ class Sandbox:
 
         install()
         self.engine = Engine(self.state_dir, prewarm=self.warm and self.use_engine)
+        from sandbox.engine import attach
+
+        attach(self.engine)
         fresh = True
         if self.engine.persistence is not None:
             result = self.engine.persistence.restore()

@@ -82,6 +82,13 @@ def test_xgboost_learns_a_known_signal_with_statuses_log_metrics_and_a_model(
     listed = cw.list_metrics(Namespace="/aws/sagemaker/TrainingJobs",
                              Dimensions=[{"Name": "TrainingJobName", "Value": "xgb-signal"}])  # fmt: skip
     assert {"train:auc", "validation:auc"} <= {m["MetricName"] for m in listed["Metrics"]}
+    (metrics,) = clients(engine_sandbox.endpoint, "sagemaker-metrics")
+    [curve] = metrics.batch_get_metrics(MetricQueries=[{
+        "MetricName": "validation:auc", "ResourceArn": desc["TrainingJobArn"], "MetricStat": "Avg",
+        "Period": "IterationNumber", "XAxisType": "IterationNumber"}])["MetricQueryResults"]  # fmt: skip
+    assert curve["Status"] == "Complete"
+    assert curve["XAxisValues"] == list(range(25))
+    assert curve["MetricValues"][-1] == pytest.approx(final["validation:auc"])
 
 
 def test_header_row_with_a_numeric_first_column_fails_with_xgboosts_label_message(

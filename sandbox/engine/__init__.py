@@ -19,7 +19,8 @@ monitoring, Pipelines):
        @HOOKS.before("sagemaker-runtime", "InvokeEndpoint")
        def invoke(engine, call: Call) -> Reply: ...   # Reply(body=bytes, content_type=...)
 
-   then add the module's name to `MODULES` below. `call.params` is the JSON request (or the
+   then add the module's name to `MODULES` below (a module may also define `attach(engine)`,
+   run before the state is restored, and `recover(engine)`, run after). `call.params` is the JSON request (or the
    route's named groups), `call.region`/`call.account` say whose state; a 2xx JSON answer of
    moto is what `after` hooks receive. moto's own objects are the API state: change them through
    `engine.sagemaker(region)` (e.g. `.endpoints[name].endpoint_status = "InService"`).
@@ -52,13 +53,22 @@ from sandbox.engine.core import Engine
 from sandbox.engine.dispatch import HOOKS, ApiError, Call, Reply
 
 #: Modules whose import registers hooks (add yours here).
-MODULES = ("sandbox.engine.training", "sandbox.engine.processing")
+MODULES = ("sandbox.engine.training", "sandbox.engine.processing", "sandbox.engine.metrics_api")
 
 
 def install() -> None:
     """Import every hook module once (hooks register on import)."""
     for name in MODULES:
         importlib.import_module(name)
+
+
+def attach(engine: Engine) -> None:
+    """Before a restore: each module's `attach(engine)` sets up its state (and registers it
+    with persistence)."""
+    for name in MODULES:
+        setup = getattr(importlib.import_module(name), "attach", None)
+        if setup is not None:
+            setup(engine)
 
 
 def recover(engine: Engine) -> None:
@@ -70,4 +80,14 @@ def recover(engine: Engine) -> None:
             settle(engine)
 
 
-__all__ = ["HOOKS", "MODULES", "ApiError", "Call", "Engine", "Reply", "install", "recover"]
+__all__ = [
+    "HOOKS",
+    "MODULES",
+    "ApiError",
+    "Call",
+    "Engine",
+    "Reply",
+    "attach",
+    "install",
+    "recover",
+]

@@ -111,15 +111,21 @@ def compile_definitions(definitions: list[dict[str, str]]) -> list[MetricDefinit
     return compiled
 
 
+_ITERATION = re.compile(r"^\[(\d+)\]")
+
+
 class MetricCollector:
-    """Applies metric regexes to log lines, as SageMaker does, and keeps every value seen."""
+    """Applies metric regexes to log lines, as SageMaker does, and keeps every value seen with
+    its time and iteration (the `[i]` a line starts with, else the how-manieth value it is)."""
 
     def __init__(self, definitions: list[MetricDefinition]) -> None:
         self.definitions = definitions
         self.series: dict[str, list[tuple[datetime, float]]] = {}
+        self.steps: dict[str, list[int]] = {}
 
     def feed(self, line: str) -> None:
         now = datetime.now(UTC)
+        iteration = _ITERATION.match(line)
         for definition in self.definitions:
             found = definition.regex.search(line)
             if not found or not found.groups():
@@ -128,7 +134,10 @@ class MetricCollector:
             if number is None:
                 continue
             value = float(number.group(0))
-            self.series.setdefault(definition.name, []).append((now, value))
+            points = self.series.setdefault(definition.name, [])
+            steps = self.steps.setdefault(definition.name, [])
+            steps.append(int(iteration.group(1)) if iteration else len(points))
+            points.append((now, value))
 
     def final(self) -> list[dict[str, Any]]:
         """FinalMetricDataList: the last value of each metric (NaN is kept, as AWS shows it)."""

@@ -145,6 +145,18 @@ def _operation(environ: dict[str, Any], body: bytes) -> str:
     return ""
 
 
+def _is_json(environ: dict[str, Any]) -> bool:
+    return "json" in environ.get("CONTENT_TYPE", "")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 class EngineMiddleware:
     """WSGI app: identifies each call, runs the engine's hooks around moto, never raises."""
 
@@ -220,15 +232,11 @@ class EngineMiddleware:
                 found = route.pattern.match(path)
                 if found and service in (route.service, route.service.split("-")[0]):
                     service, operation = route.service, route.operation
-                    params = dict(found.groupdict())
+                    params = _json_object(body) if _is_json(environ) else {}
+                    params.update(found.groupdict())
                     break
         elif environ.get("HTTP_X_AMZ_TARGET") and body:
-            try:
-                parsed = json.loads(body)
-                if isinstance(parsed, dict):
-                    params = parsed
-            except ValueError:
-                params = {}
+            params = _json_object(body)
         headers = {
             key[5:].replace("_", "-").lower(): str(value)
             for key, value in environ.items()

@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.core.utils import utcnow
 
-from sandbox.engine import script_mode
+from sandbox.engine import metrics_api, script_mode
 from sandbox.engine.core import Engine
 from sandbox.engine.cwlogs import (
     TRAINING_LOG_GROUP,
@@ -204,6 +204,7 @@ def run_training(engine: Engine, job: RunningJob, request: dict[str, Any], fake:
             if metrics.series:
                 fake.final_metric_data_list = metrics.final()
                 metrics.publish(engine._require_endpoint(), job.region, job.name)
+                metrics_api.record_job(engine, fake.arn, metrics)
             if exit_code != 0:
                 _finish(fake, "Failed", "Failed", _failure_reason(job.workdir, log, exit_code))
                 return
