@@ -50,3 +50,33 @@ def test_reset_without_a_running_sandbox_deletes_the_saved_state(tmp_path: Path)
     assert "deleted" in daemon.reset(tmp_path)
     assert not (directory / "state.pickle").exists()
     assert (tmp_path / "audit.jsonl").read_text() == "kept"
+
+
+def test_sandbox_commands_status_reset_and_stop(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    state = tmp_path / "xdg" / "sagecoach"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "tui.cli", "sandbox", *args], env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "No sandbox is running" in cli("status")
+    endpoint = daemon.connect(state, idle_timeout_s=120)
+    try:
+        shown = cli("status")
+        assert f"Sandbox running at {endpoint}" in shown
+        assert (
+            "sagecoach-sandbox-execution-role" in shown
+            and "s3://sagecoach-demo/churn/churn.csv" in shown
+        )
+        assert "was reset" in cli("reset", "--yes")
+        assert "state is saved" in cli("stop")
+    finally:
+        daemon.stop(state)
+    assert "restored on the next start" in cli("status")
