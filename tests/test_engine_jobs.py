@@ -298,3 +298,82 @@ def test_xgboost_hyperparameters_are_checked_by_the_container(engine_sandbox: Sa
     desc = wait_training(sm, "xgb-typo")
     assert desc["TrainingJobStatus"] == "Failed"
     assert "Extraneous hyperparameter found: max_dept" in desc["FailureReason"]
+
+
+PREPARE_FOR_XGBOOST = """
+import os
+import pandas as pd
+
+frame = pd.read_csv("/opt/ml/processing/input/raw/churn.csv")
+frame["month_to_month"] = (frame["contract"] == "month-to-month").astype(int)
+frame["partner"] = (frame["has_partner"] == "yes").astype(int)
+columns = ["churned", "tenure_months", "monthly_charges", "support_calls", "data_gb",
+           "month_to_month", "partner"]
+frame = frame[columns].dropna()
+cut = int(len(frame) * 0.8)
+for name, part in (("train", frame[:cut]), ("validation", frame[cut:])):
+    os.makedirs(f"/opt/ml/processing/output/{name}", exist_ok=True)
+    part.to_csv(f"/opt/ml/processing/output/{name}/{name}.csv", header=False, index=False)
+"""
+
+
+def test_the_demo_csv_prepared_by_a_processing_job_gives_a_real_model(
+    engine_sandbox: Sandbox,
+) -> None:
+    """The raw demo CSV teaches nothing; label first, numeric, no header, split: it learns."""
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    s3.put_object(Bucket="sagecoach-demo", Key="code/prepare.py", Body=PREPARE_FOR_XGBOOST.encode())
+    sm.create_processing_job(
+        ProcessingJobName="prepare-demo", RoleArn=ROLE,
+        AppSpecification={"ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": [
+            "python3", "/opt/ml/processing/input/code/prepare.py"]},
+        ProcessingInputs=[
+            {"InputName": "code", "S3Input": {"S3Uri": "s3://sagecoach-demo/code/prepare.py",
+             "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix",
+             "S3InputMode": "File"}},
+            {"InputName": "raw", "S3Input": {"S3Uri": DEMO_URI,
+             "LocalPath": "/opt/ml/processing/input/raw", "S3DataType": "S3Prefix",
+             "S3InputMode": "File"}}],
+        ProcessingOutputConfig={"Outputs": [
+            {"OutputName": name, "S3Output": {"S3Uri": f"s3://sagecoach-demo/prepared/{name}/",
+             "LocalPath": f"/opt/ml/processing/output/{name}", "S3UploadMode": "EndOfJob"}}
+            for name in ("train", "validation")]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                               "VolumeSizeInGB": 5}},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+    )  # fmt: skip
+    assert wait_processing(sm, "prepare-demo")["ProcessingJobStatus"] == "Completed"
+    sm.create_training_job(**training_request(
+        "xgb-prepared", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        {"num_round": "30", "objective": "binary:logistic", "eval_metric": "auc", "max_depth": "3"},
+        [channel("train", "s3://sagecoach-demo/prepared/train/"),
+         channel("validation", "s3://sagecoach-demo/prepared/validation/")],
+        "s3://sagecoach-demo/out/",
+    ))  # fmt: skip
+    desc = wait_training(sm, "xgb-prepared")
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
+    assert final["validation:auc"] > 0.7
+
+
+def test_linear_learner_binary_classifier_learns_the_signal(engine_sandbox: Sandbox) -> None:
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    _put_signal(s3)
+    sm.create_training_job(**training_request(
+        "ll-binary", "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+        {"predictor_type": "binary_classifier", "feature_dim": "5"},
+        [channel("train", "s3://sagecoach-demo/signal/"),
+         channel("validation", "s3://sagecoach-demo/signal/")],
+        "s3://sagecoach-demo/out/",
+    ))  # fmt: skip
+    desc = wait_training(sm, "ll-binary")
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
+    assert final["validation:binary_classification_accuracy"] > 0.8
+    assert final["validation:roc_auc_score"] > 0.85
+    files = untar(
+        s3.get_object(Bucket="sagecoach-demo", Key="out/ll-binary/output/model.tar.gz")[
+            "Body"
+        ].read()
+    )
+    assert set(files) == {"model_algo-1"}
