@@ -180,6 +180,22 @@ def _spawn(state_dir: Path, idle_timeout_s: float) -> None:
         )
     # Reap it when it exits, so a long-lived client (the app) leaves no zombie behind.
     threading.Thread(target=process.wait, name="sandbox-reaper", daemon=True).start()
+    _SPAWNED.append((Path(state_dir), process))
+
+
+_SPAWNED: list[tuple[Path, subprocess.Popen[bytes]]] = []
+
+
+def stop_spawned() -> None:
+    """Stop every sandbox this process started (tests; a client that wants no leftovers)."""
+    while _SPAWNED:
+        state_dir, process = _SPAWNED.pop()
+        if process.poll() is None:
+            stop(state_dir)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def stop(state_dir: Path, timeout_s: float = 20.0) -> bool:

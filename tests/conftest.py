@@ -17,7 +17,7 @@ from tools.base import ToolContext
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No test sees the developer's AWS config, credentials or state directory."""
     for key in list(os.environ):
         if key.startswith(("AWS_", "SAGECOACH_")):
@@ -32,7 +32,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config-absent"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials-absent"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return home
+    yield home
+    from sandbox import daemon
+
+    daemon.stop_spawned()  # a session that started the shared sandbox leaves no process behind
 
 
 @pytest.fixture(scope="session")
