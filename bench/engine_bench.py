@@ -5,7 +5,9 @@
   (target: within 2×; medians of a few runs; the sandbox keeps a warm container process, as a
   running sandbox does);
 - sandbox start-up with a restored state of 50 training jobs and 200 objects (target ≤ 2 s):
-  the whole daemon process, from spawn until it answers.
+  the whole daemon process, from spawn until it answers;
+- `sagecoach ask --sandbox "list my buckets"` end to end while the sandbox runs (target: median
+  ≤ 2.5 s), as a whole process with the offline planner.
 
     python -m bench.engine_bench [--runs N] [--json]
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 TRAIN_RATIO_TARGET = 2.0
 START_TARGET_S = 2.0
+ASK_TARGET_S = 2.5
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ROLE = "arn:aws:iam::123456789012:role/sagecoach-sandbox-execution-role"
 
@@ -149,6 +152,35 @@ def bench_startup(runs: int) -> dict:
     }
 
 
+def bench_ask(runs: int) -> dict:
+    import os
+    import subprocess
+
+    from sandbox import daemon
+
+    timings = []
+    with tempfile.TemporaryDirectory(prefix="sagecoach-bench-") as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
+        env.update(HOME=home, XDG_STATE_HOME=f"{home}/state", XDG_CONFIG_HOME=f"{home}/config",
+                   AWS_CONFIG_FILE=f"{home}/absent", AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
+                   AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
+        state = Path(home) / "state" / "sagecoach"
+        daemon.connect(state, idle_timeout_s=120)
+        try:
+            command = [sys.executable, "-m", "tui.cli", "ask", "--sandbox", "--json",
+                       "list my buckets"]  # fmt: skip
+            for _ in range(runs + 1):  # the first run warms the file cache
+                started = time.perf_counter()
+                done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+                timings.append(time.perf_counter() - started)
+                if done.returncode != 0 or "sagecoach-demo" not in done.stdout:
+                    raise RuntimeError(f"ask failed: {done.stderr[-400:] or done.stdout[-400:]}")
+        finally:
+            daemon.stop(state)
+    median = statistics.median(timings[1:])
+    return {"ask_s": round(median, 3), "target_s": ASK_TARGET_S, "ok": median <= ASK_TARGET_S}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.engine_bench")
     parser.add_argument("--runs", type=int, default=3)
@@ -156,15 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     training = bench_training(args.runs)
     startup = bench_startup(args.runs)
+    ask = bench_ask(args.runs)
     if args.json:
-        print(json.dumps({"training": training, "startup": startup}))
+        print(json.dumps({"training": training, "startup": startup, "ask": ask}))
     else:
         print(f"XGBoost 10k×20, 100 rounds: xgboost.train {training['xgboost_train_s']} s, "
               f"sandbox job {training['sandbox_job_s']} s → {training['ratio']}× "
               f"(target ≤ {TRAIN_RATIO_TARGET}×)")  # fmt: skip
         print(f"sandbox start-up with 50 jobs + 200 objects restored: {startup['startup_s']} s "
               f"(target ≤ {START_TARGET_S} s)")  # fmt: skip
-    return 0 if training["ok"] and startup["ok"] else 1
+        print(f'sagecoach ask --sandbox "list my buckets" while the sandbox runs: '
+              f"{ask['ask_s']} s median (target ≤ {ASK_TARGET_S} s)")  # fmt: skip
+    return 0 if training["ok"] and startup["ok"] and ask["ok"] else 1
 
 
 if __name__ == "__main__":
