@@ -35,7 +35,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     yield home
     from sandbox import daemon
 
-    daemon.stop_spawned()  # a session that started the shared sandbox leaves no process behind
+    # A session (here, or a `sagecoach` subprocess) that started the shared sandbox of a state
+    # directory under this test's tmp_path leaves no process behind.
+    daemon.stop_spawned()
+    for info in tmp_path.rglob("sandbox/server.json"):
+        daemon.stop(info.parent.parent)
 
 
 @pytest.fixture(scope="session")

@@ -64,8 +64,9 @@ CANCEL_GRACE_S = 1.5  # after Ctrl+C, how long the session may take to stop by i
 class RuntimeOpener:
     """Opens the real session (agent/runtime.py) without blocking the UI's event loop.
 
-    The slow parts (langchain, boto3, moto imports; starting the sandbox) run in a thread;
-    the sandbox it starts outlives a /model or /region restart and stops with the app.
+    The slow parts (langchain and boto3 imports; finding or starting the shared sandbox) run in
+    a thread. The sandbox is the state directory's one (see sandbox/daemon.py): it outlives the
+    app, so a later `sagecoach ask` finds the same state.
     """
 
     def __init__(self) -> None:
@@ -81,13 +82,11 @@ class RuntimeOpener:
         use_sandbox, self.reason = choose_sandbox(settings)
         if not use_sandbox:
             return None
-        if self.sandbox is None:
-            from sandbox.server import Sandbox
+        from sandbox import daemon
 
-            sandbox = Sandbox()
-            sandbox.start()
-            self.sandbox = sandbox
-        return str(self.sandbox.endpoint)
+        # The state directory's shared sandbox (started in the background when none runs; it
+        # outlives the app and stops by itself when idle).
+        return daemon.connect(settings.state_dir)
 
     async def __call__(self, settings: Settings, conversation: str | None) -> ChatSession:
         endpoint = await asyncio.to_thread(self._prepare, settings)
