@@ -45,8 +45,11 @@ from agent.model_choice import describe_model, resolve_model_spec
 from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
 from agent.session_api import ConversationInfo
 from agent.settings import MODES, Settings
-from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolError, ToolSpec
-from tools.redact import redact
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.redact import redact
+from tools.core.results import CostEstimate, ProgressEvent
 
 MODEL_CALLS_PER_TURN = 25
 SUMMARY_CHARS = 300
@@ -301,7 +304,7 @@ class AgentSession:
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
-        from tools.langchain_adapter import to_langchain_tools
+        from tools.core.langchain_adapter import to_langchain_tools
 
         tools = to_langchain_tools(specs, self._tool_context)
         middleware: list[Any] = [
@@ -684,7 +687,7 @@ class AgentSession:
         return events
 
     def _error_event(self, exc: BaseException) -> ErrorEvent:
-        from tools.errors import explain_exception
+        from tools.core.explain import explain_exception
 
         err = explain_exception(exc, None, None)
         message = err.message.replace("the call failed", "the model call failed")
@@ -832,7 +835,7 @@ def _model_id(model: Any, spec: str) -> str:
 
 def _open_ledger(state_dir: Path) -> Any:
     try:
-        from tools.ledger import ResourceLedger
+        from tools.ledger.store import ResourceLedger
     except ImportError:  # pragma: no cover
         return None
     try:
@@ -857,7 +860,7 @@ async def open_session(
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from agent.models import make_chat_model
-    from tools.price_refresh import use_cache
+    from tools.cost.refresh import use_cache
 
     use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
     session_id = new_session_id()
@@ -875,7 +878,7 @@ async def open_session(
         else:
             spec = settings.model or getattr(model, "_llm_type", "injected")
         if tools is None:
-            from tools.registry import load_all
+            from tools.core.registry import load_all
 
             tools = load_all().all()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -932,7 +935,7 @@ async def open_session(
 
 def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
     """What a person must know before the first request: where calls go, what is still billing."""
-    from tools.ledger import startup_endpoint_warning
+    from tools.ledger.store import startup_endpoint_warning
 
     notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
     warning = startup_endpoint_warning(env.aws, session_id)

@@ -8,7 +8,7 @@ from typing import Any
 from agent.runtime import open_session
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
 
 
 def _leave_endpoint_running(endpoint: str, session: str) -> None:

@@ -75,7 +75,7 @@ class RuntimeOpener:
     def _prepare(self, settings: Settings) -> str | None:
         import agent.runtime  # noqa: F401  (heavy imports, off the UI thread)
         from agent.environment import choose_sandbox
-        from tools.registry import load_all
+        from tools.core.registry import load_all
 
         load_all()
         use_sandbox, self.reason = choose_sandbox(settings)
@@ -580,7 +580,7 @@ class SagecoachApp(App[int]):
 
     @work(thread=True, group="tools")
     def _list_tools(self, stage: str) -> None:
-        from tools.registry import all_tools
+        from tools.core.registry import all_tools
 
         tools = [t for t in all_tools() if not stage or t.stage == stage]
         if not tools:
@@ -840,7 +840,7 @@ def _bind(func: Callable[[str], None], value: str) -> Callable[[], None]:
 def tool_meta(name: str) -> tuple[str, str]:
     """(stage, risk) of a registered tool, from the registry the session already loaded;
     ("", "") when it is not loaded (the UI never imports the tools for this)."""
-    base = sys.modules.get("tools.base")
+    base = sys.modules.get("tools.core.declaration")
     registry = getattr(base, "REGISTRY", None)
     if registry is None or name not in registry:
         return "", ""

@@ -18,8 +18,8 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from tools.guard import ReadOnlyViolation, allowed_in_read_only, classify
-from tools.redact import redact
+from tools.aws.guard import ReadOnlyViolation, allowed_in_read_only, classify
+from tools.core.redact import redact
 
 try:
     from importlib.metadata import version as _pkg_version

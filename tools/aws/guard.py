@@ -73,7 +73,7 @@ def register_param_check(service: str, operation: str, check: ParamCheck) -> Non
 
 
 def _athena_is_read_only(params: dict) -> bool:
-    from tools.sql_readonly import is_read_only_sql
+    from tools.aws.sql_readonly import is_read_only_sql
 
     return is_read_only_sql(str(params.get("QueryString", "")))
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from tools.base import ToolError
-from tools.validators import check_role_arn
+from tools.core.errors import ToolError
+from tools.core.validators import check_role_arn
 
 if TYPE_CHECKING:
-    from tools.aws import AwsContext
-    from tools.base import ToolContext
+    from tools.aws.context import AwsContext
+    from tools.core.context import ToolContext
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,228 +7,26 @@
         \"\"\"Create an S3 bucket in the session's region, tagged as created by sagecoach.\"\"\"
 
 The docstring's first paragraph is the description the model sees. The registry is filled
-as stage modules are imported (`tools.registry.load_all()`).
+as stage modules are imported (`tools.core.registry.load_all()`).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tools.aws import AwsContext
-
-Stage = Literal[
-    "collection",
-    "preparation",
-    "features",
-    "training",
-    "tuning",
-    "evaluation",
-    "deployment",
-    "monitoring",
-    "orchestration",
-    "general",
-]
-Risk = Literal["read", "billable_read", "write", "costly", "destructive"]
-RISKS: tuple[Risk, ...] = ("read", "billable_read", "write", "costly", "destructive")
-
-# The nine pipeline stages, in order (id, number, title).
-STAGES: tuple[tuple[str, int, str], ...] = (
-    ("collection", 1, "Data collection"),
-    ("preparation", 2, "Data preparation & exploration"),
-    ("features", 3, "Feature engineering"),
-    ("training", 4, "Model training"),
-    ("tuning", 5, "Hyperparameter tuning"),
-    ("evaluation", 6, "Model evaluation"),
-    ("deployment", 7, "Model deployment"),
-    ("monitoring", 8, "Model monitoring"),
-    ("orchestration", 9, "Automation & orchestration"),
-)
-STAGE_TITLES: dict[str, str] = {sid: title for sid, _, title in STAGES} | {"general": "General"}
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """A range in USD with the arithmetic behind it, so a person can check it."""
-
-    low_usd: float | None
-    high_usd: float | None
-    basis: str
-    source: str = "bundled price table"
-    price_date: str = ""
-    hourly_usd: float | None = None  # for resources that bill until deleted
-    notes: tuple[str, ...] = ()
-
-    @property
-    def known(self) -> bool:
-        return self.high_usd is not None
-
-    @classmethod
-    def unknown(cls, basis: str, notes: Iterable[str] = ()) -> CostEstimate:
-        """No price known: still asks for approval, never treated as free."""
-        return cls(None, None, basis, source="no price known", notes=tuple(notes))
-
-    def summary(self) -> str:
-        if not self.known:
-            return f"no price known ({self.basis})"
-        low, high = self.low_usd or 0.0, self.high_usd or 0.0
-        if abs(high - low) < 0.005 and (high >= 0.005 or (low > 0) == (high > 0)):
-            amount = _usd(high)
-        else:
-            amount = f"{_usd(low)}–{_usd(high)}"
-        extra = f"; ${self.hourly_usd:,.3f}/h until deleted" if self.hourly_usd else ""
-        date = f", prices as of {self.price_date}" if self.price_date else ""
-        return f"{amount} ({self.basis}{extra}; {self.source}{date})"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["notes"] = list(self.notes)
-        data["known"] = self.known
-        data["summary"] = self.summary()
-        return data
-
-
-def _usd(value: float) -> str:
-    """Dollars to the cent; a real cost under half a cent shows as <$0.01, never $0.00."""
-    if 0 < value < 0.005:
-        return "<$0.01"
-    return f"${value:,.2f}"
-
-
-@dataclass
-class Resource:
-    """Something a tool created that may bill or need cleaning up."""
-
-    kind: str  # e.g. "s3_bucket", "sagemaker_endpoint", "sagemaker_training_job"
-    name: str
-    arn: str | None = None
-    region: str | None = None
-    hourly_usd: float | None = None
-    created_at: str = field(default_factory=utc_now)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ToolResult:
-    """Short text for the model, structured data for the UI, resources for the ledger."""
-
-    text: str
-    data: dict[str, Any] = field(default_factory=dict)
-    resources: list[Resource] = field(default_factory=list)
-
-    def artifact(self) -> dict[str, Any]:
-        return {"data": self.data, "resources": [r.to_dict() for r in self.resources]}
-
-
-class ToolError(Exception):
-    """A failure explained for a person; it becomes an error result, never a crash."""
-
-    def __init__(self, message: str, *, kind: str = "error", hint: str = "") -> None:
-        self.kind = kind
-        self.hint = hint
-        super().__init__(message)
-
-    @property
-    def message(self) -> str:
-        base = str(self.args[0]) if self.args else ""
-        return f"{base} {self.hint}".strip() if self.hint else base
-
-
-class NotEmulated(ToolError):
-    """The sandbox (moto) does not emulate this operation."""
-
-    def __init__(self, what: str, alternative: str = "") -> None:
-        alt = f" {alternative}" if alternative else ""
-        super().__init__(
-            f"The sandbox does not emulate {what}; against real AWS this works.{alt}",
-            kind="not_emulated",
-        )
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    tool: str
-    message: str
-    done: float | None = None
-    total: float | None = None
-    unit: str = ""  # "bytes", "rows", "" for status only
-
-
-class Ledger(Protocol):
-    """Where created resources are recorded (the resource ledger implements this)."""
-
-    def record(self, resource: Resource, *, session_id: str) -> None: ...
-
-
-class ToolContext:
-    """What a tool may use: AWS (through the guarded context), progress, the ledger, cancellation."""
-
-    def __init__(
-        self,
-        aws: AwsContext,
-        *,
-        session_id: str = "",
-        state_dir: Path | None = None,
-        progress: Callable[[ProgressEvent], None] | None = None,
-        ledger: Ledger | None = None,
-        sandbox: Any = None,
-        poll_interval: float = 5.0,
-        default_role_arn: str | None = None,
-    ) -> None:
-        self.aws = aws
-        self.session_id = session_id or aws.session_id
-        self.state_dir = state_dir
-        self._progress = progress
-        self.ledger = ledger
-        self.sandbox = sandbox  # sandbox.server.Sandbox when in the sandbox, for canned responses
-        # The IAM role jobs run as when a call names none (tools.roles.resolve_role).
-        self.default_role_arn = default_role_arn
-        self.cancel_event = threading.Event()
-        self.current_tool = ""
-        # Waits poll at this interval; the sandbox (where nothing takes time) polls fast.
-        self.poll_interval = 0.05 if aws.is_sandbox else poll_interval
-
-    @property
-    def region(self) -> str:
-        return self.aws.region
-
-    def client(self, service: str) -> Any:
-        return self.aws.client(service)
-
-    def report(
-        self, message: str, done: float | None = None, total: float | None = None, unit: str = ""
-    ) -> None:
-        if self._progress is not None:
-            try:
-                self._progress(ProgressEvent(self.current_tool, message, done, total, unit))
-            except Exception:
-                pass
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep that wakes early on cancel and raises ToolError('cancelled')."""
-        if self.cancel_event.wait(seconds):
-            raise ToolError("cancelled by the user", kind="cancelled")
-
-    def check_cancelled(self) -> None:
-        if self.cancel_event.is_set():
-            raise ToolError("cancelled by the user", kind="cancelled")
-
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.explain import explain_exception
+from tools.core.results import CostEstimate, ToolResult
+from tools.core.stages import STAGE_TITLES, Risk
 
 # An estimator takes (args, region), or (args, region, aws) when it needs to look something up
 # (a table's size in S3, a function's memory); aws is the session's AwsContext or None.
@@ -313,8 +111,6 @@ class ToolSpec:
 
     def run(self, ctx: ToolContext, raw: dict[str, Any] | BaseModel) -> ToolResult:
         """Validate, call, and turn AWS errors into readable ToolErrors; record resources."""
-        from tools.errors import explain_exception
-
         args = self.validate(raw)
         ctx.current_tool = self.name
         try:

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tools.base import NotEmulated, ToolError
-from tools.guard import ReadOnlyViolation
+from botocore.exceptions import ClientError
+
+from tools.aws.guard import ReadOnlyViolation
+from tools.core.errors import NotEmulated, ToolError
 
 if TYPE_CHECKING:
-    from tools.base import ToolContext, ToolSpec
+    from tools.core.context import ToolContext
+
+
+class DeclaredCall(Protocol):
+    """What an explanation reads of a tool's declaration (a ToolSpec is one), so this module
+    needs nothing from the declaration module, which calls it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def operations(self) -> tuple[str, ...]: ...
+
 
 _ACTION = re.compile(r"perform:\s*([a-z0-9-]+:[A-Za-z0-9]+)")
 
@@ -51,7 +65,7 @@ def _single_s3_uri(args: Any) -> str | None:
 def explain_exception(
     exc: BaseException,
     ctx: ToolContext | None = None,
-    spec: ToolSpec | None = None,
+    spec: DeclaredCall | None = None,
     args: Any = None,
 ) -> ToolError:
     """Map any exception from a tool body to a ToolError; never lets a traceback reach the user.
@@ -201,3 +215,18 @@ def explain_exception(
     if isinstance(exc, PermissionError):
         return ToolError(f"Permission denied on a local file: {exc}", kind="local")
     return ToolError(f"{what} failed: {type(exc).__name__}: {exc}", kind="internal")
+
+
+def is_not_found(exc: Exception) -> bool:
+    """An AWS error that means the resource is not (or no longer) there."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")).lower()
+    return (
+        code in ("ResourceNotFound", "ResourceNotFoundException", "NotFoundException")
+        or "could not find" in message
+        or "not found" in message
+        or "does not exist" in message
+    )

@@ -19,7 +19,10 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ValidationError
 
-from tools.base import ProgressEvent, ToolContext, ToolError, ToolSpec, format_validation_error
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec, format_validation_error
+from tools.core.errors import ToolError
+from tools.core.results import ProgressEvent
 
 # The tool-call id of the call being run (set by invoke/ainvoke from the ToolCall input).
 CURRENT_CALL_ID: contextvars.ContextVar[str] = contextvars.ContextVar(

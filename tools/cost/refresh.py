@@ -3,7 +3,7 @@
 `pricing:GetProducts` with ServiceCode `AmazonSageMaker`, productFamily `ML Instance`, per
 region. Each product's `usagetype` (e.g. `USE1-Host:ml.m5.xlarge`) names the component by its
 infix: Train, Host, Processing, Tsform (batch transform), Notebk (notebook). The cache is what
-`tools.pricing.set_cache_path()` overlays on the bundled, dated table.
+`tools.cost.prices.set_cache_path()` overlays on the bundled, dated table.
 
 moto has no pricing backend, so this never runs in the sandbox (the command refuses).
 """
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools import pricing
+from tools.cost import prices
 
 SERVICE_CODE = "AmazonSageMaker"
 PRODUCT_FAMILY = "ML Instance"
@@ -42,7 +42,7 @@ def cache_path(state_dir: Path) -> Path:
 def use_cache(state_dir: Path) -> Path:
     """Point the price table at this state directory's cache (a missing file is fine)."""
     path = cache_path(state_dir)
-    pricing.set_cache_path(path)
+    prices.set_cache_path(path)
     return path
 
 
@@ -177,7 +177,7 @@ def refresh(
     cache["fetched_at"] = fetched_at
     cache["source"] = "AWS Price List API (pricing:GetProducts, AmazonSageMaker, ML Instance)"
     _write_atomically(path, cache)
-    pricing.set_cache_path(path)  # later estimates in this process use the new prices
+    prices.set_cache_path(path)  # later estimates in this process use the new prices
     return report
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools.base import Resource, utc_now
+from tools.core.results import Resource, utc_now
 
 try:  # POSIX advisory lock between processes; threads use the RLock below
     import fcntl
@@ -106,7 +106,7 @@ class LedgerEntry:
 
 
 class ResourceLedger:
-    """Implements tools.base.Ledger; persisted as JSON at `path`, survives restarts."""
+    """Implements tools.core.context.Ledger; persisted as JSON at `path`, survives restarts."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)

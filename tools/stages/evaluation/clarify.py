@@ -1,270 +1,33 @@
-"""Stage 6, model evaluation: compare training jobs, SageMaker Clarify (bias and SHAP
-explainability), and Model Monitor baselines. Clarify and baseline jobs are processing jobs with
-the region's Clarify / model-monitor images; their analysis config is written to S3 as the SDK does.
+"""SageMaker Clarify: pre- and post-training bias, SHAP explainability, and bias monitoring
+job definitions, run as processing jobs with the region's Clarify image.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from tools.algorithms import retrieve_image
-from tools.base import CostEstimate, Resource, ToolContext, ToolError, ToolResult, tool
-from tools.pricing import check_instance_for, estimate_instances
-from tools.roles import OptionalRoleArn, require_role, with_role
-from tools.training.jobs import (
-    generated_name,
-    summarize_training_job,
-    training_metric_series,
+from tools.aws.roles import require_role, with_role
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate, Resource, ToolResult
+from tools.core.validators import InstanceType, S3Uri, SageMakerName, parse_s3_uri
+from tools.cost.estimates import estimate_instances
+from tools.stages.evaluation.analysis_jobs import (
+    CONFIG_PATH,
+    DATA_PATH,
+    OUTPUT_PATH,
+    ProcessingArgs,
+    combine_estimates,
+    output_base,
+    processing_request,
+    put_json,
+    read_header,
 )
-from tools.validators import InstanceType, S3Uri, SageMakerName, parse_s3_uri
-
-CONFIG_PATH = "/opt/ml/processing/input/config"
-DATA_PATH = "/opt/ml/processing/input/data"
-OUTPUT_PATH = "/opt/ml/processing/output"
-BASELINE_INPUT = "/opt/ml/processing/input/baseline_dataset_input"
-
-
-# --- compare ----------------------------------------------------------------------------
-
-
-class CompareArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    job_names: Annotated[list[SageMakerName], Field(min_length=2, max_length=10)]
-    sort_by: Annotated[str | None, Field(description="metric; default: first shared")] = None
-    descending: Annotated[bool, Field(description="higher is better")] = True
-    include_curves: Annotated[bool, Field(description="CloudWatch series too")] = True
-
-
-@tool(
-    name="sagemaker_compare_training_jobs",
-    stage="evaluation",
-    risk="read",
-    operations=(
-        "sagemaker:DescribeTrainingJob",
-        "cloudwatch:ListMetrics",
-        "cloudwatch:GetMetricData",
-    ),
-    phrases=(
-        "compare training jobs",
-        "which model is better",
-        "compare my runs side by side",
-        "rank jobs by validation auc",
-    ),
-)
-def sagemaker_compare_training_jobs(ctx: ToolContext, args: CompareArgs) -> ToolResult:
-    """A table of training jobs' hyperparameters and final metrics, sorted by a metric, with series to plot."""
-    sm = ctx.client("sagemaker")
-    infos: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for name in dict.fromkeys(args.job_names):
-        desc = sm.describe_training_job(TrainingJobName=name)
-        infos.append((summarize_training_job(desc), desc))
-    metric_names: list[str] = []
-    for info, _ in infos:
-        for metric in info["metrics"]:
-            if metric not in metric_names:
-                metric_names.append(metric)
-    # Default: the metric most jobs report, validation metrics first.
-    ranked = sorted(
-        metric_names,
-        key=lambda m: (
-            -sum(m in i["metrics"] for i, _ in infos),
-            not m.startswith("validation:"),
-            metric_names.index(m),
-        ),
-    )
-    sort_by = args.sort_by or (ranked[0] if ranked else None)
-    if args.sort_by and args.sort_by not in metric_names:
-        raise ToolError(
-            f"no job reports '{args.sort_by}' (metrics: {', '.join(metric_names) or 'none'})",
-            kind="invalid_arguments",
-        )
-
-    def key(item: tuple[dict[str, Any], dict[str, Any]]) -> tuple[int, float]:
-        value = item[0]["metrics"].get(sort_by) if sort_by else None
-        if value is None:
-            return (1, 0.0)
-        return (0, -float(value) if args.descending else float(value))
-
-    infos.sort(key=key)
-    rows = []
-    for info, _ in infos:
-        rows.append(
-            {
-                "job": info["name"],
-                "status": info["status"],
-                "instance": f"{info['instance_count']}×{info['instance_type']}",
-                "billable_s": info["billable_seconds"],
-                **{
-                    f"hp:{k}": v
-                    for k, v in info["hyperparameters"].items()
-                    if not k.startswith("sagemaker_")
-                },
-                **{f"metric:{k}": v for k, v in info["metrics"].items()},
-            }
-        )
-    bars = {
-        metric: [
-            [i, float(info["metrics"][metric])]
-            for i, (info, _) in enumerate(infos)
-            if metric in info["metrics"]
-        ]
-        for metric in metric_names[:10]
-    }
-    series: dict[str, list[list[float]]] = {}
-    if args.include_curves:
-        for info, desc in infos[:5]:
-            for metric, points in training_metric_series(ctx, info["name"], desc, [], 60).items():
-                series[f"{info['name']}:{metric}"] = points
-    # The text differs only in the hyperparameters that differ, to stay short.
-    hp_keys = sorted({k for r in rows for k in r if k.startswith("hp:")})
-    varying = [k for k in hp_keys if len({str(r.get(k)) for r in rows}) > 1]
-    lines = [f"{len(rows)} jobs sorted by {sort_by or 'nothing (no metric shared)'}:"]
-    for rank, row in enumerate(rows, 1):
-        metrics = ", ".join(
-            f"{m}={row[f'metric:{m}']:g}" for m in metric_names[:5] if f"metric:{m}" in row
-        )
-        params = ", ".join(f"{k[3:]}={row.get(k)}" for k in varying[:6])
-        lines.append(
-            f"{rank}. {row['job']} ({row['status']}): {metrics or 'no metrics'}; {params or 'same hyperparameters'}"
-        )
-    if ctx.aws.is_sandbox:
-        lines.append("Sandbox: final metrics are moto placeholders.")
-    return ToolResult(
-        "\n".join(lines),
-        {
-            "rows": rows,
-            "sort_by": sort_by,
-            "metrics": metric_names,
-            "varying_hyperparameters": [k[3:] for k in varying],
-            "bars": bars,
-            "series": series,
-        },
-    )
-
-
-# --- processing-job plumbing shared by Clarify and Model Monitor ------------------------
-
-
-def check_processing_instance(value: str) -> str:
-    return check_instance_for("processing", value)
-
-
-ProcessingInstance = Annotated[InstanceType, AfterValidator(check_processing_instance)]
-
-
-class ProcessingArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    job_name: SageMakerName | None = None
-    instance_type: ProcessingInstance = "ml.m5.xlarge"
-    instance_count: Annotated[int, Field(ge=1, le=20)] = 1
-    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
-    max_runtime_s: Annotated[int, Field(ge=60, le=5 * 24 * 3600)] = 3600
-    output_s3_uri: Annotated[
-        S3Uri | None, Field(description="default: <data bucket>/sagecoach/...")
-    ] = None
-    role_arn: OptionalRoleArn = None
-
-
-def _processing_request(
-    args: ProcessingArgs,
-    *,
-    name: str,
-    image: str,
-    inputs: list[tuple[str, str, str]],
-    output_name: str,
-    output_uri: str,
-    tags: list[dict],
-    environment: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "ProcessingJobName": name,
-        "ProcessingInputs": [
-            {
-                "InputName": input_name,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-            for input_name, uri, local in inputs
-        ],
-        "ProcessingOutputConfig": {
-            "Outputs": [
-                {
-                    "OutputName": output_name,
-                    "S3Output": {
-                        "S3Uri": output_uri,
-                        "LocalPath": OUTPUT_PATH,
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
-            ]
-        },
-        "ProcessingResources": {
-            "ClusterConfig": {
-                "InstanceCount": args.instance_count,
-                "InstanceType": args.instance_type,
-                "VolumeSizeInGB": args.volume_size_gb,
-            }
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": args.max_runtime_s},
-        "AppSpecification": {"ImageUri": image},
-        "RoleArn": require_role(args.role_arn, "SageMaker processing jobs"),
-        "Tags": list(tags),
-    }
-    if environment:
-        request["Environment"] = environment
-    return request
-
-
-def _read_header(ctx: ToolContext, uri: str) -> list[str]:
-    bucket, key = parse_s3_uri(uri)
-    if not key or key.endswith("/"):
-        return []
-    body = ctx.client("s3").get_object(Bucket=bucket, Key=key, Range="bytes=0-65535")["Body"]
-    first = body.read().decode("utf-8", errors="replace").splitlines()[:1]
-    return next(csv.reader(io.StringIO(first[0]))) if first else []
-
-
-def _output_base(args: ProcessingArgs, data_uri: str, kind: str, name: str) -> str:
-    if args.output_s3_uri:
-        return args.output_s3_uri.rstrip("/") + f"/{name}"
-    bucket, _ = parse_s3_uri(data_uri)
-    return f"s3://{bucket}/sagecoach/{kind}/{name}"
-
-
-def _put_json(ctx: ToolContext, uri: str, payload: dict[str, Any]) -> None:
-    bucket, key = parse_s3_uri(uri)
-    ctx.client("s3").put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(payload, indent=2).encode(),
-        ContentType="application/json",
-    )
-
-
-def _combine(a: CostEstimate, b: CostEstimate | None, note: str) -> CostEstimate:
-    if b is None:
-        return a
-    if not a.known or not b.known:
-        return CostEstimate.unknown(f"{a.basis}; plus {b.basis}")
-    return CostEstimate(
-        round((a.low_usd or 0) + (b.low_usd or 0), 4),
-        round((a.high_usd or 0) + (b.high_usd or 0), 4),
-        f"{a.basis}; plus {b.basis} ({note})",
-        a.source,
-        a.price_date,
-        notes=a.notes,
-    )
-
+from tools.stages.training.algorithms import retrieve_image
+from tools.stages.training.training_request import generated_name
 
 # --- Clarify ----------------------------------------------------------------------------
 
@@ -363,17 +126,17 @@ def estimate_bias(args: BiasArgs, region: str) -> CostEstimate:
         if args.stage != "pre_training" and not args.predicted_label
         else None
     )
-    return _combine(base, shadow, "shadow endpoint for the model")
+    return combine_estimates(base, shadow, "shadow endpoint for the model")
 
 
 def _start_clarify(
     ctx: ToolContext, args: ClarifyCommon, config: dict[str, Any], kind: str, name: str
 ) -> tuple[dict[str, Any], str, str]:
-    base = _output_base(args, args.data_s3_uri, "clarify", name)
+    base = output_base(args, args.data_s3_uri, "clarify", name)
     config_uri = f"{base}/config/analysis_config.json"
     result_uri = f"{base}/output"
-    _put_json(ctx, config_uri, config)
-    request = _processing_request(
+    put_json(ctx, config_uri, config)
+    request = processing_request(
         args,
         name=name,
         image=retrieve_image("clarify", ctx.region),
@@ -405,7 +168,7 @@ def _start_clarify(
 def clarify_start_bias_job(ctx: ToolContext, args: BiasArgs) -> ToolResult:
     """Start a SageMaker Clarify bias analysis (pre- and/or post-training metrics for a facet) as a processing job."""
     args = with_role(ctx, args, "Clarify jobs")
-    headers = _read_header(ctx, args.data_s3_uri)
+    headers = read_header(ctx, args.data_s3_uri)
     _check_columns(
         headers, {"label": args.label, "facet": args.facet, "predicted_label": args.predicted_label}
     )
@@ -457,7 +220,7 @@ def estimate_explain(args: ExplainArgs, region: str) -> CostEstimate:
     base = estimate_instances(
         args.instance_type, args.instance_count, args.max_runtime_s / 3600, "processing", region
     )
-    return _combine(base, _shadow_estimate(args, region), "shadow endpoint for the model")
+    return combine_estimates(base, _shadow_estimate(args, region), "shadow endpoint for the model")
 
 
 @tool(
@@ -476,7 +239,7 @@ def estimate_explain(args: ExplainArgs, region: str) -> CostEstimate:
 def clarify_start_explainability_job(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     """Start a SageMaker Clarify SHAP explainability analysis of a model as a processing job."""
     args = with_role(ctx, args, "Clarify jobs")
-    headers = _read_header(ctx, args.data_s3_uri)
+    headers = read_header(ctx, args.data_s3_uri)
     _check_columns(headers, {"label": args.label})
     if isinstance(args.baseline, list) and headers:
         width = len(headers) - 1
@@ -553,7 +316,7 @@ def clarify_create_bias_job_definition(ctx: ToolContext, args: BiasDefinitionArg
         "methods": {"post_training_bias": {"methods": "all"}},
     }
     config_uri = f"{base}/analysis_config.json"
-    _put_json(ctx, config_uri, config)
+    put_json(ctx, config_uri, config)
     endpoint_input: dict[str, Any] = {
         "EndpointName": args.endpoint_name,
         "LocalPath": "/opt/ml/processing/input/endpoint",
@@ -608,69 +371,3 @@ def clarify_create_bias_job_definition(ctx: ToolContext, args: BiasDefinitionArg
             )
         ],
     )
-
-
-# --- Model Monitor baseline -------------------------------------------------------------
-
-
-class BaselineArgs(ProcessingArgs):
-    dataset_s3_uri: Annotated[S3Uri, Field(description="training/baseline CSV")]
-    header: Annotated[bool, Field(description="CSV has a header row")] = True
-
-
-def estimate_baseline(args: BaselineArgs, region: str) -> CostEstimate:
-    return estimate_instances(
-        args.instance_type, args.instance_count, args.max_runtime_s / 3600, "processing", region
-    )
-
-
-@tool(
-    name="monitor_suggest_baseline",
-    stage="evaluation",
-    risk="costly",
-    operations=("sagemaker:CreateProcessingJob",),
-    estimator=estimate_baseline,
-    phrases=(
-        "suggest a baseline",
-        "compute data statistics and constraints",
-        "create a model monitor baseline",
-        "baseline for data drift",
-    ),
-)
-def monitor_suggest_baseline(ctx: ToolContext, args: BaselineArgs) -> ToolResult:
-    """Compute statistics and constraints of a dataset with the Model Monitor analyzer (a processing job), the baseline for drift monitoring."""
-    args = with_role(ctx, args, "Model Monitor baseline jobs")
-    name = args.job_name or generated_name("sc-baseline")
-    base = _output_base(args, args.dataset_s3_uri, "baselines", name)
-    dataset_format = {"csv": {"header": args.header, "output_columns_position": "START"}}
-    request = _processing_request(
-        args,
-        name=name,
-        image=retrieve_image("model-monitor", ctx.region),
-        inputs=[("baseline_dataset_input", args.dataset_s3_uri, BASELINE_INPUT)],
-        output_name="monitoring_output",
-        output_uri=base,
-        tags=ctx.aws.tags(),
-        environment={
-            "dataset_format": json.dumps(dataset_format),
-            "dataset_source": BASELINE_INPUT,
-            "output_path": OUTPUT_PATH,
-            "publish_cloudwatch_metrics": "Disabled",
-        },
-    )
-    arn = ctx.client("sagemaker").create_processing_job(**request)["ProcessingJobArn"]
-    estimate = estimate_baseline(args, ctx.region)
-    return ToolResult(
-        f"Started baseline job {name} on {args.dataset_s3_uri}. statistics.json and "
-        f"constraints.json go to {base}/. Cost: {estimate.summary()}.",
-        {
-            "job_name": name,
-            "arn": arn,
-            "statistics": f"{base}/statistics.json",
-            "constraints": f"{base}/constraints.json",
-        },
-        [Resource("sagemaker_processing_job", name, arn, extra={"request": request})],
-    )
-
-
-__all__ = ["build_bias_config", "build_explainability_config"]

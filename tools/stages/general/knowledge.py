@@ -11,8 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools import catalog
-from tools.base import REGISTRY, ToolContext, ToolError, ToolResult, tool
+from tools.catalog import lookup, recommender
+from tools.core.context import ToolContext
+from tools.core.declaration import REGISTRY, tool
+from tools.core.errors import ToolError
+from tools.core.results import ToolResult
 
 StageId = Literal[
     "collection",
@@ -52,8 +55,8 @@ def list_stages(ctx: ToolContext, args: ListStagesArgs) -> ToolResult:
     """List the nine ML pipeline stages with their purpose and AWS services."""
     rows = []
     lines = []
-    for st in catalog.stages():
-        names = [catalog.find_service(i).name for i in st.services]  # type: ignore[union-attr]
+    for st in lookup.stages():
+        names = [lookup.find_service(i).name for i in st.services]  # type: ignore[union-attr]
         rows.append(
             {
                 "number": st.number,
@@ -106,7 +109,7 @@ class RecommendArgs(BaseModel):
 def recommend_services(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     """Rank AWS services for a goal or stage, with reasons; constraints like "no code" or "cheapest" shift the ranking."""
     try:
-        ranked, understood = catalog.recommend(
+        ranked, understood = recommender.recommend(
             args.goal, stage=args.stage, constraints=args.constraints, limit=args.limit
         )
     except ValueError as exc:
@@ -124,11 +127,11 @@ def recommend_services(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         how = (
             f"tools: {', '.join(have[:4])}"
             if have
-            else ("console: " + catalog.short(svc.console, 90))
+            else ("console: " + recommender.short(svc.console, 90))
             if svc.console
             else "no sagecoach tool yet"
         )
-        what = catalog.short(svc.role_in(rec.stage or svc.stages[0]), 90)
+        what = recommender.short(svc.role_in(rec.stage or svc.stages[0]), 90)
         lines.append(f"{i}. {svc.name}: {what} | why: {'; '.join(rec.reasons[:3])} | {how}")
         rows.append(rec.to_dict() | {"available_tools": have})
     head = []
@@ -167,13 +170,13 @@ class DescribeServiceArgs(BaseModel):
 )
 def describe_service(ctx: ToolContext, args: DescribeServiceArgs) -> ToolResult:
     """Explain one AWS ML service: purpose, when to use it or not, billing, and sagecoach tools for it."""
-    svc = catalog.find_service(args.service)
+    svc = lookup.find_service(args.service)
     if svc is None:
-        close = catalog.suggest_services(args.service)
+        close = lookup.suggest_services(args.service)
         hint = f" Did you mean {', '.join(s.name for s in close)}?" if close else ""
         raise ToolError(f"'{args.service}' is not in the stage catalog.{hint}", kind="not_found")
     have, missing = _available(svc.tools)
-    titles = {st.id: st.title for st in catalog.stages()}
+    titles = {st.id: st.title for st in lookup.stages()}
     stage_titles = [titles[sid] for sid in svc.stages]
     lines = [
         f"{svc.name} (stages: {', '.join(stage_titles)})",

@@ -1,40 +1,29 @@
-"""Stage 2, preparation and exploration: Athena, DataBrew, Lambda and QuickSight.
-
-Data Wrangler has no API this assistant can drive usefully (it lives in SageMaker Studio);
-the stage catalog points people to it.
-"""
+"""Amazon Athena for stage 2: read-only SQL over the Glue catalog, priced by the bytes it scans."""
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import time
-import zipfile
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from tools import tabular
-from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
-from tools.guard import ReadOnlyViolation
-from tools.pricing import unit_price
-from tools.roles import OptionalRoleArn, RoleArnValue, resolve_role
-from tools.sql_readonly import is_read_only_sql, why_not_read_only
-from tools.validators import GlueName, LocalFile, S3PrefixUri, parse_s3_uri
+from tools.aws.guard import ReadOnlyViolation
+from tools.aws.sql_readonly import is_read_only_sql, why_not_read_only
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate, ToolResult
+from tools.core.validators import GlueName, parse_s3_uri
+from tools.cost.lookups import cached_lookup
+from tools.cost.prices import unit_price
+from tools.stages.shared.listing import MAX_LIST, NoArgs, Strict
+from tools.stages.shared.s3_reads import human_bytes, prefix_size
 
-Strict = ConfigDict(extra="forbid")
-human = tabular.human_bytes
 TB = 1024**4
 MB = 1024**2
 ATHENA_MIN_BYTES = 10 * MB
-MAX_LIST = 50
-
-
-def _cut(total: int, shown: int, what: str = "more") -> str:
-    return f" ... {total - shown} {what} not shown." if total > shown else ""
 
 
 # ===================================================================== Athena
@@ -73,9 +62,9 @@ def table_bytes(aws: Any, database: str, table: str) -> int:
         if not location.startswith("s3://"):
             raise ValueError(f"{database}.{table} has no S3 location")
         bucket, prefix = parse_s3_uri(location)
-        return tabular.prefix_size(aws.client("s3"), bucket, prefix)[1]
+        return prefix_size(aws.client("s3"), bucket, prefix)[1]
 
-    return tabular.cached_lookup(aws, ("athena", aws.region, database, table), compute)
+    return cached_lookup(aws, ("athena", aws.region, database, table), compute)
 
 
 class AthenaQueryArgs(BaseModel):
@@ -121,7 +110,7 @@ def _athena_estimate(args: AthenaQueryArgs, region: str, aws: Any = None) -> Cos
         try:
             sizes.append(table_bytes(aws, database, table))
         except Exception as exc:  # an estimate never fails: it says what it could not find
-            from tools.errors import explain_exception
+            from tools.core.explain import explain_exception
 
             return CostEstimate.unknown(
                 f"could not size {database}.{table}: {explain_exception(exc).message}"
@@ -131,7 +120,7 @@ def _athena_estimate(args: AthenaQueryArgs, region: str, aws: Any = None) -> Cos
     return CostEstimate(
         round(low, 8),
         round(high, 8),
-        f"up to {human(sum(sizes))} in S3 under {', '.join(f'{d}.{t}' for d, t in tables)} (10 MB minimum) × ${quote.usd:g}/TB",
+        f"up to {human_bytes(sum(sizes))} in S3 under {', '.join(f'{d}.{t}' for d, t in tables)} (10 MB minimum) × ${quote.usd:g}/TB",
         quote.source,
         quote.price_date,
         notes=(
@@ -263,7 +252,7 @@ def athena_run_query(ctx: ToolContext, args: AthenaQueryArgs) -> ToolResult:
     cost_text = (
         "the sandbox reports 0 bytes scanned, so no actual cost is known (see the estimate)"
         if ctx.aws.is_sandbox
-        else f"scanned {human(scanned)}, cost ${cost:.6f}" + (" (DDL is free)" if ddl else "")
+        else f"scanned {human_bytes(scanned)}, cost ${cost:.6f}" + (" (DDL is free)" if ddl else "")
     )
     lines = [
         f"Query {query_id} succeeded: {len(rows_raw)} rows{' (more in ' + str(data['output']) + ')' if more else ''}; {cost_text}."
@@ -281,10 +270,6 @@ def _stop_query(athena: Any, query_id: str) -> None:
         athena.stop_query_execution(QueryExecutionId=query_id)
     except (ClientError, ReadOnlyViolation):
         pass
-
-
-class NoArgs(BaseModel):
-    model_config = Strict
 
 
 @tool(
@@ -315,437 +300,9 @@ def athena_list_workgroups(ctx: ToolContext, args: NoArgs) -> ToolResult:
             pass
         rows.append(row)
     text = "; ".join(
-        f"{r['name']} ({r['state']}, results {r['output'] or 'not set'}, scan limit {human(r['scan_limit_bytes']) if r['scan_limit_bytes'] else 'none'})"
+        f"{r['name']} ({r['state']}, results {r['output'] or 'not set'}, scan limit {human_bytes(r['scan_limit_bytes']) if r['scan_limit_bytes'] else 'none'})"
         for r in rows
     )
     return ToolResult(
         f"{len(rows)} workgroups: {text}." if rows else "No Athena workgroups.", {"rows": rows}
-    )
-
-
-# ==================================================================== DataBrew
-
-BrewName = Annotated[str, AfterValidator(lambda v: _check_brew_name(v))]
-
-
-def _check_brew_name(value: str) -> str:
-    if not re.match(r"^[A-Za-z0-9][\w.-]{0,254}$", value):
-        raise ValueError(f"'{value}' is not a DataBrew name (letters, digits, _ . -; up to 255)")
-    return value
-
-
-class BrewDatasetArgs(BaseModel):
-    model_config = Strict
-    name: BrewName
-    s3_uri: Annotated[str, Field(description="or glue_table")] = ""
-    glue_table: Annotated[str, Field(description="database.table")] = ""
-    format: Literal["csv", "json", "parquet", "excel", "orc"] = "csv"
-
-    @model_validator(mode="after")
-    def _one_source(self) -> BrewDatasetArgs:
-        if bool(self.s3_uri) == bool(self.glue_table):
-            raise ValueError("give exactly one of s3_uri or glue_table")
-        if self.s3_uri:
-            parse_s3_uri(self.s3_uri)
-        elif not re.match(r"^[a-z0-9_]+\.[a-z0-9_]+$", self.glue_table):
-            raise ValueError("glue_table must be database.table (lower case, digits, underscores)")
-        return self
-
-
-@tool(
-    name="databrew_create_dataset",
-    stage="preparation",
-    risk="write",
-    operations=("databrew:CreateDataset",),
-    phrases=("create a databrew dataset", "register data for databrew", "visual data prep dataset"),
-)
-def databrew_create_dataset(ctx: ToolContext, args: BrewDatasetArgs) -> ToolResult:
-    """Create a DataBrew dataset from an S3 object/prefix or a Glue table."""
-    if args.s3_uri:
-        bucket, key = parse_s3_uri(args.s3_uri)
-        source: dict[str, Any] = {"S3InputDefinition": {"Bucket": bucket, "Key": key}}
-    else:
-        database, table = args.glue_table.split(".")
-        source = {"DataCatalogInputDefinition": {"DatabaseName": database, "TableName": table}}
-    params: dict[str, Any] = {"Name": args.name, "Input": source, "Tags": ctx.aws.tag_map()}
-    if args.s3_uri:
-        params["Format"] = args.format.upper()
-    ctx.client("databrew").create_dataset(**params)
-    return ToolResult(
-        f"Created DataBrew dataset {args.name} from {args.s3_uri or args.glue_table}.",
-        {"dataset": args.name},
-        [Resource("databrew_dataset", args.name, None, ctx.region, extra={"request": params})],
-    )
-
-
-class ProfileJobArgs(BaseModel):
-    model_config = Strict
-    name: BrewName
-    dataset: BrewName
-    output_s3_uri: S3PrefixUri
-    role_arn: OptionalRoleArn = None
-    max_nodes: Annotated[int, Field(ge=1, le=149)] = 5
-    timeout_minutes: Annotated[int, Field(ge=1, le=2880)] = 60
-
-
-@tool(
-    name="databrew_create_profile_job",
-    stage="preparation",
-    risk="write",
-    operations=("databrew:CreateProfileJob",),
-    phrases=("profile my data", "data quality profile job", "create a databrew profile job"),
-)
-def databrew_create_profile_job(ctx: ToolContext, args: ProfileJobArgs) -> ToolResult:
-    """Create a DataBrew profile job (column statistics and quality report) for a dataset."""
-    role = resolve_role(ctx, args.role_arn, "DataBrew jobs")
-    bucket, key = parse_s3_uri(args.output_s3_uri)
-    params = {
-        "Name": args.name,
-        "DatasetName": args.dataset,
-        "OutputLocation": {"Bucket": bucket, "Key": key},
-        "RoleArn": role,
-        "MaxCapacity": args.max_nodes,
-        "Timeout": args.timeout_minutes,
-        "Tags": ctx.aws.tag_map(),
-    }
-    ctx.client("databrew").create_profile_job(**params)
-    return ToolResult(
-        f"Created profile job {args.name} on {args.dataset} (up to {args.max_nodes} nodes, {args.timeout_minutes} min). Start it with databrew_start_job_run.",
-        {"job": args.name},
-        [Resource("databrew_job", args.name, None, ctx.region, extra={"request": params})],
-    )
-
-
-class BrewRunArgs(BaseModel):
-    model_config = Strict
-    job_name: BrewName
-    nodes: Annotated[int, Field(ge=1, le=149, description="the job's MaxCapacity")] = 5
-    max_minutes: Annotated[int, Field(ge=1, le=2880, description="the job's timeout")] = 60
-
-
-def _brew_estimate(args: BrewRunArgs, region: str) -> CostEstimate:
-    quote = unit_price("databrew_node_hour", region)
-    if quote is None:
-        return CostEstimate.unknown(f"no DataBrew price for {region}")
-    low = args.nodes * quote.usd / 60  # 1-minute minimum
-    high = args.nodes * quote.usd * args.max_minutes / 60
-    return CostEstimate(
-        round(low, 4),
-        round(high, 4),
-        f"{args.nodes} nodes × 1 min minimum to {args.max_minutes} min × ${quote.usd}/node-hour",
-        quote.source,
-        quote.price_date,
-    )
-
-
-@tool(
-    name="databrew_start_job_run",
-    stage="preparation",
-    risk="costly",
-    operations=("databrew:DescribeJob", "databrew:StartJobRun"),
-    estimator=_brew_estimate,
-    phrases=("run the profile job", "start databrew job"),
-)
-def databrew_start_job_run(ctx: ToolContext, args: BrewRunArgs) -> ToolResult:
-    """Start a DataBrew job run (billed in node-hours)."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated("DataBrew job runs", "Datasets and job definitions work in the sandbox.")
-    brew = ctx.client("databrew")
-    job = brew.describe_job(Name=args.job_name)
-    capacity = int(job.get("MaxCapacity") or 5)
-    timeout = int(job.get("Timeout") or 2880)
-    if capacity > args.nodes or timeout > args.max_minutes:
-        raise ToolError(
-            f"Job {args.job_name} is configured for {capacity} nodes and {timeout} min, more than the "
-            f"approved {args.nodes} nodes and {args.max_minutes} min; nothing was started. "
-            f"Run again with nodes={capacity} and max_minutes={timeout} to approve its real cost.",
-            kind="refused",
-        )
-    run_id = brew.start_job_run(Name=args.job_name)["RunId"]
-    return ToolResult(
-        f"Started DataBrew run {run_id} of {args.job_name}. Check it with databrew_describe_job_run.",
-        {"job": args.job_name, "run_id": run_id},
-        [Resource("databrew_job_run", f"{args.job_name}/{run_id}", None, ctx.region)],
-    )
-
-
-class BrewRunIdArgs(BaseModel):
-    model_config = Strict
-    job_name: BrewName
-    run_id: str
-
-
-@tool(
-    name="databrew_describe_job_run",
-    stage="preparation",
-    risk="read",
-    operations=("databrew:DescribeJobRun",),
-    phrases=("databrew job status", "is the profile done"),
-)
-def databrew_describe_job_run(ctx: ToolContext, args: BrewRunIdArgs) -> ToolResult:
-    """Show a DataBrew job run's state, duration, output and error."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated("DataBrew job runs")
-    run = ctx.client("databrew").describe_job_run(Name=args.job_name, RunId=args.run_id)
-    outputs = [
-        f"s3://{o['Location']['Bucket']}/{o['Location'].get('Key', '')}"
-        for o in run.get("Outputs", [])
-        if "Location" in o
-    ]
-    data = {
-        "state": run.get("State"),
-        "execution_s": run.get("ExecutionTime"),
-        "error": run.get("ErrorMessage"),
-        "outputs": outputs,
-    }
-    text = f"Run {args.run_id} of {args.job_name}: {data['state']}, {data['execution_s'] or 0} s"
-    if outputs:
-        text += f"; output {', '.join(outputs)}"
-    if data["error"]:
-        text += f". Error: {data['error']}"
-    return ToolResult(text + ".", data)
-
-
-# ====================================================================== Lambda
-
-FunctionName = Annotated[str, AfterValidator(lambda v: _check_function_name(v))]
-
-
-def _check_function_name(value: str) -> str:
-    if not re.match(r"^[a-zA-Z0-9_-]{1,64}$", value):
-        raise ValueError(
-            f"'{value}' is not a Lambda function name (letters, digits, - and _; up to 64)"
-        )
-    return value
-
-
-class CreateFunctionArgs(BaseModel):
-    model_config = Strict
-    name: FunctionName
-    handler_file: LocalFile
-    handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
-    role_arn: Annotated[
-        RoleArnValue | None, Field(description="execution role; default: the session's role")
-    ] = None
-    runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
-    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
-    timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
-
-    @model_validator(mode="after")
-    def _check_handler(self) -> CreateFunctionArgs:
-        path = Path(self.handler_file)
-        if path.suffix != ".py":
-            raise ValueError(f"handler_file must be a .py file, not '{path.name}'")
-        if path.stat().st_size > 50 * MB:
-            raise ValueError("handler_file is over 50 MB; package large code as a layer or image")
-        source = path.read_text(errors="replace")
-        defined = re.findall(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", source, re.M)
-        if not self.handler_function:
-            found = next((n for n in ("lambda_handler", "handler") if n in defined), None)
-            if found is None:
-                raise ValueError(
-                    f"{path.name} defines neither lambda_handler nor handler; name the function "
-                    "with handler_function"
-                )
-            self.handler_function = found
-        if not re.match(r"^[A-Za-z_]\w*$", self.handler_function):
-            raise ValueError(f"'{self.handler_function}' is not a Python function name")
-        if self.handler_function not in defined:
-            raise ValueError(f"{path.name} defines no function '{self.handler_function}'")
-        return self
-
-
-def zip_handler(path: Path) -> bytes:
-    """A deployment package with the handler file at the root, as Lambda expects."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(path, path.name)
-    return buffer.getvalue()
-
-
-@tool(
-    name="lambda_create_function",
-    stage="preparation",
-    risk="write",
-    operations=("lambda:CreateFunction",),
-    phrases=(
-        "create a lambda function",
-        "deploy my python handler",
-        "serverless transform function",
-    ),
-)
-def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolResult:
-    """Create a Python Lambda function from a local handler file (zipped by the tool)."""
-    role = resolve_role(ctx, args.role_arn, "Lambda functions")
-    path = Path(args.handler_file)
-    package = zip_handler(path)
-    handler = f"{path.stem}.{args.handler_function}"
-    request = {
-        "FunctionName": args.name,
-        "Runtime": args.runtime,
-        "Role": role,
-        "Handler": handler,
-        "MemorySize": args.memory_mb,
-        "Timeout": args.timeout_s,
-        "Tags": ctx.aws.tag_map(),
-        "Code": {"ZipFile": package},
-    }
-    response = ctx.client("lambda").create_function(**request)
-    recorded = {k: v for k, v in request.items() if k != "Code"}
-    return ToolResult(
-        f"Created Lambda function {args.name} ({args.runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
-        {
-            "function": args.name,
-            "arn": response["FunctionArn"],
-            "handler": handler,
-            "zip_bytes": len(package),
-        },
-        [
-            Resource(
-                "lambda_function",
-                args.name,
-                response["FunctionArn"],
-                ctx.region,
-                extra={"request": recorded},
-            )
-        ],
-    )
-
-
-class InvokeArgs(BaseModel):
-    model_config = Strict
-    name: FunctionName
-    payload: Annotated[dict[str, Any], Field(description="JSON event")] = {}
-
-
-def _invoke_estimate(args: InvokeArgs, region: str, aws: Any = None) -> CostEstimate:
-    requests = unit_price("lambda_request_million", region)
-    compute = unit_price("lambda_gb_second", region)
-    if requests is None or compute is None:
-        return CostEstimate.unknown(f"no Lambda price for {region}")
-    memory_mb, timeout_s, known = 10240, 900, False
-    if aws is not None:
-        try:
-            config = tabular.cached_lookup(
-                aws,
-                ("lambda", region, args.name),
-                lambda: aws.client("lambda").get_function_configuration(FunctionName=args.name),
-            )
-            memory_mb, timeout_s, known = int(config["MemorySize"]), int(config["Timeout"]), True
-        except Exception:
-            pass
-    request_cost = requests.usd / 1_000_000
-    low = request_cost + memory_mb / 1024 * 0.001 * compute.usd  # a 1 ms run
-    high = request_cost + memory_mb / 1024 * timeout_s * compute.usd
-    basis = f"1 request + {memory_mb} MB × up to {timeout_s} s × ${compute.usd:g}/GB-s"
-    notes = (
-        () if known else ("function settings not looked up: assumed the maximum 10 GB and 900 s",)
-    )
-    return CostEstimate(
-        round(low, 8), round(high, 6), basis, compute.source, compute.price_date, notes=notes
-    )
-
-
-@tool(
-    name="lambda_invoke",
-    stage="preparation",
-    risk="billable_read",
-    operations=("lambda:Invoke",),
-    estimator=_invoke_estimate,
-    phrases=("invoke the lambda", "test my function", "invoke my function with a test event"),
-)
-def lambda_invoke(ctx: ToolContext, args: InvokeArgs) -> ToolResult:
-    """Invoke a Lambda function synchronously with a JSON payload and return its response."""
-    response = ctx.client("lambda").invoke(
-        FunctionName=args.name,
-        Payload=json.dumps(args.payload).encode(),
-        LogType="Tail" if not ctx.aws.is_sandbox else "None",
-    )
-    body = response["Payload"].read().decode("utf-8", errors="replace")
-    try:
-        parsed: Any = json.loads(body) if body else None
-    except ValueError:
-        parsed = body
-    error = response.get("FunctionError")
-    shown = body if len(body) <= 2000 else body[:2000] + f"... ({len(body)} characters, cut)"
-    text = f"{args.name} returned{' an error (' + error + ')' if error else ''}: {shown}"
-    if ctx.aws.is_sandbox:
-        text += " (The sandbox does not run your code: without Docker it echoes the payload.)"
-    return ToolResult(
-        text, {"status": response.get("StatusCode"), "function_error": error, "response": parsed}
-    )
-
-
-@tool(
-    name="lambda_list_functions",
-    stage="preparation",
-    risk="read",
-    operations=("lambda:ListFunctions",),
-    phrases=("list lambda functions", "what functions do I have"),
-)
-def lambda_list_functions(ctx: ToolContext, args: NoArgs) -> ToolResult:
-    """List Lambda functions with runtime, memory and timeout."""
-    rows = []
-    for page in ctx.client("lambda").get_paginator("list_functions").paginate():
-        for f in page.get("Functions", []):
-            rows.append(
-                {
-                    "name": f["FunctionName"],
-                    "runtime": f.get("Runtime"),
-                    "memory_mb": f.get("MemorySize"),
-                    "timeout_s": f.get("Timeout"),
-                    "modified": str(f.get("LastModified", ""))[:19],
-                }
-            )
-    if not rows:
-        return ToolResult("No Lambda functions.", {"rows": []})
-    shown = rows[:MAX_LIST]
-    text = f"{len(rows)} functions: " + "; ".join(
-        f"{r['name']} ({r['runtime']}, {r['memory_mb']} MB, {r['timeout_s']} s)" for r in shown
-    )
-    return ToolResult(text + _cut(len(rows), len(shown)), {"rows": rows})
-
-
-# ================================================================== QuickSight
-
-
-@tool(
-    name="quicksight_list_dashboards",
-    stage="preparation",
-    risk="read",
-    operations=("quicksight:ListDashboards",),
-    phrases=("list quicksight dashboards", "bi dashboards"),
-)
-def quicksight_list_dashboards(ctx: ToolContext, args: NoArgs) -> ToolResult:
-    """List QuickSight dashboards in the account (QuickSight must be set up in the console)."""
-    account = ctx.aws.identity.account
-    client = ctx.client("quicksight")
-    rows = []
-    try:
-        for page in client.get_paginator("list_dashboards").paginate(AwsAccountId=account):
-            for d in page.get("DashboardSummaryList", []):
-                rows.append(
-                    {
-                        "name": d.get("Name"),
-                        "id": d.get("DashboardId"),
-                        "published": d.get("PublishedVersionNumber"),
-                        "updated": str(d.get("LastUpdatedTime", ""))[:10],
-                    }
-                )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("UnsupportedUserEditionException", "ResourceNotFoundException"):
-            raise ToolError(
-                "QuickSight is not set up in this account/region; sign up in the QuickSight console first.",
-                kind="not_found",
-            ) from None
-        raise
-    if not rows:
-        return ToolResult("No QuickSight dashboards.", {"rows": []})
-    shown = rows[:MAX_LIST]
-    return ToolResult(
-        f"{len(rows)} dashboards: "
-        + ", ".join(str(r["name"]) for r in shown)
-        + _cut(len(rows), len(shown)),
-        {"rows": rows},
     )

@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tools.base import ToolContext, ToolError
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
 
 JobKind = Literal[
     "training", "processing", "tuning", "transform", "autopilot", "endpoint", "pipeline_execution"

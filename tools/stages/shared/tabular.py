@@ -1,9 +1,9 @@
 """Tabular previews shared by the S3, Glue, Athena and Feature Store tools.
 
 Reads the head of a CSV, TSV, JSON Lines or Parquet file (Parquet only when pyarrow is
-installed), infers column types from a sample, computes per-column stats, estimates the row
-count from the byte size, and turns the schema into Glue columns or Feature Store feature
-definitions. Pure functions: no AWS here.
+installed), infers column types from a sample, computes per-column stats and estimates the row
+count from the byte size. Pure functions: no AWS here (S3 reads: `s3_reads`; Glue and Feature
+Store schemas: `table_schemas`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import csv
 import io
 import json
 import re
-import time
-import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -393,126 +391,6 @@ def column_stats(names: list[str], rows: list[dict[str, Any]]) -> list[ColumnInf
     return columns
 
 
-# --- schema conversions -------------------------------------------------------------------
-
-GLUE_NAME = re.compile(r"[^a-z0-9_]")
-
-
-def glue_column_name(name: str) -> str:
-    """Athena-friendly: lower case, underscores."""
-    cleaned = GLUE_NAME.sub("_", name.strip().lower()).strip("_") or "col"
-    return cleaned if not cleaned[0].isdigit() else f"c_{cleaned}"
-
-
-def glue_columns(
-    columns: list[ColumnInfo] | list[tuple[str, str]], fmt: Format = "parquet"
-) -> list[dict[str, str]]:
-    """[{"Name", "Type"}] for a Glue StorageDescriptor.
-
-    In text formats (CSV, TSV, JSON) Hive parses timestamps only as 'yyyy-MM-dd HH:mm:ss', so
-    date and timestamp columns stay strings there (cast them in SQL); Parquet keeps its types.
-    """
-    out = []
-    for col in columns:
-        name, kind = (col.name, col.type) if isinstance(col, ColumnInfo) else col
-        if fmt != "parquet" and kind == "timestamp":
-            kind = "string"
-        out.append({"Name": glue_column_name(name), "Type": kind})
-    return out
-
-
-@dataclass(frozen=True)
-class StorageFormat:
-    input_format: str
-    output_format: str
-    serde: str
-    serde_params: dict[str, str]
-    table_params: dict[str, str]
-
-
-_TEXT_IN = "org.apache.hadoop.mapred.TextInputFormat"
-_TEXT_OUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-
-
-def storage_format(fmt: Format, *, quoted: bool = False, header: bool = True) -> StorageFormat:
-    """The Glue/Hive SerDe for a file format (what a crawler would pick)."""
-    if fmt == "parquet":
-        return StorageFormat(
-            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-            {"serialization.format": "1"},
-            {"classification": "parquet"},
-        )
-    if fmt == "jsonl":
-        return StorageFormat(
-            _TEXT_IN,
-            _TEXT_OUT,
-            "org.openx.data.jsonserde.JsonSerDe",
-            {},
-            {"classification": "json"},
-        )
-    delim = "\t" if fmt == "tsv" else ","
-    table_params = {"classification": "csv" if fmt == "csv" else "tsv"}
-    if header:
-        table_params["skip.header.line.count"] = "1"
-    if quoted:
-        return StorageFormat(
-            _TEXT_IN,
-            _TEXT_OUT,
-            "org.apache.hadoop.hive.serde2.OpenCSVSerde",
-            {"separatorChar": delim, "quoteChar": '"'},
-            table_params,
-        )
-    return StorageFormat(
-        _TEXT_IN,
-        _TEXT_OUT,
-        "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-        {"field.delim": delim, "serialization.format": delim},
-        table_params,
-    )
-
-
-FeatureType = Literal["Integral", "Fractional", "String"]
-_FEATURE_TYPES: dict[str, FeatureType] = {
-    "bigint": "Integral",
-    "double": "Fractional",
-    "boolean": "String",
-    "date": "String",
-    "timestamp": "String",
-    "string": "String",
-}
-FEATURE_NAME = re.compile(r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")
-RESERVED_FEATURES = {"is_deleted", "write_time", "api_invocation_time"}
-
-
-def feature_type(kind: str) -> FeatureType:
-    return _FEATURE_TYPES.get(kind, "String")
-
-
-def feature_definitions(
-    columns: list[ColumnInfo] | list[tuple[str, str]],
-) -> list[dict[str, str]]:
-    """[{"FeatureName", "FeatureType"}] for CreateFeatureGroup; checks the naming rules."""
-    out = []
-    for col in columns:
-        name, kind = (col.name, col.type) if isinstance(col, ColumnInfo) else col
-        check_feature_name(name)
-        out.append({"FeatureName": name, "FeatureType": feature_type(kind)})
-    return out
-
-
-def check_feature_name(name: str) -> str:
-    if not FEATURE_NAME.match(name):
-        raise ValueError(
-            f"'{name}' is not a valid feature name: letters and digits, optionally joined by "
-            "- or _, at most 64 characters"
-        )
-    if name.lower() in RESERVED_FEATURES:
-        raise ValueError(f"'{name}' is reserved by Feature Store; rename the column")
-    return name
-
-
 def to_iso_event_time(value: Any) -> str:
     """Feature Store event times: ISO-8601 with 'T' and 'Z' (dates get midnight UTC)."""
     text = str(value).strip()
@@ -537,88 +415,3 @@ def read_rows(data: bytes, fmt: Format) -> tuple[list[str], list[dict[str, Any]]
     header, rows, _, _ = _parse_delimited(data, "\t" if fmt == "tsv" else ",", 10**9, False)
     width = len(header)
     return header, [dict(zip(header, r + [""] * (width - len(r)), strict=False)) for r in rows]
-
-
-# --- reading from S3 (through a guarded client) --------------------------------------------
-
-PREVIEW_BYTES = 256 * 1024
-PARQUET_MAX_BYTES = 64 * 1024 * 1024
-
-
-def preview_s3_object(
-    s3: Any, bucket: str, key: str, *, max_rows: int = 1000, max_bytes: int = PREVIEW_BYTES
-) -> Preview:
-    """Read the head of an object (all of it for Parquet, whose schema is in the footer)."""
-    size = object_size(s3, bucket, key)
-    if size == 0:
-        raise TabularError(f"s3://{bucket}/{key} is empty")
-    fmt = detect_format(key)
-    if fmt == "parquet":
-        if size > PARQUET_MAX_BYTES:
-            raise TabularError(
-                f"s3://{bucket}/{key} is {human_bytes(size)}; Parquet preview reads at most "
-                f"{human_bytes(PARQUET_MAX_BYTES)} (query it with Athena instead)"
-            )
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    else:
-        end = min(size, max_bytes) - 1
-        data = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{end}")["Body"].read()
-        if not key.lower().endswith((".csv", ".tsv", ".tab", ".json", ".jsonl", ".ndjson")):
-            fmt = detect_format(key, data)
-    return parse_table(data, fmt, max_rows=max_rows, total_bytes=size)
-
-
-def object_size(s3: Any, bucket: str, key: str) -> int:
-    """HeadObject's size (a missing object raises the ClientError; errors.py explains it)."""
-    return int(s3.head_object(Bucket=bucket, Key=key).get("ContentLength", 0))
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"  # pragma: no cover
-
-
-def prefix_size(s3: Any, bucket: str, prefix: str, *, max_keys: int = 100_000) -> tuple[int, int]:
-    """(objects, bytes) under a prefix, listing at most max_keys objects."""
-    count = total = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            count += 1
-            total += int(obj.get("Size", 0))
-            if count >= max_keys:
-                return count, total
-    return count, total
-
-
-# --- look-ups for estimators ---------------------------------------------------------------
-# Estimators that need to look something up (Athena: the size of the tables a query reads;
-# Lambda: the function's memory) take the session's AwsContext as a third parameter. The
-# approval gate computes an estimate again when a turn resumes, so look-ups are cached per
-# AwsContext (a new session starts fresh) for LOOKUP_TTL_S seconds.
-
-_LOOKUP_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], tuple[float, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-LOOKUP_TTL_S = 300.0
-
-
-def cached_lookup(aws: Any, key: tuple[str, ...], compute: Any) -> Any:
-    """compute() once per (aws, key) for LOOKUP_TTL_S seconds; errors are not cached."""
-    now = time.monotonic()
-    try:
-        cache = _LOOKUP_CACHE.setdefault(aws, {})
-    except TypeError:  # not weak-referenceable: no cache
-        return compute()
-    hit = cache.get(key)
-    if hit is not None and now - hit[0] < LOOKUP_TTL_S:
-        return hit[1]
-    value = compute()
-    cache[key] = (now, value)
-    return value
-
-
-def forget_lookups() -> None:
-    _LOOKUP_CACHE.clear()

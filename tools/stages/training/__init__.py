@@ -1,26 +1,3 @@
-"""Stage 4, model training: training jobs, Autopilot, Experiments, JumpStart, AWS Batch, Studio.
-
-`build_training_job_request` is the pure request builder the Pipelines tool reuses.
+"""Stage 4, model training: training jobs and metrics, Autopilot, Experiments, JumpStart, AWS
+Batch, Studio, built-in algorithms. May import the framework and tools.stages.shared.
 """
-
-from tools.training import autopilot, batch, experiments, jumpstart, studio
-from tools.training.jobs import (
-    StartTrainingArgs,
-    TrainingDefinition,
-    build_training_job_request,
-    estimate_training,
-    training_parts,
-)
-
-__all__ = [
-    "StartTrainingArgs",
-    "TrainingDefinition",
-    "autopilot",
-    "batch",
-    "build_training_job_request",
-    "estimate_training",
-    "experiments",
-    "jumpstart",
-    "studio",
-    "training_parts",
-]

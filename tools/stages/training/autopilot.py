@@ -8,11 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
-from tools.pricing import instance_hourly
-from tools.roles import OptionalRoleArn, require_role, with_role
-from tools.training.jobs import default_output_uri, generated_name
-from tools.validators import S3Uri, check_sagemaker_name, parse_s3_uri
+from tools.aws.roles import OptionalRoleArn, require_role, with_role
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.results import CostEstimate, Resource, ToolResult
+from tools.core.validators import S3Uri, check_sagemaker_name, parse_s3_uri
+from tools.cost.prices import instance_hourly
+from tools.stages.training.training_request import default_output_uri, generated_name
 
 
 def check_short_name(name: str) -> str:

@@ -6,7 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tools.base import CostEstimate, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate, Resource, ToolResult
 
 BatchName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", max_length=128)

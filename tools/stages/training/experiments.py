@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import Resource, ToolContext, ToolResult, tool
-from tools.validators import SageMakerName
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.results import Resource, ToolResult
+from tools.core.validators import SageMakerName
 
 
 class CreateExperimentArgs(BaseModel):

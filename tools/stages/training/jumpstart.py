@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ToolContext, ToolResult, tool
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.results import ToolResult
 
 MANIFEST_KEY = "models_manifest.json"
 LOCAL_OVERRIDE_ENV = "AWS_JUMPSTART_MANIFEST_LOCAL_ROOT_DIR_OVERRIDE"
@@ -70,7 +72,7 @@ def load_manifest(ctx: ToolContext) -> tuple[list[dict[str, Any]], str]:
         body = ctx.client("s3").get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read()
         return json.loads(body), where
     except Exception as exc:
-        from tools.guard import ReadOnlyViolation
+        from tools.aws.guard import ReadOnlyViolation
 
         if isinstance(exc, ReadOnlyViolation):
             raise

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ToolContext, ToolResult, tool
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.results import ToolResult
 
 
 class ListDomainsArgs(BaseModel):

@@ -12,19 +12,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from tools.algorithms import ALGORITHMS, Metric, default_objective, get_algorithm
-from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
-from tools.jobs import newest_first_params
-from tools.pricing import estimate_instances
-from tools.roles import with_role
-from tools.training.jobs import (
+from tools.aws.roles import with_role
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.results import CostEstimate, Resource, ToolResult
+from tools.core.validators import check_sagemaker_name
+from tools.cost.estimates import estimate_instances
+from tools.stages.shared.jobs import newest_first_params
+from tools.stages.training.algorithms import ALGORITHMS, Metric, default_objective, get_algorithm
+from tools.stages.training.training_request import (
     TrainingDefinition,
     check_typed_hyperparameters,
     generated_name,
     static_hyperparameters,
     training_parts,
 )
-from tools.validators import check_sagemaker_name
 
 
 def check_short_name(name: str) -> str:
