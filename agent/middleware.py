@@ -33,7 +33,7 @@ from tools.core.redact import redact
 from tools.core.results import CostEstimate
 
 if TYPE_CHECKING:
-    from agent.runtime import SessionCore
+    from agent.session_core import SessionCore
 
 ToolHandler = Callable[[Any], Any]
 

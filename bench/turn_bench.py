@@ -55,8 +55,8 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 async def measure(turns: int = 50, warmup: int = 3) -> dict[str, Any]:
     from agent.events import ToolCallFinished, ToolCallStarted, TurnFinished
-    from agent.runtime import open_session
     from agent.settings import Settings
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel, tool_turn
     from tools.core.declaration import ToolSpec
 

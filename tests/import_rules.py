@@ -20,7 +20,7 @@ from pathlib import Path
 
 # Highest layer first; a module may import only its own layer or one to its right.
 LAYERS: tuple[str, ...] = ("tui", "agent", "tools", "sandbox")
-# Packages outside the layering that a layer may use (prompts: data for the agent).
+# Packages outside the layering: who may use them (they themselves import nothing of ours).
 SIDE_PACKAGES: dict[str, tuple[str, ...]] = {"prompts": ("tui", "agent")}
 # Third-party roots a layer must not import (its own or anything below it).
 FORBIDDEN_BELOW_TUI: tuple[str, ...] = ("textual", "textual_plotext", "plotext")
@@ -107,6 +107,14 @@ def layer_violations(imports: Iterable[Import]) -> list[Violation]:
     problems: list[Violation] = []
     for imp in imports:
         src, dst = _root(imp.importer), _root(imp.target)
+        if src in SIDE_PACKAGES and (dst in rank or dst in SIDE_PACKAGES) and dst != src:
+            problems.append(
+                Violation(
+                    imp.path,
+                    imp.line,
+                    f"{imp.importer} imports {imp.target}: {src} imports nothing of ours",
+                )
+            )
         if src not in rank:
             continue
         if dst in rank and rank[dst] < rank[src]:
@@ -147,12 +155,39 @@ def layer_violations(imports: Iterable[Import]) -> list[Violation]:
     return problems
 
 
-def import_cycles(imports: Iterable[Import], known: set[str]) -> list[list[str]]:
-    """Each loop of imports between our files, once, as the modules round it (Tarjan's SCCs)."""
+def import_graph(imports: Iterable[Import], known: set[str]) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports."""
     graph: dict[str, set[str]] = {name: set() for name in known}
     for imp in imports:
         if imp.target in known and imp.target != imp.importer:
             graph[imp.importer].add(imp.target)
+    return graph
+
+
+def _loop_through(graph: dict[str, set[str]], members: list[str]) -> list[str]:
+    """One concrete loop from the first member back to it, inside a strongly connected set."""
+    start, inside = members[0], set(members)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for child in sorted(graph[node] & inside):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [start, *reversed(path[:-1])]
+                if child not in previous:
+                    previous[child] = node
+                    following.append(child)
+        frontier = following
+    return members  # unreachable for a real component
+
+
+def import_cycles(imports: Iterable[Import], known: set[str]) -> list[list[str]]:
+    """Each loop of imports between our files, once, as the modules round it (Tarjan's SCCs)."""
+    graph = import_graph(imports, known)
 
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -197,7 +232,7 @@ def import_cycles(imports: Iterable[Import], known: set[str]) -> list[list[str]]
                     if member == node:
                         break
                 if len(component) > 1:
-                    components.append(sorted(component))
+                    components.append(_loop_through(graph, sorted(component)))
 
     for name in sorted(graph):
         if name not in index:
@@ -211,7 +246,9 @@ def check(root: Path) -> list[str]:
     files = list(source_files(root, packages))
     known = {module_name(root, p) for p in files}
     imports = [imp for p in files for imp in imports_of(root, p, known)]
-    problems = [str(v) for v in layer_violations(imports)]
+    problems = [
+        f"{v.path.relative_to(root)}:{v.line}: {v.message}" for v in layer_violations(imports)
+    ]
     problems += [
         "import cycle: " + " -> ".join([*cycle, cycle[0]])
         for cycle in import_cycles(imports, known)

@@ -22,8 +22,8 @@ from agent.events import (
     TurnFinished,
 )
 from agent.models import ModelError, make_chat_model
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.bedrock_stub import BedrockStub, encode_frame, event_frame, exception_frame, tool_use
 from tests.test_runtime import TOOLS, buckets, collect, of
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.events import ApprovalRequested, Decision, ToolCallFinished
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from sandbox.server import Sandbox
 from tests.safety_helpers import check_unapproved_call_sends_nothing
 from tests.safety_helpers import mutating_tools as _mutating_tools

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import ApprovalRequested, TurnFinished
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tools.cost.estimates import _fmt_rate, estimate_units
 
 

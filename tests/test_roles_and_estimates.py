@@ -140,7 +140,7 @@ TRAIN = {"train_s3_uri": "s3://role-data/train.csv", "job_name": "no-role-given"
 async def test_training_without_role_arn_runs_as_the_sandbox_role_through_the_session(
     sandbox: Any, tmp_path: Path
 ) -> None:
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel
 
     settings = load_settings(sandbox="on", mode="yes", state_dir=tmp_path / "state")
@@ -161,7 +161,7 @@ async def test_training_without_role_arn_runs_as_the_sandbox_role_through_the_se
 
 
 async def test_configured_role_reaches_the_tools(sandbox: Any, tmp_path: Path) -> None:
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel
 
     settings = load_settings(
@@ -392,7 +392,7 @@ async def test_approval_request_carries_the_looked_up_athena_estimate(
     sandbox: Any, tmp_path: Path
 ) -> None:
     from agent.events import ApprovalRequested
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel, tool_turn
 
     settings = load_settings(sandbox="on", mode="ask", state_dir=tmp_path / "state")

@@ -15,7 +15,7 @@ from agent.middleware import (
     ModelRetryMiddleware,
     ToolErrorsMiddleware,
 )
-from agent.runtime import AuditTee, SessionCore
+from agent.session_core import AuditTee, SessionCore
 from agent.settings import Settings
 from tests.scripted_model import Fail, ScriptedChatModel, tool_call, tool_turns
 from tests.test_runtime import TOOLS, buckets

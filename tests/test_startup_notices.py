@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel
 from tools.aws.context import AwsContext
 

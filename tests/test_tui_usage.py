@@ -531,7 +531,7 @@ def test_closing_the_opener_does_not_wait_for_the_sandbox_to_stop() -> None:
     import threading
     import time
 
-    from tui.app import RuntimeOpener
+    from tui.runtime_opener import RuntimeOpener
 
     stopped = threading.Event()
 

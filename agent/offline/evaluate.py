@@ -253,7 +253,7 @@ class RuntimeDriver:
         self.model = model
         self.sandbox = sandbox
         self.loop = asyncio.new_event_loop()
-        from agent.runtime import open_session
+        from agent.startup import open_session
 
         self.session = self.loop.run_until_complete(
             open_session(settings, model=model, sandbox_endpoint=sandbox.endpoint)

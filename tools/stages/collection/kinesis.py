@@ -13,9 +13,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import (
-    LocalFile,
-)
+from tools.core.validators import LocalFile
 from tools.cost.prices import unit_price
 from tools.stages.shared.listing import MAX_LIST, NoArgs, Strict, cut
 from tools.stages.shared.tabular import TabularError, detect_format, read_rows

@@ -14,9 +14,7 @@ from tools.core.errors import NotEmulated, ToolError
 from tools.core.results import Resource, ToolResult
 from tools.core.validators import SageMakerName
 from tools.stages.shared.jobs import newest_first_params
-from tools.stages.training.algorithms import (
-    ALGORITHMS,
-)
+from tools.stages.training.algorithms import ALGORITHMS
 from tools.stages.training.training_request import (
     StartTrainingArgs,
     algorithm_label,
