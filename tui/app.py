@@ -41,12 +41,7 @@ from tui.history import PromptHistory
 from tui.process_clock import process_age
 from tui.runtime_opener import RuntimeOpener
 from tui.slash_commands import SlashCommands
-from tui.widgets.chat import (
-    ChatLog,
-    NoticeItem,
-    ToolCard,
-    UserMessage,
-)
+from tui.widgets.chat import ChatLog, NoticeItem, ToolCard, UserMessage
 from tui.widgets.prompt import Composer, PromptInput
 from tui.widgets.sidebar import Sidebar, StageList
 from tui.widgets.status import StatusBar

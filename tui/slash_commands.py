@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from agent.events import (
-    ApprovalRequested,
-)
+from agent.events import ApprovalRequested
 from tui import slash
 from tui.widgets.chat import (
     AssistantMessage,

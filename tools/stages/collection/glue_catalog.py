@@ -12,13 +12,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import (
-    GlueName,
-    S3PrefixUri,
-    S3Uri,
-    check_role_arn,
-    parse_s3_uri,
-)
+from tools.core.validators import GlueName, S3PrefixUri, S3Uri, check_role_arn, parse_s3_uri
 from tools.cost.estimates import estimate_units
 from tools.stages.shared.listing import MAX_LIST, Strict, cut
 from tools.stages.shared.s3_reads import preview_s3_object

@@ -11,10 +11,7 @@ from tools.aws.roles import resolve_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import (
-    GlueName,
-    parse_s3_uri,
-)
+from tools.core.validators import GlueName, parse_s3_uri
 from tools.cost.estimates import estimate_units
 from tools.cost.prices import unit_price
 from tools.stages.collection.glue_catalog import GlueRole, account_id

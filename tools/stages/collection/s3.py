@@ -12,11 +12,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import Resource, ToolResult
-from tools.core.validators import (
-    BucketName,
-    S3PrefixUri,
-    parse_s3_uri,
-)
+from tools.core.validators import BucketName, S3PrefixUri, parse_s3_uri
 from tools.stages.shared.listing import MAX_LIST, NoArgs, Strict, cut
 from tools.stages.shared.s3_reads import human_bytes
 

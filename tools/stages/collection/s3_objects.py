@@ -10,11 +10,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import ToolResult
-from tools.core.validators import (
-    S3PrefixUri,
-    S3Uri,
-    parse_s3_uri,
-)
+from tools.core.validators import S3PrefixUri, S3Uri, parse_s3_uri
 from tools.stages.shared.listing import Strict
 from tools.stages.shared.s3_reads import human_bytes, preview_s3_object
 from tools.stages.shared.tabular import TabularError

@@ -11,11 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import (
-    LocalPath,
-    S3PrefixUri,
-    parse_s3_uri,
-)
+from tools.core.validators import LocalPath, S3PrefixUri, parse_s3_uri
 from tools.cost.prices import unit_price
 from tools.stages.collection.s3 import common_dir, s3_tagging
 from tools.stages.shared.listing import Strict
