@@ -70,7 +70,7 @@ def config_hourly(config: dict[str, Any], region: str) -> tuple[float | None, st
     return round(total, 4), "realtime"
 
 
-# --- sagemaker_create_endpoint -------------------------------------------------------------------
+# --- the endpoint config request (create and update share it) ----------------------------------
 class ExtraVariant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
