@@ -7,7 +7,9 @@
 - sandbox start-up with a restored state of 50 training jobs and 200 objects (target ≤ 2 s):
   the whole daemon process, from spawn until it answers;
 - `sagecoach ask --sandbox "list my buckets"` end to end while the sandbox runs (target: median
-  ≤ 2.5 s), as a whole process with the offline planner.
+  ≤ 2.5 s), as a whole process with the offline planner;
+- the app's time until it can act (its session open on the running sandbox), as a whole
+  process from interpreter start, headless.
 
     python -m bench.engine_bench [--runs N] [--json]
 """
@@ -181,6 +183,52 @@ def bench_ask(runs: int) -> dict:
     return {"ask_s": round(median, 3), "target_s": ASK_TARGET_S, "ok": median <= ASK_TARGET_S}
 
 
+_APP_READY = """
+import asyncio, sys, time
+started = time.perf_counter()
+from agent.settings import load_settings
+from tui.app import SagecoachApp
+
+async def run():
+    app = SagecoachApp(load_settings(sandbox="on", model="offline"), cursor_blink=False)
+    async with app.run_test(headless=True) as pilot:
+        while app.session is None:
+            await pilot.pause(0.02)
+        print(f"READY {time.perf_counter() - started:.3f}")
+        app.exit()
+
+asyncio.run(run())
+"""
+
+
+def bench_app_ready(runs: int) -> dict:
+    import os
+    import re
+    import subprocess
+
+    from sandbox import daemon
+
+    timings = []
+    with tempfile.TemporaryDirectory(prefix="sagecoach-bench-") as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
+        env.update(HOME=home, XDG_STATE_HOME=f"{home}/state", XDG_CONFIG_HOME=f"{home}/config",
+                   AWS_CONFIG_FILE=f"{home}/absent", AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
+                   AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
+        state = Path(home) / "state" / "sagecoach"
+        daemon.connect(state, idle_timeout_s=120)
+        try:
+            for _ in range(runs + 1):
+                done = subprocess.run([sys.executable, "-c", _APP_READY], env=env,
+                                      capture_output=True, text=True, timeout=120)  # fmt: skip
+                found = re.search(r"READY (\d+\.\d+)", done.stdout)
+                if not found:
+                    raise RuntimeError(f"app did not get ready: {done.stderr[-400:]}")
+                timings.append(float(found.group(1)))
+        finally:
+            daemon.stop(state)
+    return {"app_ready_s": round(statistics.median(timings[1:]), 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.engine_bench")
     parser.add_argument("--runs", type=int, default=3)
@@ -189,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     training = bench_training(args.runs)
     startup = bench_startup(args.runs)
     ask = bench_ask(args.runs)
+    app = bench_app_ready(args.runs)
     if args.json:
-        print(json.dumps({"training": training, "startup": startup, "ask": ask}))
+        print(json.dumps({"training": training, "startup": startup, "ask": ask, "app": app}))
     else:
         print(f"XGBoost 10k×20, 100 rounds: xgboost.train {training['xgboost_train_s']} s, "
               f"sandbox job {training['sandbox_job_s']} s → {training['ratio']}× "
@@ -199,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(target ≤ {START_TARGET_S} s)")  # fmt: skip
         print(f'sagecoach ask --sandbox "list my buckets" while the sandbox runs: '
               f"{ask['ask_s']} s median (target ≤ {ASK_TARGET_S} s)")  # fmt: skip
+        print(f"the app can act (session open on the running sandbox) after {app['app_ready_s']} s")
     return 0 if training["ok"] and startup["ok"] and ask["ok"] else 1
 
 
