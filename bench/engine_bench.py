@@ -98,7 +98,7 @@ def bench_training(runs: int) -> dict:
             engine.append(time.perf_counter() - started)
             if status != "Completed":
                 raise RuntimeError(f"{name} ended {status}")
-            time.sleep(3)  # the next warm process
+            time.sleep(6)  # the next warm process (a running sandbox has one ready)
     finally:
         sandbox.stop()
     ratio = statistics.median(engine) / statistics.median(direct)

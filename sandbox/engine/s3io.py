@@ -131,7 +131,7 @@ class S3:
 def tar_gz_dir(source: Path, archive: Path) -> Path:
     """model.tar.gz as SageMaker writes it: the directory's contents at the archive root."""
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for path in sorted(source.rglob("*")):
             tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
     return archive
