@@ -1,0 +1,176 @@
+"""Finding and using a prepared dataset's manifest (`schema.json`).
+
+prepare_training_data writes it next to the train/, validation/ and test/ channels. A training
+job on those channels is tagged with its URI, and so is a model made from the job; invoke,
+transform, Clarify and monitoring find it from an endpoint or a model and encode raw rows the
+way the model was trained (features in order, label and ids dropped, categories encoded).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from tools.dataprep import core
+from tools.validators import parse_s3_uri
+
+MANIFEST_TAG = "sagecoach:manifest"
+
+
+def manifest_uri_near(channel_uri: str) -> str:
+    """Where the manifest of a prepared channel would be: <prepared>/schema.json."""
+    bucket, key = parse_s3_uri(channel_uri)
+    parts = [p for p in key.split("/") if p]
+    if parts and "." in parts[-1]:
+        parts = parts[:-1]  # a file: its folder is the channel
+    parent = "/".join(parts[:-1])
+    return f"s3://{bucket}/{parent + '/' if parent else ''}{core.MANIFEST_NAME}"
+
+
+def read_manifest(s3: Any, uri: str) -> dict[str, Any] | None:
+    """The manifest at uri, or None when there is none (or it is not sagecoach's)."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = parse_s3_uri(uri)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("format") != core.MANIFEST_FORMAT:
+        return None
+    data["uri"] = uri
+    return data
+
+
+def manifest_for_channel(s3: Any, channel_uri: str) -> dict[str, Any] | None:
+    return read_manifest(s3, manifest_uri_near(channel_uri))
+
+
+def _tags(sm: Any, arn: str) -> dict[str, str]:
+    try:
+        tags = sm.list_tags(ResourceArn=arn).get("Tags", [])
+    except Exception:
+        return {}
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def manifest_uri_for_training_job(sm: Any, job: dict[str, Any]) -> str | None:
+    arn = job.get("TrainingJobArn")
+    tagged = _tags(sm, arn).get(MANIFEST_TAG) if arn else None
+    if tagged:
+        return tagged
+    for channel in job.get("InputDataConfig", []) or []:
+        if channel.get("ChannelName") == "train":
+            uri = channel.get("DataSource", {}).get("S3DataSource", {}).get("S3Uri")
+            return manifest_uri_near(uri) if uri else None
+    return None
+
+
+def manifest_for_model(aws: Any, model_name: str) -> dict[str, Any] | None:
+    """The manifest of the data a model was trained on: its tag, else its training job's."""
+    sm, s3 = aws.client("sagemaker"), aws.client("s3")
+    try:
+        model = sm.describe_model(ModelName=model_name)
+    except Exception:
+        return None
+    uri = _tags(sm, model.get("ModelArn", "")).get(MANIFEST_TAG)
+    if not uri:
+        artifact = str((model.get("PrimaryContainer") or {}).get("ModelDataUrl") or "")
+        job_name = training_job_of_artifact(artifact)
+        if job_name:
+            try:
+                job = sm.describe_training_job(TrainingJobName=job_name)
+            except Exception:
+                job = {}
+            uri = manifest_uri_for_training_job(sm, job) if job else None
+    return read_manifest(s3, uri) if uri else None
+
+
+def training_job_of_artifact(artifact: str) -> str | None:
+    """<output>/<job>/output/model.tar.gz -> <job> (the path every training job writes)."""
+    parts = artifact.split("/")
+    if len(parts) >= 3 and parts[-1] == "model.tar.gz" and parts[-2] == "output":
+        return parts[-3]
+    return None
+
+
+def model_of_endpoint(aws: Any, endpoint_name: str) -> str | None:
+    sm = aws.client("sagemaker")
+    try:
+        endpoint = sm.describe_endpoint(EndpointName=endpoint_name)
+        config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    except Exception:
+        return None
+    variants = config.get("ProductionVariants") or []
+    return variants[0].get("ModelName") if variants else None
+
+
+def image_of_model(aws: Any, model_name: str) -> str:
+    try:
+        model = aws.client("sagemaker").describe_model(ModelName=model_name)
+    except Exception:
+        return ""
+    return str((model.get("PrimaryContainer") or {}).get("Image") or "")
+
+
+# --- rows --------------------------------------------------------------------------------
+def parse_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return list(csv.reader(io.StringIO("\n".join(lines))))
+
+
+def row_shape(manifest: dict[str, Any], rows: list[list[str]]) -> str:
+    """'features' (ready), 'raw' (source columns, encoded before sending), 'header+raw', or 'bad'."""
+    if not rows:
+        return "bad"
+    source = manifest["source_columns"]
+    widths = {len(r) for r in rows}
+    if [c.strip() for c in rows[0]] == source:
+        return "header+raw"
+    if widths == {len(manifest["features"])} and all(
+        core.as_number(c) is not None or not c.strip() for r in rows for c in r
+    ):
+        return "features"
+    label = (manifest.get("label") or {}).get("name")
+    if widths <= {len(source), len(source) - (1 if label else 0)}:
+        return "raw"
+    return "bad"
+
+
+def encode_rows(manifest: dict[str, Any], rows: list[list[str]]) -> list[str]:
+    """Raw rows (all source columns, or all but the label) as model-ready CSV lines."""
+    source = list(manifest["source_columns"])
+    if rows and [c.strip() for c in rows[0]] == source:
+        rows = rows[1:]
+    label = (manifest.get("label") or {}).get("name")
+    without_label = [c for c in source if c != label]
+    out = []
+    for row in rows:
+        names = source if len(row) == len(source) else without_label
+        record = dict(zip(names, row, strict=False))
+        out.append(core.csv_line(core.encode_record(manifest, record)))
+    return out
+
+
+def encoding_summary(manifest: dict[str, Any]) -> str:
+    """One line: what is dropped and how categories are encoded."""
+    dropped = [t["column"] for t in manifest["transforms"] if t["kind"] == "drop"]
+    label = (manifest.get("label") or {}).get("name")
+    encoded = [
+        f"{t['column']} ({t['kind']})"
+        for t in manifest["transforms"]
+        if t["kind"] in ("onehot", "ordinal", "date", "boolean")
+    ]
+    parts = []
+    if label or dropped:
+        parts.append("drops " + ", ".join([*([label] if label else []), *dropped]))
+    if encoded:
+        parts.append("encodes " + ", ".join(encoded[:6]) + (", …" if len(encoded) > 6 else ""))
+    parts.append(f"{len(manifest['features'])} features in training order")
+    return "; ".join(parts)
