@@ -12,6 +12,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "tools.collection",
     "tools.preparation",
     "tools.features",
+    "tools.stages.features.prepare",
     "tools.training",
     "tools.tuning",
     "tools.evaluation",

@@ -111,3 +111,23 @@ class PreflightReport:
             for c in data.get("checks", [])
         ]
         return cls(str(data.get("tool", "")), checks, float(data.get("elapsed_ms", 0.0)))
+
+
+def card_lines(checks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(status, text) lines for an approval card: each check on one line, and for the data
+    preparation plan what will be dropped and how columns are encoded, before approval."""
+    out: list[tuple[str, str]] = []
+    for check in checks:
+        result = CheckResult(
+            check["name"],
+            check["status"],
+            check["message"],
+            check.get("fix", ""),
+            check.get("subject", ""),
+        )
+        out.append((result.status, result.line()))
+        detail = check.get("detail") or {}
+        for key, title in (("dropped", "will drop"), ("encoded", "will encode")):
+            if detail.get(key):
+                out.append(("info", f"    {title}: " + "; ".join(detail[key])))
+    return out

@@ -85,6 +85,11 @@ def _describe(request: Any) -> str:
     ]
     if request.estimate:
         lines.append(f"  estimated cost: {request.estimate.get('summary', '')}")
+    if getattr(request, "preflight", None):
+        from tools.preflight.report import card_lines
+
+        lines.append("  pre-flight:")
+        lines += [f"    {line}" for _, line in card_lines(request.preflight)]
     return "\n".join(lines)
 
 

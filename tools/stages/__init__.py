@@ -1,0 +1,1 @@
+"""The pipeline stages' tools, one package per stage, one module per service."""
