@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sandbox.demo_data import churn_csv
 from tools.preflight import contract
 from tools.preflight.plans import channel_content_type
-from sandbox.demo_data import churn_csv
 
 
 def _check(data: str, algorithm: str = "xgboost", content_type: str = "text/csv", **hp: str):
