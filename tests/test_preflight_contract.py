@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.demo_data import churn_csv
 from tools.preflight import contract
 from tools.preflight.plans import channel_content_type
@@ -115,3 +117,29 @@ def test_bytes_that_are_not_what_the_channel_says() -> None:
     assert contract.check_bytes_kind(b'{"a": 1}\n', "text/csv", "train") is not None
     assert contract.check_bytes_kind(b"1,2,3\n", "text/csv", "train") is None
     assert contract.check_bytes_kind(b"1,2\n", "application/x-parquet", "train") is not None
+
+
+def test_xgboost_settings_the_containers_accept() -> None:
+    """Defect 8: device, verbosity, csv_weights, max_bin and comma-separated eval_metric."""
+    from pydantic import ValidationError
+
+    from tools.algorithms import XGBoostHyperparameters, xgboost_version_problems
+
+    model = XGBoostHyperparameters.model_validate(
+        {"eval_metric": "auc,logloss,error@0.7", "verbosity": 1, "csv_weights": 1, "max_bin": 512}
+    )
+    assert model.eval_metric == "auc,logloss,error@0.7"
+    for bad, words in (
+        ({"eval_metric": "auc,bogus"}, "bogus"),
+        ({"eval_metric": "rmse@3"}, "@threshold"),
+        ({"objective": "reg:squarederror", "eval_metric": "auc"}, "binary: and rank:"),
+        ({"device": "cuda"}, "gpu_hist"),  # not in any offered container (3.2 branch only)
+        ({"verbosity": 4}, "verbosity"),
+    ):
+        with pytest.raises(ValidationError, match=words):
+            XGBoostHyperparameters.model_validate(bad)
+    assert xgboost_version_problems("1.7-1", {"objective": "reg:absoluteerror"}) == []
+    assert xgboost_version_problems("1.2-2", {"eval_metric": "auc,mape"}) == [
+        "mape needs XGBoost 1.3-1 or later (this job uses 1.2-2)"
+    ]
+    assert xgboost_version_problems("1.7-1", {"single_precision_histogram": "true"})

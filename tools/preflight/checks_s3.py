@@ -147,6 +147,20 @@ def check_contract(probe: Probe, needs: Needs) -> list[CheckResult]:
     if needs.contract is None:
         return []
     out: list[CheckResult] = []
+    if needs.contract.algorithm == "xgboost":
+        from tools.algorithms import ALGORITHMS, xgboost_version_problems
+
+        version = needs.contract.version or str(ALGORITHMS["xgboost"].default_version)
+        problems = xgboost_version_problems(version, needs.contract.hyperparameters)
+        if problems:
+            out.append(
+                failed(
+                    "hyperparameters.version",
+                    "; ".join(problems),
+                    "choose a later version (version=1.7-1) or leave those settings out",
+                    f"XGBoost {version}",
+                )
+            )
     for channel in needs.contract.channels:
         out += check_channel(probe, needs.contract, channel)
     return out
