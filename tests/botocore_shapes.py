@@ -33,11 +33,8 @@ def problems(service: str, operation: str, params: dict[str, Any]) -> list[str]:
 
 def _walk(shape: Any, value: Any, path: str, found: list[str]) -> None:
     kind = shape.type_name
-    if (
-        isinstance(value, dict)
-        and value.get("Get")
-        or isinstance(value, dict)
-        and "Std:Join" in value
+    if (isinstance(value, dict) and value.get("Get")) or (
+        isinstance(value, dict) and "Std:Join" in value
     ):
         return  # a pipeline expression, resolved at run time
     if kind == "structure":
