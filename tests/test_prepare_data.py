@@ -284,3 +284,53 @@ def test_large_sources_go_to_a_processing_job_with_the_same_code(
     uploaded = tool_ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert uploaded == Path(core.__file__).read_bytes()
     assert result.resources[0].kind == "sagemaker_processing_job"
+
+
+def test_the_processing_route_checks_its_role_and_instance(tool_ctx: ToolContext, raw: str) -> None:
+    spec = get_tool("prepare_training_data")
+    args = spec.validate(
+        {
+            "source_s3_uri": raw,
+            "target_column": "churned",
+            "run_as": "processing",
+            "role_arn": "arn:aws:iam::123456789012:role/not-made",
+        }
+    )
+    report = run_preflight(spec.name, args, tool_ctx.aws)
+    assert report is not None and [c.name for c in report.failures] == ["iam.role"]
+    assert "instance.offered" in {c.name for c in report.checks}
+    local = spec.validate({"source_s3_uri": raw, "target_column": "churned"})
+    checks = run_preflight(spec.name, local, tool_ctx.aws)
+    assert checks is not None and "iam.role" not in {c.name for c in checks.checks}
+
+
+def test_the_approval_card_and_the_terminal_prompt_show_the_plan() -> None:
+    from agent.events import ApprovalRequest
+    from tui.commands.ask import _describe
+    from tui.screens.approval import request_table
+
+    checks = [
+        {"name": "iam.access", "status": "warn", "message": "could not simulate", "fix": "allow it", "subject": "role r", "detail": {}},
+        {
+            "name": "prepare.plan",
+            "status": "pass",
+            "message": "label churned; 23 features",
+            "fix": "",
+            "subject": "s3://b/raw.csv",
+            "detail": {"dropped": ["customer_id: id-like"], "encoded": ["state: one-hot (10 values)"]},
+        },
+    ]  # fmt: skip
+    request = ApprovalRequest(
+        call_id="c1", tool="prepare_training_data", stage="features", risk="costly", args={},
+        description="", operations=[], estimate=None, account="SANDBOX", region="us-east-1",
+        profile=None, sandbox=True, mode="ask", preflight=checks,
+    )  # fmt: skip
+    text = _describe(request)
+    assert "! iam.access [role r]: could not simulate Fix: allow it" in text
+    assert "will drop: customer_id: id-like" in text and "will encode: state: one-hot" in text
+    from rich.console import Console
+
+    console = Console(width=160, record=True)
+    console.print(request_table(request))
+    card = console.export_text()
+    assert "pre-flight" in card and "will drop: customer_id" in card

@@ -3,9 +3,12 @@ the plan (what is dropped, how each column is encoded) is shown before approval.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from tools.dataprep import core
 from tools.dataprep.source import LOCAL_LIMIT_BYTES, SourceError, sample_table, source_objects
-from tools.preflight.needs import Needs
+from tools.preflight.needs import InstanceNeed, Needs
 from tools.preflight.probe import Probe, error_code
 from tools.preflight.report import CheckResult, failed, passed, skipped
 from tools.tabular import human_bytes
@@ -30,6 +33,24 @@ def plan_lines(plan: dict) -> tuple[list[str], list[str]]:
         elif kind == "numeric" and "fill" in t:
             encoded.append(f"{t['column']}: missing → median {core.format_cell(t['fill'])}")
     return dropped, encoded
+
+
+def options_route(need: Any) -> str:
+    return str(need.options.get("run_as", "auto"))
+
+
+def processing_route_checks(probe: Probe, needs: Needs) -> list[CheckResult]:
+    """Above the local limit a Processing job does the work: its role and instance are checked."""
+    from tools.preflight.checks_capacity import check_offered, check_quotas
+    from tools.preflight.checks_iam import check_role
+
+    instance = (
+        str(needs.prepare.options.get("instance_type", "ml.m5.xlarge"))
+        if needs.prepare
+        else "ml.m5.xlarge"
+    )
+    job = replace(needs, needs_role=True, instances=[InstanceNeed(instance, 1, "processing")])
+    return check_role(probe, job) + check_offered(probe, job) + check_quotas(probe, job)
 
 
 def check_prepare(probe: Probe, needs: Needs) -> list[CheckResult]:
@@ -76,6 +97,9 @@ def check_prepare(probe: Probe, needs: Needs) -> list[CheckResult]:
             local=total <= LOCAL_LIMIT_BYTES,
         )
     ]
+    route = options_route(need)
+    if route == "processing" or (route == "auto" and total > LOCAL_LIMIT_BYTES):
+        out += processing_route_checks(probe, needs)
     options = need.options
     try:
         plan = core.make_plan(

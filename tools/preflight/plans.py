@@ -211,6 +211,8 @@ def _prepare(args: Any, default_role: str | None) -> Needs:
         "drop_columns": list(args.drop_columns),
         "max_categories": args.max_categories,
         "categorical_encoding": args.categorical_encoding,
+        "run_as": args.run_as,
+        "instance_type": args.instance_type,
     }
     return Needs(
         role_arn=args.role_arn or default_role,
