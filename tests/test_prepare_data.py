@@ -334,3 +334,24 @@ def test_the_approval_card_and_the_terminal_prompt_show_the_plan() -> None:
     console.print(request_table(request))
     card = console.export_text()
     assert "pre-flight" in card and "will drop: customer_id" in card
+
+
+def test_transform_input_filters_prepared_labels_and_encodes_raw_rows(
+    tool_ctx: ToolContext, raw: str
+) -> None:
+    spec = get_tool("prepare_training_data")
+    spec.run(tool_ctx, spec.validate({"source_s3_uri": raw, "target_column": "churned"}))
+    s3 = tool_ctx.client("s3")
+    out = f"s3://{BUCKET}/sagecoach/prepared/churn/"
+    found = manifest.manifest_for_channel(s3, f"{out}train/")
+    assert found is not None
+    uri, flt, _ = manifest.transform_input(s3, found, f"{out}test/", f"s3://{BUCKET}/stage/", 10**6)
+    assert (uri, flt) == (f"{out}test/", "$[1:]")
+    uri, flt, note = manifest.transform_input(s3, found, raw, f"s3://{BUCKET}/stage/", 10**6)
+    assert uri == f"s3://{BUCKET}/stage/" and flt is None and "encoded" in note
+    staged = s3.get_object(Bucket=BUCKET, Key="stage/churn.csv")["Body"].read().decode()
+    assert (
+        staged.splitlines()[0] == manifest.encode_rows(found, manifest.parse_rows(churn_csv(1)))[0]
+    )
+    with pytest.raises(ValueError, match="prepare it with prepare_training_data"):
+        manifest.transform_input(s3, found, raw, f"s3://{BUCKET}/stage/", 100)

@@ -126,17 +126,19 @@ def parse_rows(text: str) -> list[list[str]]:
 
 
 def row_shape(manifest: dict[str, Any], rows: list[list[str]]) -> str:
-    """'features' (ready), 'raw' (source columns, encoded before sending), 'header+raw', or 'bad'."""
+    """'features' (ready), 'labelled' (prepared rows, label first), 'raw' (source columns,
+    encoded before sending), 'header+raw', or 'bad'."""
     if not rows:
         return "bad"
     source = manifest["source_columns"]
     widths = {len(r) for r in rows}
     if [c.strip() for c in rows[0]] == source:
         return "header+raw"
-    if widths == {len(manifest["features"])} and all(
-        core.as_number(c) is not None or not c.strip() for r in rows for c in r
-    ):
+    numeric = all(core.as_number(c) is not None or not c.strip() for r in rows for c in r)
+    if numeric and widths == {len(manifest["features"])}:
         return "features"
+    if numeric and manifest.get("label") and widths == {len(manifest["features"]) + 1}:
+        return "labelled"
     label = (manifest.get("label") or {}).get("name")
     if widths <= {len(source), len(source) - (1 if label else 0)}:
         return "raw"
@@ -174,3 +176,57 @@ def encoding_summary(manifest: dict[str, Any]) -> str:
         parts.append("encodes " + ", ".join(encoded[:6]) + (", …" if len(encoded) > 6 else ""))
     parts.append(f"{len(manifest['features'])} features in training order")
     return "; ".join(parts)
+
+
+def transform_input(
+    s3: Any, manifest: dict[str, Any], input_uri: str, staging_uri: str, max_bytes: int
+) -> tuple[str, str | None, str]:
+    """(input URI, InputFilter or None, what was done) for a batch transform with a manifest.
+
+    Prepared rows with their label first get the filter `$[1:]` (the label column dropped, as
+    SageMaker's DataProcessing does); raw rows from the source table are encoded into
+    staging_uri first (up to max_bytes); feature rows go as they are."""
+    from tools.dataprep.source import source_objects
+
+    bucket, _ = parse_s3_uri(input_uri)
+    objects = source_objects(s3, input_uri)
+    if not objects:
+        raise ValueError(f"nothing to score under {input_uri}")
+    head = s3.get_object(Bucket=bucket, Key=objects[0][0], Range="bytes=0-65535")["Body"].read()
+    text = head.decode("utf-8", errors="replace")
+    if objects[0][1] > len(head):
+        text = text.rsplit("\n", 1)[0]
+    shape = row_shape(manifest, parse_rows(text))
+    if shape == "features":
+        return input_uri, None, "rows hold the features in training order"
+    if shape == "labelled":
+        return input_uri, "$[1:]", "the label column is dropped with InputFilter $[1:]"
+    if shape == "bad":
+        raise ValueError(
+            f"rows under {input_uri} match neither the model's {len(manifest['features'])} "
+            f"features nor the source table's {len(manifest['source_columns'])} columns"
+        )
+    total = sum(size for _, size in objects)
+    if total > max_bytes:
+        raise ValueError(
+            f"{input_uri} holds raw rows ({total:,} bytes): prepare it with prepare_training_data "
+            "first, or score its prepared test/ rows"
+        )
+    out_bucket, out_prefix = parse_s3_uri(
+        staging_uri if staging_uri.endswith("/") else staging_uri + "/"
+    )
+    for key, _ in objects:
+        body = (
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
+        )
+        lines = encode_rows(manifest, parse_rows(body))
+        name = key.rsplit("/", 1)[-1]
+        s3.put_object(
+            Bucket=out_bucket, Key=out_prefix + name, Body=("\n".join(lines) + "\n").encode()
+        )
+    staged = f"s3://{out_bucket}/{out_prefix}"
+    return (
+        staged,
+        None,
+        f"raw rows encoded with the manifest into {staged} ({encoding_summary(manifest)})",
+    )

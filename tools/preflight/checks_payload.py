@@ -79,6 +79,15 @@ def check_payload(probe: Probe, needs: Needs) -> list[CheckResult]:
                 manifest=manifest.get("uri"),
             )
         ]
+    if shape == "labelled":
+        return [
+            failed(
+                "payload.schema",
+                f"rows carry the label first ({n + 1} values): the model takes the {n} features only",
+                "leave out the first column (the prepared test rows hold the label first)",
+                subject,
+            )
+        ]
     widths = sorted({len(r) for r in rows})
     source = manifest["source_columns"]
     return [
