@@ -328,3 +328,47 @@ def test_a_check_that_breaks_is_a_skip_not_a_crash() -> None:
     )
     assert not report.failed
     assert {c.status for c in report.checks} <= {"skip", "pass"}
+
+
+def test_a_pipeline_whose_step_code_was_never_uploaded_is_stopped(seeded: AwsContext) -> None:
+    """Defect 4 at the gate: a processing step points at code that is not in S3."""
+    role = ensure_sandbox_role(seeded)
+    step = {
+        "Name": "Features",
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingInputs": [
+                {"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/code/fe.py"}},
+                {"InputName": "raw", "S3Input": {"S3Uri": f"s3://{BUCKET}/raw/"}},
+            ]
+        },
+    }
+    definition = {"Version": "2020-12-01", "Steps": [step]}
+    sm = seeded.client("sagemaker")
+    sm.create_pipeline(
+        PipelineName="churn", PipelineDefinition=json.dumps(definition), RoleArn=role
+    )
+    spec = get_tool("pipelines_start_execution")
+    report = run_preflight(spec.name, spec.validate({"pipeline_name": "churn"}), seeded)
+    assert report is not None and [c.name for c in report.failures] == ["pipeline.inputs"]
+    assert "Features input code" in report.failures[0].message
+    seeded.client("s3").put_object(Bucket=BUCKET, Key="code/fe.py", Body=b"print(1)")
+    report = run_preflight(spec.name, spec.validate({"pipeline_name": "churn"}), seeded)
+    assert report is not None and not report.failed
+
+
+def test_glue_runs_check_workers_against_the_jobs_command(seeded: AwsContext) -> None:
+    """Defect 8 at the gate: G.025X is for streaming jobs, and a run that replaces the job's
+    workers says so before approval."""
+    glue = seeded.client("glue")
+    seeded.client("s3").put_object(Bucket=BUCKET, Key="code/etl.py", Body=b"print(1)")
+    command = {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/code/etl.py"}
+    glue.create_job(Name="etl", Role="r", Command=command, WorkerType="G.2X", NumberOfWorkers=10)
+    spec = get_tool("glue_start_job_run")
+    report = run_preflight(spec.name, spec.validate({"job_name": "etl"}), seeded)
+    assert report is not None and not report.failed
+    (warning,) = report.warnings
+    assert "2 × G.1X" in warning.message and "10 × G.2X" in warning.message
+    streaming_only = spec.validate({"job_name": "etl", "worker_type": "G.025X"})
+    report = run_preflight(spec.name, streaming_only, seeded)
+    assert report is not None and [c.name for c in report.failures] == ["glue.workers"]

@@ -89,6 +89,8 @@ class Needs:
     model_names: list[str] = field(default_factory=list)  # their artifacts must exist
     payload: PayloadNeed | None = None
     prepare: PrepareNeed | None = None
+    pipeline_name: str | None = None  # its steps' S3 inputs must exist
+    glue_run: dict[str, Any] | None = None  # job_name, worker_type, number_of_workers
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -103,4 +105,6 @@ class Needs:
             or self.model_names
             or self.payload
             or self.prepare
+            or self.pipeline_name
+            or self.glue_run
         )

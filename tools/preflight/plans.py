@@ -222,14 +222,23 @@ def _prepare(args: Any, default_role: str | None) -> Needs:
     )
 
 
-@plan(
-    "glue_start_crawler",
-    "glue_start_job_run",
-    "kinesis_create_stream",
-    "databrew_start_job_run",
-    "batch_submit_job",
-    "pipelines_start_execution",
-)
+@plan("pipelines_start_execution")
+def _pipeline(args: Any, default_role: str | None) -> Needs:
+    return Needs(pipeline_name=args.pipeline_name)
+
+
+@plan("glue_start_job_run")
+def _glue_run(args: Any, default_role: str | None) -> Needs:
+    return Needs(
+        glue_run={
+            "job_name": args.job_name,
+            "worker_type": getattr(args, "worker_type", None),
+            "number_of_workers": getattr(args, "number_of_workers", None),
+        }
+    )
+
+
+@plan("glue_start_crawler", "kinesis_create_stream", "databrew_start_job_run", "batch_submit_job")
 def _nothing_visible(args: Any, default_role: str | None) -> Needs:
     """These run as roles and resources fixed when they were created (checked then)."""
     return Needs()

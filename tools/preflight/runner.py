@@ -14,6 +14,7 @@ from typing import Any
 
 from tools.preflight.checks_capacity import check_offered, check_quotas
 from tools.preflight.checks_iam import check_role
+from tools.preflight.checks_jobs import check_glue_run, check_pipeline
 from tools.preflight.checks_models import check_artifacts, check_capture
 from tools.preflight.checks_payload import check_payload
 from tools.preflight.checks_prepare import check_prepare
@@ -35,6 +36,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("model.artifact", check_artifacts),
     ("endpoint.data_capture", check_capture),
     ("payload", check_payload),
+    ("pipeline.inputs", check_pipeline),
+    ("glue", check_glue_run),
 )
 WORKERS = 4
 _pool: ThreadPoolExecutor | None = None
