@@ -70,6 +70,18 @@ def check_payload(probe: Probe, needs: Needs) -> list[CheckResult]:
     n = len(manifest["features"])
     if shape == "features":
         return [passed("payload.schema", f"rows hold the {n} features in training order", subject)]
+    if shape in ("raw", "header+raw") and not need.encodes_raw:
+        return [
+            failed(
+                "payload.schema",
+                f"raw rows ({len(manifest['source_columns'])} source columns): the model takes "
+                f"the {n} encoded features ({manifests.encoding_summary(manifest)})",
+                "send the prepared rows without their label (the test/ channel minus its first "
+                "column), or encode these rows the same way first",
+                subject,
+                manifest=manifest.get("uri"),
+            )
+        ]
     if shape in ("raw", "header+raw"):
         return [
             passed(

@@ -62,6 +62,7 @@ class PayloadNeed:
     body: bytes | None = None  # invoke: the payload
     input_uri: str | None = None  # transform: the input object or prefix
     content_type: str = "text/csv"
+    encodes_raw: bool = False  # the tool encodes raw source rows with the manifest itself
 
 
 @dataclass(frozen=True)
