@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.demo_data import churn_csv
+from tools.algorithms import channel_content_type
 from tools.preflight import contract
-from tools.preflight.plans import channel_content_type
 
 
 def _check(data: str, algorithm: str = "xgboost", content_type: str = "text/csv", **hp: str):

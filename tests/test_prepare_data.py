@@ -355,3 +355,25 @@ def test_transform_input_filters_prepared_labels_and_encodes_raw_rows(
     )
     with pytest.raises(ValueError, match="prepare it with prepare_training_data"):
         manifest.transform_input(s3, found, raw, f"s3://{BUCKET}/stage/", 100)
+
+
+def test_script_mode_environment_and_channel_rules() -> None:
+    from tools.algorithms import channel_distribution, script_mode_environment
+
+    env = script_mode_environment(
+        {
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": "s3://b1b/code/src.tar.gz",
+        },
+        "eu-west-1",
+    )
+    assert env == {
+        "SAGEMAKER_PROGRAM": "train.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b1b/code/src.tar.gz",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": "eu-west-1",
+    }
+    assert script_mode_environment({"num_round": "5"}, "eu-west-1") == {}
+    assert channel_distribution("randomcutforest", "train") == "ShardedByS3Key"
+    assert channel_distribution("randomcutforest", "test") == "FullyReplicated"
+    assert channel_distribution("xgboost", "train") == "FullyReplicated"

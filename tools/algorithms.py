@@ -440,6 +440,46 @@ def retrieve_image(framework: str, region: str, version: str | None = None, **kw
         raise ValueError(f"no {framework} image for {region}: {str(exc).split('. ')[0]}") from None
 
 
+def channel_content_type(algorithm: str, channel: str, content_type: str) -> str:
+    """The ContentType a channel is sent with: K-Means and Random Cut Forest read plain CSV
+    rows as unlabelled (label_size=0), and RCF's test channel leads with the label (=1)."""
+    if algorithm in ("kmeans", "randomcutforest") and content_type == "text/csv":
+        has_label = algorithm == "randomcutforest" and channel == "test"
+        return f"text/csv;label_size={1 if has_label else 0}"
+    return content_type
+
+
+def channel_distribution(algorithm: str, channel: str) -> str:
+    """Random Cut Forest shards its train channel across instances (the SDK's RecordSet default
+    and the algorithm's requirement); every other channel is copied whole to each instance."""
+    if algorithm == "randomcutforest" and channel == "train":
+        return "ShardedByS3Key"
+    return "FullyReplicated"
+
+
+def unquoted(value: str) -> str:
+    """The SDK JSON-encodes framework hyperparameters ('"train.py"'); sagecoach does not."""
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def script_mode_environment(hyperparameters: dict[str, str], region: str) -> dict[str, str]:
+    """The serving environment of a script-mode model, from its training job's hyperparameters,
+    as the SDK's FrameworkModel sets it: the entry point, the code, the log level, the region."""
+    program = hyperparameters.get("sagemaker_program")
+    source = hyperparameters.get("sagemaker_submit_directory")
+    if not program or not source:
+        return {}
+    return {
+        "SAGEMAKER_PROGRAM": unquoted(program),
+        "SAGEMAKER_SUBMIT_DIRECTORY": unquoted(source),
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": unquoted(
+            hyperparameters.get("sagemaker_container_log_level", "20")
+        ),
+        "SAGEMAKER_REGION": region,
+    }
+
+
 def default_objective(algorithm: str, hyperparameters: dict[str, str]) -> Metric | None:
     """A sensible tuning objective for the algorithm and its problem type."""
     if algorithm == "xgboost":

@@ -230,3 +230,22 @@ def transform_input(
         None,
         f"raw rows encoded with the manifest into {staged} ({encoding_summary(manifest)})",
     )
+
+
+def encode_payload(
+    aws: Any, endpoint_name: str, body: bytes, content_type: str
+) -> tuple[bytes, str]:
+    """(the body to send, a note) for an invoke: raw source rows are encoded with the model's
+    manifest (features in training order, label and ids dropped); anything else goes as is."""
+    if content_type.split(";")[0].strip().lower() != "text/csv":
+        return body, ""
+    model = model_of_endpoint(aws, endpoint_name)
+    found = manifest_for_model(aws, model) if model else None
+    if found is None:
+        return body, ""
+    rows = parse_rows(body.decode("utf-8", errors="replace"))
+    if row_shape(found, rows) not in ("raw", "header+raw"):
+        return body, ""
+    lines = encode_rows(found, rows)
+    note = f"encoded {len(lines)} raw row(s) with {found.get('uri')}: {encoding_summary(found)}"
+    return ("\n".join(lines)).encode(), note

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tools.algorithms import channel_content_type
 from tools.preflight.needs import (
     Channel,
     DataContract,
@@ -32,15 +33,6 @@ def plan(*names: str) -> Callable[[Plan], Plan]:
         return func
 
     return register
-
-
-def channel_content_type(algorithm: str, channel: str, content_type: str) -> str:
-    """The ContentType a channel is sent with: K-Means and Random Cut Forest read plain CSV
-    rows as unlabelled (label_size=0), and RCF's test channel leads with the label (=1)."""
-    if algorithm in ("kmeans", "randomcutforest") and content_type == "text/csv":
-        has_label = algorithm == "randomcutforest" and channel == "test"
-        return f"text/csv;label_size={1 if has_label else 0}"
-    return content_type
 
 
 def _bucket_default(uri: str, tail: str) -> str:
