@@ -377,3 +377,40 @@ def test_script_mode_environment_and_channel_rules() -> None:
     assert channel_distribution("randomcutforest", "train") == "ShardedByS3Key"
     assert channel_distribution("randomcutforest", "test") == "FullyReplicated"
     assert channel_distribution("xgboost", "train") == "FullyReplicated"
+
+
+def test_invoke_payload_of_raw_rows_is_encoded_with_the_models_manifest(
+    tool_ctx: ToolContext, raw: str
+) -> None:
+    from tools.roles import ensure_sandbox_role
+
+    prep = get_tool("prepare_training_data")
+    prep.run(tool_ctx, prep.validate({"source_s3_uri": raw, "target_column": "churned"}))
+    out = f"s3://{BUCKET}/sagecoach/prepared/churn/"
+    role = ensure_sandbox_role(tool_ctx.aws)
+    job = get_tool("sagemaker_start_training_job").run(
+        tool_ctx, {"train_s3_uri": f"{out}train/", "role_arn": role, "job_name": "churn-1"}
+    )
+    sm = tool_ctx.client("sagemaker")
+    artifact = sm.describe_training_job(TrainingJobName=job.data["job_name"])["ModelArtifacts"]
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    container = {"Image": image, "ModelDataUrl": artifact["S3ModelArtifacts"]}
+    sm.create_model(ModelName="churn", ExecutionRoleArn=role, PrimaryContainer=container)
+    variant = {
+        "VariantName": "v",
+        "ModelName": "churn",
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+    }
+    sm.create_endpoint_config(EndpointConfigName="churn", ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName="churn", EndpointConfigName="churn")
+    rows = "\n".join(churn_csv(3).splitlines()[1:])
+    body, note = manifest.encode_payload(tool_ctx.aws, "churn", rows.encode(), "text/csv")
+    found = manifest.manifest_for_model(tool_ctx.aws, "churn")
+    assert found is not None and "encoded 3 raw row(s)" in note
+    assert body.decode().splitlines() == manifest.encode_rows(found, manifest.parse_rows(rows))
+    features = body.decode().splitlines()[0]
+    assert manifest.encode_payload(tool_ctx.aws, "churn", features.encode(), "text/csv") == (
+        features.encode(),
+        "",
+    )
