@@ -119,8 +119,9 @@ def check_glue_run(probe: Probe, needs: Needs) -> list[CheckResult]:
             )
         )
     configured = (job.get("WorkerType"), job.get("NumberOfWorkers"))
-    asked = (worker, run.get("number_of_workers"))
-    if configured[0] and asked[0] and configured != asked:
+    asked = (run.get("worker_type"), run.get("number_of_workers"))
+    changed = (asked[0] and asked[0] != configured[0]) or (asked[1] and asked[1] != configured[1])
+    if configured[0] and changed:
         out.append(
             warned(
                 "glue.workers",
