@@ -30,11 +30,11 @@ def _median_ms(func: Callable[[], Any], runs: int = RUNS) -> float:
 def main() -> int:
     from sandbox.demo_data import churn_csv
     from sandbox.server import Sandbox
-    from tools.aws import AwsContext
-    from tools.base import ToolContext
+    from tools.aws.context import AwsContext
+    from tools.aws.roles import ensure_sandbox_role
+    from tools.core.context import ToolContext
+    from tools.core.registry import get_tool
     from tools.preflight import run_preflight
-    from tools.registry import get_tool
-    from tools.roles import ensure_sandbox_role
 
     sandbox = Sandbox()
     sandbox.start()

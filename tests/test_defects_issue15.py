@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from tests.botocore_shapes import problems, service_model
 from tests.test_request_shapes import DATA, ROLE, TAGS, _autopilot, _schedules, _training, _tuning
-from tools.base import ToolContext
+from tools.core.context import ToolContext
 
 WAITS_FOR_LAYOUT = pytest.mark.xfail(
     strict=True, reason="the fix is in a stage module; it lands after layout (issue 13)"
@@ -26,8 +26,8 @@ def _channels(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 # --- 2. invoke and transform -----------------------------------------------------------------
 def test_2_json_to_an_xgboost_endpoint_is_stopped_before_it_is_sent(tool_ctx: ToolContext) -> None:
+    from tools.core.registry import get_tool
     from tools.preflight import run_preflight
-    from tools.registry import get_tool
 
     sm = tool_ctx.client("sagemaker")
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -72,7 +72,7 @@ def test_3_each_spot_job_checkpoints_under_its_own_prefix() -> None:
 def test_4_explicit_processing_steps_upload_their_code(
     tool_ctx: ToolContext, tmp_path: Any
 ) -> None:
-    from tools.registry import get_tool
+    from tools.core.registry import get_tool
 
     tool_ctx.client("s3").create_bucket(Bucket="my-churn-data")
     script = tmp_path / "fe.py"
@@ -131,8 +131,8 @@ def test_5_rcf_train_channel_is_sharded_and_unsupervised_csv_says_its_label_size
 # --- 6. scikit-learn models -------------------------------------------------------------------
 @WAITS_FOR_LAYOUT
 def test_6_a_script_mode_model_knows_its_program_and_code(tool_ctx: ToolContext) -> None:
-    from tools.deployment import CreateModelArgs, resolve_create_model_request
-    from tools.training.jobs import StartTrainingArgs, build_training_job_request
+    from tools.stages.deployment.models import CreateModelArgs, resolve_create_model_request
+    from tools.stages.training.training_request import StartTrainingArgs, build_training_job_request
 
     args = StartTrainingArgs.model_validate(
         {
@@ -159,7 +159,7 @@ def test_6_a_script_mode_model_knows_its_program_and_code(tool_ctx: ToolContext)
 # --- 7. Autopilot ------------------------------------------------------------------------------
 @WAITS_FOR_LAYOUT
 def test_7_an_objective_needs_a_problem_type_and_only_tabular_objectives_are_offered() -> None:
-    from tools.training.autopilot import AutopilotMetric, StartAutopilotArgs
+    from tools.stages.training.autopilot import AutopilotMetric, StartAutopilotArgs
 
     with pytest.raises(ValidationError, match="problem_type"):
         StartAutopilotArgs.model_validate(
@@ -197,7 +197,7 @@ def test_8_model_quality_sends_the_probability_and_its_threshold() -> None:
 
 @WAITS_FOR_LAYOUT
 def test_8_glue_spark_jobs_refuse_streaming_workers_and_runs_keep_the_jobs_workers() -> None:
-    from tools.collection import CreateJobArgs, StartJobRunArgs
+    from tools.stages.collection.glue_jobs import CreateJobArgs, StartJobRunArgs
 
     with pytest.raises(ValidationError, match=r"G\.025X"):
         CreateJobArgs.model_validate(
@@ -210,7 +210,7 @@ def test_8_glue_spark_jobs_refuse_streaming_workers_and_runs_keep_the_jobs_worke
 # --- 9. the suggested role ------------------------------------------------------------------------
 @WAITS_FOR_LAYOUT
 def test_9_the_suggested_role_can_read_the_buckets_in_use() -> None:
-    from tools.roles import role_help
+    from tools.aws.roles import role_help
 
     text = role_help("SageMaker training jobs", buckets=["my-churn-data"])
     assert "arn:aws:s3:::my-churn-data/*" in text and "put-role-policy" in text

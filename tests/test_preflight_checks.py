@@ -11,15 +11,15 @@ import pytest
 from botocore.stub import Stubber
 
 from sandbox.demo_data import churn_csv
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
+from tools.aws.roles import ensure_sandbox_role, trust_policy
+from tools.core.registry import get_tool
+from tools.cost.lookups import forget_lookups
 from tools.preflight import run_checks, run_preflight
 from tools.preflight.checks_capacity import check_quotas
 from tools.preflight.checks_iam import check_role, scoped_s3_policy, trusts
 from tools.preflight.needs import Channel, DataContract, InstanceNeed, Needs
 from tools.preflight.probe import Probe
-from tools.registry import get_tool
-from tools.roles import ensure_sandbox_role, trust_policy
-from tools.tabular import forget_lookups
 
 BUCKET = "my-churn-data"
 

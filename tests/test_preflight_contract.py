@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.demo_data import churn_csv
-from tools.algorithms import channel_content_type
 from tools.preflight import contract
+from tools.stages.training.algorithms import channel_content_type
 
 
 def _check(data: str, algorithm: str = "xgboost", content_type: str = "text/csv", **hp: str):
@@ -123,7 +123,7 @@ def test_xgboost_settings_the_containers_accept() -> None:
     """Defect 8: device, verbosity, csv_weights, max_bin and comma-separated eval_metric."""
     from pydantic import ValidationError
 
-    from tools.algorithms import XGBoostHyperparameters, xgboost_version_problems
+    from tools.stages.training.algorithms import XGBoostHyperparameters, xgboost_version_problems
 
     model = XGBoostHyperparameters.model_validate(
         {"eval_metric": "auc,logloss,error@0.7", "verbosity": 1, "csv_weights": 1, "max_bin": 512}

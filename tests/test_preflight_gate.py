@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 
 from agent.events import ApprovalRequested, ToolCallFinished
 from agent.policy import SessionBudget, decide
-from agent.runtime import open_session
+from agent.startup import open_session
 from agent.settings import MODES, Settings
 from sandbox.demo_data import churn_csv
 from sandbox.server import Sandbox
 from tests.scripted_model import ScriptedChatModel, tool_turn
 from tests.test_policy import spec as make_spec
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
+from tools.core.registry import get_tool
 from tools.preflight.report import CheckResult, PreflightReport
-from tools.registry import get_tool
 
 STATUSES = ("pass", "warn", "fail", "skip")
 check = st.builds(

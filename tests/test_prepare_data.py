@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from sandbox.demo_data import COLUMNS, churn_csv, churn_rows
-from tools.base import ToolContext, ToolError
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
 from tools.dataprep import core, manifest
 from tools.preflight import run_preflight
-from tools.registry import get_tool
 
 BUCKET = "my-churn-data"
 
@@ -358,7 +359,7 @@ def test_transform_input_filters_prepared_labels_and_encodes_raw_rows(
 
 
 def test_script_mode_environment_and_channel_rules() -> None:
-    from tools.algorithms import channel_distribution, script_mode_environment
+    from tools.stages.training.algorithms import channel_distribution, script_mode_environment
 
     env = script_mode_environment(
         {
@@ -382,7 +383,7 @@ def test_script_mode_environment_and_channel_rules() -> None:
 def test_invoke_payload_of_raw_rows_is_encoded_with_the_models_manifest(
     tool_ctx: ToolContext, raw: str
 ) -> None:
-    from tools.roles import ensure_sandbox_role
+    from tools.aws.roles import ensure_sandbox_role
 
     prep = get_tool("prepare_training_data")
     prep.run(tool_ctx, prep.validate({"source_s3_uri": raw, "target_column": "churned"}))

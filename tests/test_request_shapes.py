@@ -17,7 +17,7 @@ DATA = "s3://my-churn-data/sagecoach/prepared/churn/"
 
 
 def _training(**extra: Any) -> dict[str, Any]:
-    from tools.training.jobs import StartTrainingArgs, build_training_job_request
+    from tools.stages.training.training_request import StartTrainingArgs, build_training_job_request
 
     base = {
         "train_s3_uri": f"{DATA}train/",
@@ -29,7 +29,7 @@ def _training(**extra: Any) -> dict[str, Any]:
 
 
 def _tuning(**extra: Any) -> dict[str, Any]:
-    from tools.tuning import StartTuningArgs, build_tuning_job_request
+    from tools.stages.tuning.tuning_jobs import StartTuningArgs, build_tuning_job_request
 
     args = StartTuningArgs.model_validate(
         {
@@ -47,7 +47,7 @@ def _tuning(**extra: Any) -> dict[str, Any]:
 
 
 def _processing(tmp: Any) -> dict[str, Any]:
-    from tools.features import ProcessingJobArgs, build_processing_job_request
+    from tools.stages.features.processing import ProcessingJobArgs, build_processing_job_request
 
     script = tmp / "fe.py"
     script.write_text("print('hi')\n")
@@ -68,7 +68,7 @@ def _processing(tmp: Any) -> dict[str, Any]:
 
 
 def _model() -> dict[str, Any]:
-    from tools.deployment import build_create_model_request
+    from tools.stages.deployment.models import build_create_model_request
 
     return build_create_model_request(
         model_name="churn-model",
@@ -80,7 +80,10 @@ def _model() -> dict[str, Any]:
 
 
 def _endpoint_config(**extra: Any) -> dict[str, Any]:
-    from tools.deployment import CreateEndpointArgs, build_endpoint_config_request
+    from tools.stages.deployment.endpoint_config import (
+        CreateEndpointArgs,
+        build_endpoint_config_request,
+    )
 
     args = CreateEndpointArgs.model_validate(
         {"endpoint_name": "churn-ep", "model_name": "churn-model", **extra}
@@ -89,7 +92,7 @@ def _endpoint_config(**extra: Any) -> dict[str, Any]:
 
 
 def _transform(**extra: Any) -> dict[str, Any]:
-    from tools.deployment import TransformJobArgs, build_transform_job_request
+    from tools.stages.deployment.transform import TransformJobArgs, build_transform_job_request
 
     args = TransformJobArgs.model_validate(
         {
@@ -104,7 +107,7 @@ def _transform(**extra: Any) -> dict[str, Any]:
 
 
 def _autopilot(problem_type: str | None = "BinaryClassification", **extra: Any) -> dict[str, Any]:
-    from tools.training.autopilot import StartAutopilotArgs, build_autopilot_request
+    from tools.stages.training.autopilot import StartAutopilotArgs, build_autopilot_request
 
     args = StartAutopilotArgs.model_validate(
         {
@@ -118,7 +121,7 @@ def _autopilot(problem_type: str | None = "BinaryClassification", **extra: Any) 
 
 
 def _schedules(**extra: Any) -> list[tuple[str, dict[str, Any]]]:
-    from tools.monitoring import MonitorScheduleArgs, build_schedule_requests
+    from tools.stages.monitoring.model_monitor import MonitorScheduleArgs, build_schedule_requests
 
     args = MonitorScheduleArgs.model_validate(
         {
@@ -137,7 +140,7 @@ def _schedules(**extra: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _alarm() -> dict[str, Any]:
-    from tools.monitoring import PutAlarmArgs, build_alarm_request
+    from tools.stages.monitoring.cloudwatch_alarms import PutAlarmArgs, build_alarm_request
 
     args = PutAlarmArgs.model_validate(
         {"alarm_name": "churn-latency", "endpoint_name": "churn-ep", "threshold": 500}
@@ -146,7 +149,7 @@ def _alarm() -> dict[str, Any]:
 
 
 def _register() -> dict[str, Any]:
-    from tools.orchestration import RegisterModelArgs, build_register_model_request
+    from tools.stages.orchestration.drafts import RegisterModelArgs, build_register_model_request
 
     args = RegisterModelArgs.model_validate(
         {"model_package_group_name": "churn-models", "training_job_name": "churn-xgb-1"}
@@ -207,10 +210,17 @@ def test_every_request_builder_is_covered() -> None:
     import importlib
     import inspect
 
-    from tools.registry import TOOL_MODULES
+    from tools.core.registry import TOOL_MODULES
 
     builders = set()
-    for module_name in (*TOOL_MODULES, "tools.training.jobs", "tools.training.autopilot"):
+    import pkgutil
+
+    import tools.stages
+
+    stage_modules = [
+        m.name for m in pkgutil.walk_packages(tools.stages.__path__, "tools.stages.") if not m.ispkg
+    ]
+    for module_name in (*TOOL_MODULES, *stage_modules):
         module = importlib.import_module(module_name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
             if (

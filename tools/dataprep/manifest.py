@@ -13,8 +13,8 @@ import io
 import json
 from typing import Any
 
+from tools.core.validators import parse_s3_uri
 from tools.dataprep import core
-from tools.validators import parse_s3_uri
 
 MANIFEST_TAG = "sagecoach:manifest"
 

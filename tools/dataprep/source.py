@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.tabular import FORMATS, TabularError, detect_format, read_rows
-from tools.validators import parse_s3_uri
+from tools.core.validators import parse_s3_uri
+from tools.stages.shared.tabular import FORMATS, TabularError, detect_format, read_rows
 
 LOCAL_LIMIT_BYTES = 64 * 1024 * 1024  # above this, a Processing job does the work
 SAMPLE_BYTES = 512 * 1024  # what the preview reads before approval

@@ -11,7 +11,7 @@ from tools.preflight.report import CheckResult, failed, passed, skipped
 
 
 def check_offered(probe: Probe, needs: Needs) -> list[CheckResult]:
-    from tools.pricing import known_instance_types
+    from tools.cost.prices import known_instance_types
 
     out = []
     for need in needs.instances:
@@ -38,7 +38,7 @@ def check_offered(probe: Probe, needs: Needs) -> list[CheckResult]:
 
 def quota_table(probe: Probe) -> dict[str, float]:
     """SageMaker quota values by name for this account and region (cached per session)."""
-    from tools.tabular import cached_lookup
+    from tools.cost.lookups import cached_lookup
 
     def fetch() -> dict[str, float]:
         client = probe.client("service-quotas")

@@ -7,10 +7,10 @@ import json
 import urllib.parse
 from typing import Any
 
+from tools.core.validators import parse_s3_uri
 from tools.preflight.needs import Needs
 from tools.preflight.probe import Probe, error_code, http_status
 from tools.preflight.report import CheckResult, failed, passed, skipped, warned
-from tools.validators import parse_s3_uri
 
 
 def role_name(arn: str) -> str:

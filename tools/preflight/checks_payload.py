@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.core.validators import parse_s3_uri
 from tools.dataprep import manifest as manifests
 from tools.preflight.needs import Needs
 from tools.preflight.probe import Probe, error_code
 from tools.preflight.report import CheckResult, failed, passed, skipped
-from tools.validators import parse_s3_uri
 
 # What each built-in container's inference accepts (sagemaker-xgboost-container encoder.py:
 # CSV, LIBSVM and RecordIO-protobuf; JSON only as a response type).

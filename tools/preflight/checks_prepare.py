@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from tools.core.validators import parse_s3_uri
 from tools.dataprep import core
 from tools.dataprep.source import LOCAL_LIMIT_BYTES, SourceError, sample_table, source_objects
 from tools.preflight.needs import InstanceNeed, Needs
 from tools.preflight.probe import Probe, error_code
 from tools.preflight.report import CheckResult, failed, passed, skipped
-from tools.tabular import human_bytes
-from tools.validators import parse_s3_uri
+from tools.stages.shared.s3_reads import human_bytes
 
 
 def plan_lines(plan: dict) -> tuple[list[str], list[str]]:

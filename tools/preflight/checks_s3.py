@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.core.validators import parse_s3_uri
 from tools.preflight import contract
 from tools.preflight.needs import Channel, DataContract, Needs
 from tools.preflight.probe import Probe, error_code
 from tools.preflight.report import CheckResult, failed, passed, skipped
-from tools.validators import parse_s3_uri
 
 NOT_DATA = ("schema.json", "_SUCCESS", ".crc", "manifest.json")
 
@@ -148,7 +148,7 @@ def check_contract(probe: Probe, needs: Needs) -> list[CheckResult]:
         return []
     out: list[CheckResult] = []
     if needs.contract.algorithm == "xgboost":
-        from tools.algorithms import ALGORITHMS, xgboost_version_problems
+        from tools.stages.training.algorithms import ALGORITHMS, xgboost_version_problems
 
         version = needs.contract.version or str(ALGORITHMS["xgboost"].default_version)
         problems = xgboost_version_problems(version, needs.contract.hyperparameters)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tools.algorithms import channel_content_type
+from tools.core.validators import parse_s3_uri
 from tools.preflight.needs import (
     Channel,
     DataContract,
@@ -19,7 +19,7 @@ from tools.preflight.needs import (
     PayloadNeed,
     PrepareNeed,
 )
-from tools.validators import parse_s3_uri
+from tools.stages.training.algorithms import channel_content_type
 
 BUILT_IN_CONTRACTS = ("xgboost", "linear-learner", "kmeans", "randomcutforest")
 Plan = Callable[[Any, "str | None"], Needs]
@@ -61,7 +61,7 @@ def training_needs(args: Any, default_role: str | None, usage_count: int = 1) ->
         InstanceNeed(args.instance_type, args.instance_count * usage_count, usage)
     )
     if args.algorithm in BUILT_IN_CONTRACTS:
-        from tools.training.jobs import static_hyperparameters
+        from tools.stages.training.training_request import static_hyperparameters
 
         try:
             hyperparameters = static_hyperparameters(args)

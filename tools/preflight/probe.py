@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from tools.validators import parse_s3_uri
+from tools.core.validators import parse_s3_uri
 
 HEAD_BYTES = 64 * 1024
 LIST_KEYS = 50

@@ -15,13 +15,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.base import CostEstimate, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.aws.roles import OptionalRoleArn, with_role
+from tools.core.context import ToolContext
+from tools.core.declaration import tool
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate, Resource, ToolResult
+from tools.core.validators import InstanceType, S3PrefixUri, S3Uri, parse_s3_uri
+from tools.cost.estimates import estimate_instances
+from tools.cost.lookups import cached_lookup
+from tools.cost.prices import check_instance_for, instance_hourly
 from tools.dataprep import core
 from tools.dataprep.source import LOCAL_LIMIT_BYTES, source_objects
-from tools.pricing import check_instance_for, estimate_instances, instance_hourly
-from tools.roles import OptionalRoleArn, with_role
-from tools.tabular import cached_lookup, human_bytes
-from tools.validators import InstanceType, S3PrefixUri, S3Uri, parse_s3_uri
+from tools.stages.shared.s3_reads import human_bytes
 
 CORE_FILE = Path(core.__file__)
 PROCESSING_INPUT = "/opt/ml/processing/input/data"
@@ -185,7 +190,7 @@ def processing_arguments(args: PrepareArgs, output: str) -> list[str]:
 
 
 def start_processing(ctx: ToolContext, args: PrepareArgs, output: str) -> ToolResult:
-    from tools.features import (
+    from tools.stages.features.processing import (
         ProcessingJobArgs,
         build_processing_job_request,
         processing_job_name,
