@@ -1,8 +1,4 @@
-"""Issue 15's defects 2-9, each compared with what the containers and the SageMaker SDK require.
-
-A test marked WAITS_FOR_LAYOUT fails today (strict xfail) because its fix lives in a stage module
-that the layout issue (13) is moving; the fix lands when layout has landed on main.
-"""
+"""Issue 15's defects 2-9, each compared with what the containers and the SageMaker SDK require."""
 
 from __future__ import annotations
 
@@ -14,10 +10,6 @@ from pydantic import ValidationError
 from tests.botocore_shapes import problems, service_model
 from tests.test_request_shapes import DATA, ROLE, TAGS, _autopilot, _schedules, _training, _tuning
 from tools.core.context import ToolContext
-
-WAITS_FOR_LAYOUT = pytest.mark.xfail(
-    strict=True, reason="the fix is in a stage module; it lands after layout (issue 13)"
-)
 
 
 def _channels(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -49,16 +41,52 @@ def test_2_json_to_an_xgboost_endpoint_is_stopped_before_it_is_sent(tool_ctx: To
     assert "text/csv" in report.failures[0].fix
 
 
-@WAITS_FOR_LAYOUT
-def test_2_transform_drops_the_label_of_prepared_rows() -> None:
-    from tests.test_request_shapes import _transform
+def test_2_invoke_and_transform_use_the_manifest(tool_ctx: ToolContext) -> None:
+    """Raw rows are encoded the way the model was trained; prepared test rows lose their label
+    through the transform's InputFilter; raw files are encoded into a staging prefix."""
+    from sandbox.demo_data import churn_csv
+    from tools.aws.roles import ensure_sandbox_role
+    from tools.core.registry import get_tool
 
-    request = _transform(input_s3_uri=f"{DATA}test/")
-    assert request["DataProcessing"]["InputFilter"] == "$[1:]"
+    s3, sm = tool_ctx.client("s3"), tool_ctx.client("sagemaker")
+    s3.create_bucket(Bucket="my-churn-data")
+    s3.put_object(Bucket="my-churn-data", Key="raw/churn.csv", Body=churn_csv(120).encode())
+    prep = get_tool("prepare_training_data")
+    prep.run(
+        tool_ctx, {"source_s3_uri": "s3://my-churn-data/raw/churn.csv", "target_column": "churned"}
+    )
+    role = ensure_sandbox_role(tool_ctx.aws)
+    job = get_tool("sagemaker_start_training_job").run(
+        tool_ctx, {"train_s3_uri": f"{DATA}train/", "role_arn": role, "job_name": "churn-t"}
+    )
+    get_tool("sagemaker_create_model").run(
+        tool_ctx, {"model_name": "churn", "training_job_name": job.data["job_name"]}
+    )
+    transform = get_tool("sagemaker_start_transform_job")
+    common = {"model_name": "churn", "output_s3_uri": "s3://my-churn-data/predictions/"}
+    prepared = transform.run(
+        tool_ctx, {"job_name": "t-prepared", "input_s3_uri": f"{DATA}test/", **common}
+    )
+    assert prepared.data["request"]["DataProcessing"]["InputFilter"] == "$[1:]"
+    raw = transform.run(
+        tool_ctx,
+        {"job_name": "t-raw", "input_s3_uri": "s3://my-churn-data/raw/churn.csv", **common},
+    )
+    staged = raw.data["request"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert staged == "s3://my-churn-data/predictions/t-raw-input/"
+    sm.create_endpoint_config(
+        EndpointConfigName="churn",
+        ProductionVariants=[{"VariantName": "v", "ModelName": "churn", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}],
+    )  # fmt: skip
+    sm.create_endpoint(EndpointName="churn", EndpointConfigName="churn")
+    rows = "\n".join(churn_csv(3).splitlines()[1:])
+    answer = get_tool("sagemaker_invoke_endpoint").run(
+        tool_ctx, {"endpoint_name": "churn", "payload": rows}
+    )
+    assert answer.data["encoded"].startswith("encoded 3 raw row(s)")
 
 
 # --- 3. spot checkpoints ---------------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_3_each_spot_job_checkpoints_under_its_own_prefix() -> None:
     a = _training(use_spot=True, job_name="churn-a")["CheckpointConfig"]["S3Uri"]
     b = _training(use_spot=True, job_name="churn-b")["CheckpointConfig"]["S3Uri"]
@@ -68,7 +96,6 @@ def test_3_each_spot_job_checkpoints_under_its_own_prefix() -> None:
 
 
 # --- 4. pipeline processing steps --------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_4_explicit_processing_steps_upload_their_code(
     tool_ctx: ToolContext, tmp_path: Any
 ) -> None:
@@ -107,7 +134,6 @@ def test_4_explicit_processing_steps_upload_their_code(
 
 
 # --- 5. Random Cut Forest and K-Means channels -----------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_5_rcf_train_channel_is_sharded_and_unsupervised_csv_says_its_label_size() -> None:
     rcf = _channels(
         _training(
@@ -129,7 +155,6 @@ def test_5_rcf_train_channel_is_sharded_and_unsupervised_csv_says_its_label_size
 
 
 # --- 6. scikit-learn models -------------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_6_a_script_mode_model_knows_its_program_and_code(tool_ctx: ToolContext) -> None:
     from tools.stages.deployment.models import CreateModelArgs, resolve_create_model_request
     from tools.stages.training.training_request import StartTrainingArgs, build_training_job_request
@@ -157,7 +182,6 @@ def test_6_a_script_mode_model_knows_its_program_and_code(tool_ctx: ToolContext)
 
 
 # --- 7. Autopilot ------------------------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_7_an_objective_needs_a_problem_type_and_only_tabular_objectives_are_offered() -> None:
     from tools.stages.training.autopilot import AutopilotMetric, StartAutopilotArgs
 
@@ -177,7 +201,6 @@ def test_7_an_objective_needs_a_problem_type_and_only_tabular_objectives_are_off
 
 
 # --- 8. monitoring, Glue ------------------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_8_model_quality_sends_the_probability_and_its_threshold() -> None:
     found = dict(
         _schedules(
@@ -195,7 +218,6 @@ def test_8_model_quality_sends_the_probability_and_its_threshold() -> None:
     assert endpoint_input["ProbabilityThresholdAttribute"] == 0.5
 
 
-@WAITS_FOR_LAYOUT
 def test_8_glue_spark_jobs_refuse_streaming_workers_and_runs_keep_the_jobs_workers() -> None:
     from tools.stages.collection.glue_jobs import CreateJobArgs, StartJobRunArgs
 
@@ -208,7 +230,6 @@ def test_8_glue_spark_jobs_refuse_streaming_workers_and_runs_keep_the_jobs_worke
 
 
 # --- 9. the suggested role ------------------------------------------------------------------------
-@WAITS_FOR_LAYOUT
 def test_9_the_suggested_role_can_read_the_buckets_in_use() -> None:
     from tools.aws.roles import role_help
 

@@ -212,26 +212,27 @@ async def test_issue9_flow_store_features_to_cleanup(
         variant = config["ProductionVariants"][0]
         assert variant["ModelName"] == model_name and "ServerlessConfig" in variant
 
-        # 7. Three raw rows of the local CSV (the header left out) for the endpoint. The model's
-        # manifest tells pre-flight what the model takes: the raw rows would reach it unencoded,
-        # so the call is stopped with the reason. (Encoding them in the invoke tool is issue
-        # 15's stage fix that waits for the layout move; then this step returns predictions.)
-        t = await _turn(session, "send it 3 rows from the csv", stopped=True)
-        assert t.names == ["sagemaker_invoke_endpoint"] and t.approvals == []
-        assert t.finished[0].status == "denied"
-        assert "raw rows (11 source columns)" in t.reply and "23 encoded features" in t.reply
+        # 7. Three raw rows of the local CSV (the header left out) go to the endpoint; the
+        # model's manifest says how they are encoded before they are sent.
+        t = await _turn(session, "send it 3 rows from the csv")
+        assert t.names == ["sagemaker_invoke_endpoint"] and len(t.approvals) == 1
+        sent = t.args("sagemaker_invoke_endpoint")
+        assert sent["endpoint_name"] == endpoint
+        assert sent["payload"] == "\n".join(lines[1:4])
+        (schema,) = [c for c in t.approvals[0].preflight if c["name"] == "payload.schema"]
+        assert (
+            schema["status"] == "pass" and "raw rows: sagecoach encodes them" in schema["message"]
+        )
+        assert "encoded 3 raw row(s)" in t.finished[0].summary
 
-        # 8. Prepared rows (the test channel without its label) are what the model takes.
-        test_rows = s3.get_object(Bucket=bucket, Key="sagecoach/prepared/churn/test/test.csv")
-        features = test_rows["Body"].read().decode().splitlines()[0].split(",", 1)[1]
-        t = await _turn(session, f"invoke the endpoint with {features}")
+        # 8. One raw row given inline, encoded the same way.
+        t = await _turn(session, f"invoke the endpoint with {lines[5]}")
         assert t.names == ["sagemaker_invoke_endpoint"]
         assert t.args("sagemaker_invoke_endpoint") == {
             "endpoint_name": endpoint,
-            "payload": features,
+            "payload": lines[5],
         }
-        (schema,) = [c for c in t.approvals[0].preflight if c["name"] == "payload.schema"]
-        assert schema["status"] == "pass" and "23 features in training order" in schema["message"]
+        assert "encoded 1 raw row(s)" in t.finished[0].summary
 
         # 9. What is running: the session's ledger, a free read.
         t = await _turn(session, "what is running and what does it cost?")

@@ -366,6 +366,9 @@ def test_glue_runs_check_workers_against_the_jobs_command(seeded: AwsContext) ->
     glue.create_job(Name="etl", Role="r", Command=command, WorkerType="G.2X", NumberOfWorkers=10)
     spec = get_tool("glue_start_job_run")
     report = run_preflight(spec.name, spec.validate({"job_name": "etl"}), seeded)
+    assert report is not None and not report.failed and not report.warnings  # the job's own
+    changed = spec.validate({"job_name": "etl", "worker_type": "G.1X", "number_of_workers": 2})
+    report = run_preflight(spec.name, changed, seeded)
     assert report is not None and not report.failed
     (warning,) = report.warnings
     assert "2 × G.1X" in warning.message and "10 × G.2X" in warning.message

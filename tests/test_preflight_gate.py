@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from agent.events import ApprovalRequested, ToolCallFinished
 from agent.policy import SessionBudget, decide
-from agent.startup import open_session
 from agent.settings import MODES, Settings
+from agent.startup import open_session
 from sandbox.demo_data import churn_csv
 from sandbox.server import Sandbox
 from tests.scripted_model import ScriptedChatModel, tool_turn

@@ -106,7 +106,7 @@ def _transform(**extra: Any) -> dict[str, Any]:
     return build_transform_job_request(args, region=REGION, tags=TAGS)
 
 
-def _autopilot(problem_type: str | None = "BinaryClassification", **extra: Any) -> dict[str, Any]:
+def _autopilot(**extra: Any) -> dict[str, Any]:
     from tools.stages.training.autopilot import StartAutopilotArgs, build_autopilot_request
 
     args = StartAutopilotArgs.model_validate(
@@ -117,7 +117,7 @@ def _autopilot(problem_type: str | None = "BinaryClassification", **extra: Any) 
             **extra,
         }
     )
-    return build_autopilot_request(args, problem_type, tags=TAGS)
+    return build_autopilot_request(args, args.problem_type, tags=TAGS)
 
 
 def _schedules(**extra: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -91,6 +91,12 @@ def check_payload(probe: Probe, needs: Needs) -> list[CheckResult]:
                 manifest=manifest.get("uri"),
             )
         ]
+    if shape == "labelled" and need.input_uri and need.encodes_raw:
+        return [
+            passed(
+                "payload.schema", "prepared rows: the transform drops their label ($[1:])", subject
+            )
+        ]
     if shape == "labelled":
         return [
             failed(

@@ -133,7 +133,10 @@ def _transform(args: Any, default_role: str | None) -> Needs:
         instances=[InstanceNeed(args.instance_type, args.instance_count, "transform")],
         model_names=[args.model_name],
         payload=PayloadNeed(
-            model_name=args.model_name, input_uri=args.input_s3_uri, content_type=args.content_type
+            model_name=args.model_name,
+            input_uri=args.input_s3_uri,
+            content_type=args.content_type,
+            encodes_raw=True,  # the transform tool encodes raw rows or filters the label out
         ),
     )
 
@@ -171,7 +174,10 @@ def _invoke(args: Any, default_role: str | None) -> Needs:
             body = handle.read(65536)
     return Needs(
         payload=PayloadNeed(
-            endpoint_name=args.endpoint_name, body=body, content_type=args.content_type
+            endpoint_name=args.endpoint_name,
+            body=body,
+            content_type=args.content_type,
+            encodes_raw=True,  # the invoke tool encodes raw rows with the model's manifest
         )
     )
 
