@@ -39,10 +39,17 @@ class RuntimeOpener:
         return daemon.connect(settings.state_dir)
 
     async def __call__(self, settings: Settings, conversation: str | None) -> ChatSession:
-        endpoint = await asyncio.to_thread(self._prepare, settings)
-        from agent.startup import open_session
+        from tui.gc_pause import resume_collection
 
-        return await open_session(settings, conversation=conversation, sandbox_endpoint=endpoint)
+        try:
+            endpoint = await asyncio.to_thread(self._prepare, settings)
+            from agent.startup import open_session
+
+            return await open_session(
+                settings, conversation=conversation, sandbox_endpoint=endpoint
+            )
+        finally:
+            resume_collection()  # paused by tui/launch.py while the app started
 
     def close(self) -> None:
         """Stop the sandbox without holding up the app's exit (moto's server takes ~0.3 s to
