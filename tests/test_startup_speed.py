@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,16 +174,3 @@ def test_ask_on_a_running_sandbox_imports_no_server_no_bedrock_no_data_science(
     assert {"langchain.agents", "botocore", "tools.stages.collection.s3"} <= imported
     tops = {name.split(".")[0] for name in imported}
     assert not tops & {"moto", "langchain_aws", "textual", "pandas", "numpy", "xgboost", "sklearn"}
-
-
-@pytest.mark.slow
-def test_the_app_opens_its_session_on_the_running_sandbox_and_says_when(tmp_path: Path) -> None:
-    """The real `sagecoach --sandbox` in a terminal, until it can act (the benchmark's hook)."""
-    from sandbox import daemon
-    from tests.test_tui_usage import run_in_pty
-
-    endpoint = daemon.connect(tmp_path / "state" / "sagecoach", idle_timeout_s=120)
-    code, err = run_in_pty(["--sandbox"], {"SAGECOACH_EXIT_WHEN_READY": "1"}, tmp_path)
-    assert code == 0, err
-    assert re.match(r"ready: \d+\.\d+", err.strip()), err
-    assert daemon.status(tmp_path / "state" / "sagecoach").endpoint == endpoint  # still shared
