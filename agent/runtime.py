@@ -54,10 +54,13 @@ _DONE = object()
 
 
 # --- audit ---------------------------------------------------------------------------------
-def _open_audit(directory: Path, session_id: str) -> Any:
+def _open_audit(settings: Settings, session_id: str) -> Any:
+    """The session's audit log; keyed (HMAC) when the key file exists outside the log dir."""
     from agent.audit import AuditLog
+    from agent.audit_head import load_key
 
-    return AuditLog(directory, session_id)
+    key = load_key(settings.audit_key_path, settings.audit_dir)
+    return AuditLog(settings.audit_dir, session_id, key=key)
 
 
 class AuditTee:
@@ -841,6 +844,18 @@ def _open_ledger(state_dir: Path) -> Any:
         return None
 
 
+def secure_state(settings: Settings) -> list[str]:
+    """State and log directories owner-only (0700/0600), the conversation database created
+    0600 before SQLite opens it (its -wal/-shm files inherit that mode)."""
+    from tools.private_files import private_file, secure_tree
+
+    fixed = secure_tree(settings.state_dir)
+    if settings.log_dir.exists():
+        fixed += secure_tree(settings.log_dir)
+    private_file(settings.state_dir / DB_NAME)
+    return fixed
+
+
 async def open_session(
     settings: Settings,
     *,
@@ -861,7 +876,7 @@ async def open_session(
 
     use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
     session_id = new_session_id()
-    audit = AuditTee(_open_audit(settings.audit_dir, session_id))
+    audit = AuditTee(_open_audit(settings, session_id))
     env = open_environment(
         settings,
         session_id=session_id,
@@ -878,7 +893,7 @@ async def open_session(
             from tools.registry import load_all
 
             tools = load_all().all()
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_state, settings)
         saver_cm = AsyncSqliteSaver.from_conn_string(str(settings.state_dir / DB_NAME))
         saver = await saver_cm.__aenter__()
         await saver.setup()

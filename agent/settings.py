@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     log_dir: Annotated[Path, Field(description="Diagnostic logs.")] = Field(
         default_factory=_default_log_dir
     )
+    audit_key_file: Annotated[
+        Path | None,
+        Field(
+            description="Key for the audit log's keyed (HMAC) chain, kept outside the state "
+            "directory. Empty: ~/.config/sagecoach/audit.key when it exists (`sagecoach log "
+            "init-key` creates it)."
+        ),
+    ] = None
 
     @field_validator("region")
     @classmethod
@@ -160,6 +168,12 @@ class Settings(BaseSettings):
     @property
     def audit_dir(self) -> Path:
         return self.state_dir / "audit"
+
+    @property
+    def audit_key_path(self) -> Path:
+        from agent.audit_head import default_key_file
+
+        return Path(self.audit_key_file).expanduser() if self.audit_key_file else default_key_file()
 
 
 def _source_of(key: str) -> str:

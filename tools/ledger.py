@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.base import Resource, utc_now
+from tools.private_files import private_dir
+from tools.redact import redact
 
 try:  # POSIX advisory lock between processes; threads use the RLock below
     import fcntl
@@ -249,14 +251,17 @@ class ResourceLedger:
         if fcntl is None:
             yield
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def _read(self) -> list[LedgerEntry]:
         try:
@@ -279,7 +284,7 @@ class ResourceLedger:
             return []
 
     def _write(self, entries: list[LedgerEntry]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         payload = json.dumps(
             {"version": 1, "entries": [asdict(e) for e in entries]},
             indent=1,
@@ -313,8 +318,9 @@ def _find(
 
 
 def _jsonable(value: Any) -> Any:
-    """Request dicts may hold datetimes or bytes; keep the ledger file plain JSON."""
-    return json.loads(json.dumps(value, default=str))
+    """Request dicts may hold datetimes, bytes and secrets (environment values, passwords):
+    keep the ledger file plain JSON with secrets redacted."""
+    return redact(json.loads(json.dumps(value, default=str)))
 
 
 def find_running_endpoints(
