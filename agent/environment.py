@@ -65,10 +65,14 @@ def open_environment(
     """Start the sandbox if needed and build the guarded AwsContext."""
     use_sandbox, reason = choose_sandbox(settings)
     read_only = settings.mode == "read-only"
+    timeouts = {
+        "connect_timeout": settings.aws_connect_timeout_s,
+        "read_timeout": settings.aws_read_timeout_s,
+    }
     if sandbox_endpoint:  # an already running sandbox (tests, `sagecoach sandbox serve`)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
         )  # fmt: skip
         env = AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
     elif use_sandbox:
@@ -78,13 +82,13 @@ def open_environment(
         endpoint = sandbox.start()
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
         )  # fmt: skip
         env = AwsEnvironment(aws, sandbox, reason)
     else:
         aws = AwsContext(
             profile=settings.profile, region=settings.region, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
         )  # fmt: skip
         env = AwsEnvironment(aws, None, reason)
     env.default_role_arn = session_default_role(settings, aws)

@@ -254,6 +254,24 @@ def _estimate_from_dict(data: dict[str, Any] | None) -> CostEstimate | None:
     )
 
 
+def prompt_digest(request: Any) -> dict[str, Any]:
+    """Size and SHA-256 of what the model was sent: enough to prove which prompt it was
+    without a copy of the conversation in every record."""
+    import hashlib
+
+    parts = [
+        {
+            "type": getattr(m, "type", ""),
+            "content": getattr(m, "content", ""),
+            "tool_calls": getattr(m, "tool_calls", None),
+        }
+        for m in getattr(request, "messages", None) or []
+    ]
+    system = getattr(request, "system_prompt", None) or ""
+    raw = json.dumps({"system": system, "messages": parts}, default=str).encode()
+    return {"prompt_bytes": len(raw), "prompt_sha256": hashlib.sha256(raw).hexdigest()}
+
+
 class AuditMiddleware(AgentMiddleware):
     """model_call and tool_call audit records (tool calls that actually ran)."""
 
@@ -285,6 +303,7 @@ class AuditMiddleware(AgentMiddleware):
                 "stop_reason": meta.get("stopReason") or meta.get("stop_reason") or "",
                 "tool_calls": [c["name"] for c in getattr(message, "tool_calls", []) or []],
                 "n_messages": len(request.messages),
+                **prompt_digest(request),
                 "error": error,
             },
         )

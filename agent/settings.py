@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     log_dir: Annotated[Path, Field(description="Diagnostic logs.")] = Field(
         default_factory=_default_log_dir
     )
+    aws_connect_timeout_s: Annotated[
+        float,
+        Field(gt=0, le=120, description="Seconds to wait for a connection to an AWS endpoint."),
+    ] = 3.0
+    aws_read_timeout_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=900,
+            description="Seconds to wait for an AWS answer (Bedrock gets at least 60).",
+        ),
+    ] = 15.0
     audit_key_file: Annotated[
         Path | None,
         Field(
