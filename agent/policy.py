@@ -101,6 +101,15 @@ def decide(
     if mode == "auto":
         if risk == "read":
             return PolicyDecision("allow", "free read", estimate)
+        unnamed = _unnamed_local_paths(args)
+        if unnamed:
+            # Data that instructs the model must not be able to ship a local file out unasked.
+            return PolicyDecision(
+                "ask",
+                f"auto mode: this sends the local file {unnamed[0]} to AWS and your own "
+                "messages did not name it",
+                estimate,
+            )
         if risk == "write":
             return PolicyDecision("allow", "auto mode: writes run", estimate)
         if risk not in ("billable_read", "costly"):
@@ -128,6 +137,13 @@ def decide(
             )
         return PolicyDecision("allow", f"auto mode: within budget (up to ${high:,.2f})", estimate)
     return PolicyDecision("deny", f"unknown mode '{mode}'", estimate)  # fail closed
+
+
+def _unnamed_local_paths(args: BaseModel | dict[str, Any]) -> list[str]:
+    from tools.local_paths import current_access, local_paths_in
+
+    access = current_access()
+    return [p for p in local_paths_in(args) if not access.was_named(p)]
 
 
 def allow_session_offered(spec: ToolSpec) -> bool:

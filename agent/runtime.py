@@ -46,6 +46,7 @@ from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
 from agent.session_api import ConversationInfo
 from agent.settings import MODES, Settings
 from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolError, ToolSpec
+from tools.local_paths import LocalAccess, current_access, set_access
 from tools.redact import redact
 
 MODEL_CALLS_PER_TURN = 25
@@ -273,6 +274,9 @@ class AgentSession:
         self._paused: _Turn | None = None  # the turn waiting for approvals
         self._closed = False
         self.notices: list[Notice] = []  # shown by front ends at start (sandbox, running endpoints)
+        # Local files tools may read: the working directory and what the person names.
+        roots = [Path.cwd().resolve(), *current_access().roots]
+        self.local_access = LocalAccess(roots=list(dict.fromkeys(roots)))
         self.agent = self._build_agent(specs, retry_delay)
 
     # --- construction --------------------------------------------------------------------
@@ -397,6 +401,7 @@ class AgentSession:
             yield ErrorEvent("usage", "Nothing to send: the message is empty.")
             return
         await self.store.touch(self.conversation_id, first_text=text)
+        self.local_access.name_paths_in(text)
         self.audit.append(
             "user_message", {"conversation": self.conversation_id, "text": redact(text)}
         )
@@ -492,6 +497,7 @@ class AgentSession:
 
     async def _pump(self, graph_input: Any, turn: _Turn, queue: asyncio.Queue) -> None:
         put = queue.put_nowait
+        set_access(self.local_access)  # this task and everything it starts (tool threads)
         try:
             try:
                 async for part in self.agent.astream(

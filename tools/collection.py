@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
+from tools.local_paths import LOCAL_PATH, check_local_read, walk_upload
 from tools.pricing import estimate_units, unit_price
 from tools.roles import resolve_role
 from tools.validators import (
@@ -212,24 +213,21 @@ class UploadArgs(BaseModel):
 
     @model_validator(mode="after")
     def _measure(self) -> UploadArgs:
-        """Walk the files once so the size is known before approval."""
+        """Walk the files once (bounded: tools/local_paths.py) so the size is known before
+        approval; hidden and credential files in a folder are left out."""
         root = Path(self.local_path)
         _, key = parse_s3_uri(self.s3_uri)
         if root.is_file():
             target = key + root.name if (not key or key.endswith("/")) else key
-            files = [(root, target)]
-        else:
-            prefix = key if (not key or key.endswith("/")) else key + "/"
-            files = [
-                (p, prefix + p.relative_to(root).as_posix())
-                for p in sorted(root.rglob("*"))
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            ]
-            if not files:
-                raise ValueError(f"folder '{self.local_path}' has no files to upload")
+            self._files = [(root, target)]
+            self._size = root.stat().st_size
+            return self
+        prefix = key if (not key or key.endswith("/")) else key + "/"
+        files, size = walk_upload(root, prefix)
+        if not files:
+            raise ValueError(f"folder '{self.local_path}' has no files to upload")
         self._files = files
-        self._size = sum(p.stat().st_size for p, _ in files)
+        self._size = size
         return self
 
     @property
@@ -749,7 +747,7 @@ class CreateJobArgs(BaseModel):
     model_config = Strict
     name: GlueName
     role: GlueRole | None = None
-    script: Annotated[str, Field(description="local .py or s3 uri")]
+    script: Annotated[str, LOCAL_PATH, Field(description="local .py or s3 uri")]
     code_s3_uri: Annotated[str, Field(description="upload prefix")] = ""
     worker_type: WorkerType = "G.1X"
     number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
@@ -761,11 +759,12 @@ class CreateJobArgs(BaseModel):
         if self.script.startswith("s3://"):
             parse_s3_uri(self.script)
             return self
-        path = Path(self.script).expanduser()
+        path = check_local_read(self.script)
         if not path.is_file():
             raise ValueError(
                 f"script '{self.script}' is neither an s3:// URI nor an existing local file"
             )
+        self.script = str(path)
         if not self.code_s3_uri:
             raise ValueError("code_s3_uri is required to upload a local script")
         parse_s3_uri(self.code_s3_uri)

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from tools import tabular
 from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolError, ToolResult, tool
 from tools.jobs import JOB_APIS, wait_for_job
+from tools.local_paths import LOCAL_PATH, check_local_read
 from tools.pricing import check_instance_for, estimate_instances, instance_hourly
 from tools.roles import OptionalRoleArn, RoleArnValue, require_role, resolve_role, with_role
 from tools.validators import (
@@ -100,7 +101,7 @@ def _check_source(s3_uri: str, local_file: str, *, required: bool = True) -> str
         if not key or key.endswith("/"):
             raise ValueError(f"{s3_uri} is a prefix; name one object")
         return ""
-    path = Path(local_file).expanduser()
+    path = check_local_read(local_file)
     if not path.is_file():
         raise ValueError(f"local file '{local_file}' does not exist")
     return str(path)
@@ -111,7 +112,7 @@ class SourceArgs(BaseModel):
 
     model_config = Strict
     s3_uri: Annotated[str, Field(description="CSV/JSON Lines/Parquet object")] = ""
-    local_file: Annotated[str, Field(description="or a local file")] = ""
+    local_file: Annotated[str, LOCAL_PATH, Field(description="or a local file")] = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceArgs:
@@ -123,7 +124,7 @@ class CreateFeatureGroupArgs(BaseModel):
     model_config = Strict
     name: FeatureGroupName
     s3_uri: Annotated[str, Field(description="data to infer features from")] = ""
-    local_file: Annotated[str, Field(description="or a local file")] = ""
+    local_file: Annotated[str, LOCAL_PATH, Field(description="or a local file")] = ""
     features: Annotated[dict[str, FeatureType], Field(description="or an explicit schema")] = {}
     record_identifier: Annotated[str, Field(description="unique id column")]
     event_time_feature: Annotated[str, Field(description="default: first date column")] = ""
