@@ -24,6 +24,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agent.conversation_lock import ConversationBusy, ConversationLock
 from agent.conversations import DB_NAME, ConversationStore, new_conversation_id
 from agent.environment import AwsEnvironment, new_session_id, open_environment
 from agent.events import (
@@ -253,6 +254,7 @@ class AgentSession:
         conversation_id: str,
         ledger: Any = None,
         retry_delay: float = 1.0,
+        lock: ConversationLock | None = None,
     ) -> None:
         self.settings = settings
         self.env = env
@@ -265,6 +267,7 @@ class AgentSession:
         self.saver = saver
         self.store = store
         self.ledger = ledger
+        self._lock = lock or ConversationLock(settings.state_dir, conversation_id)
         self.core = SessionCore(
             settings, env, {s.name: s for s in specs}, audit, _model_id(model, model_spec)
         )
@@ -749,23 +752,46 @@ class AgentSession:
     async def list_conversations(self) -> list[ConversationInfo]:
         return await self.store.list()
 
+    async def _switch_lock(self, conversation_id: str, wait_s: float) -> None:
+        """Hold the new conversation's writer lock before letting go of the current one."""
+        if conversation_id == self._lock.conversation_id and self._lock.held:
+            return
+        lock = ConversationLock(self.settings.state_dir, conversation_id)
+        await lock.acquire(wait_s)
+        self._lock.release()
+        self._lock = lock
+
     async def new_conversation(self) -> str:
-        self.conversation_id = new_conversation_id()
+        conversation_id = new_conversation_id()
+        await self._switch_lock(conversation_id, 0.0)
+        self.conversation_id = conversation_id
         self.core.pending.clear()
         await self.store.ensure(self.conversation_id)
         return self.conversation_id
 
-    async def resume(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def resume(self, conversation_id: str, wait_s: float = 2.0) -> list[dict[str, Any]]:
+        """Switch to a conversation; ConversationBusy when another process writes to it."""
         if not await self.store.exists(conversation_id):
             raise KeyError(f"no conversation '{conversation_id}'")
+        await self._switch_lock(conversation_id, wait_s)
         self.conversation_id = conversation_id
         await self._load_pending()
         state = await self.agent.aget_state(self._config)
         return [_message_dict(m) for m in (state.values or {}).get("messages", [])]
 
     async def delete_conversation(self, conversation_id: str) -> None:
-        await self.saver.adelete_thread(conversation_id)
-        await self.store.delete(conversation_id)
+        other = None
+        if conversation_id != self.conversation_id:  # never delete under another writer
+            other = ConversationLock(self.settings.state_dir, conversation_id)
+            await other.acquire(0.0)
+        try:
+            await self.saver.adelete_thread(conversation_id)
+            await self.store.delete(conversation_id)
+        finally:
+            if other is not None:
+                other.release()
+                with contextlib.suppress(OSError):
+                    other.path.unlink()
         if conversation_id == self.conversation_id:
             await self.new_conversation()
 
@@ -783,6 +809,7 @@ class AgentSession:
         )
         with contextlib.suppress(Exception):
             await self._saver_cm.__aexit__(None, None, None)
+        self._lock.release()
         self.audit.close()
         self.env.close()
 
@@ -870,6 +897,7 @@ async def open_session(
     sandbox_endpoint: str | None = None,
     tools: list[ToolSpec] | None = None,
     retry_delay: float = 1.0,
+    lock_wait_s: float = 30.0,
 ) -> AgentSession:
     """Start a session: environment, audit log, model, checkpointer, agent.
 
@@ -909,6 +937,13 @@ async def open_session(
             await saver_cm.__aexit__(None, None, None)
             raise KeyError(f"no conversation '{conversation}' (see `sagecoach ask --list`)")
         conversation_id = conversation or new_conversation_id()
+        # One writer per conversation: wait for another process's turn, or say who has it.
+        lock = ConversationLock(settings.state_dir, conversation_id)
+        try:
+            await lock.acquire(lock_wait_s)
+        except ConversationBusy:
+            await saver_cm.__aexit__(None, None, None)
+            raise
         await store.ensure(conversation_id)
     except BaseException:
         env.close()
@@ -928,6 +963,7 @@ async def open_session(
         conversation_id=conversation_id,
         ledger=_open_ledger(settings.state_dir),
         retry_delay=retry_delay,
+        lock=lock,
     )
     aws = env.aws
     audit.append(
