@@ -949,6 +949,11 @@ async def open_session(
         env.close()
         audit.close()
         raise
+    ledger = _open_ledger(settings.state_dir)
+    if ledger is not None:  # creates are written to the ledger before they are sent
+        from tools.ledger_intents import LedgerIntents
+
+        env.aws.add_listener(LedgerIntents(ledger, session_id, env.aws.region))
     session = AgentSession(
         settings=settings,
         env=env,
@@ -961,7 +966,7 @@ async def open_session(
         store=store,
         session_id=session_id,
         conversation_id=conversation_id,
-        ledger=_open_ledger(settings.state_dir),
+        ledger=ledger,
         retry_delay=retry_delay,
         lock=lock,
     )
@@ -981,17 +986,27 @@ async def open_session(
     )
     if settings.mode == "read-only":
         aws.set_read_only(True)
-    session.notices = await asyncio.to_thread(_startup_notices, env, session_id)
+    session.notices = await asyncio.to_thread(_startup_notices, env, session_id, ledger)
     if conversation:
         await session._load_pending()
     return session
 
 
-def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
-    """What a person must know before the first request: where calls go, what is still billing."""
+def _startup_notices(env: AwsEnvironment, session_id: str, ledger: Any = None) -> list[Notice]:
+    """What a person must know before the first request: where calls go, what is still billing,
+    what an earlier process created before it was killed (ledger intents, reconciled)."""
     from tools.ledger import startup_endpoint_warning
 
     notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
+    if ledger is not None:
+        from tools.ledger_intents import reconcile
+
+        try:
+            settled = reconcile(ledger, env.aws, current_session=session_id)
+        except Exception:  # never block a start on this
+            settled = None
+        if settled is not None and settled.notice():
+            notices.append(Notice(settled.notice(), "warning"))
     warning = startup_endpoint_warning(env.aws, session_id)
     if warning:
         notices.append(Notice(warning, "warning"))

@@ -37,7 +37,8 @@ ACTIVE = "active"
 DELETED = "deleted"
 STOPPED = "stopped"
 FINISHED = "finished"  # a job that ended by itself: nothing left to clean up
-STATUSES = (ACTIVE, DELETED, STOPPED, FINISHED)
+PENDING = "pending"  # a create call sent but not yet answered (tools/ledger_intents.py)
+STATUSES = (ACTIVE, DELETED, STOPPED, FINISHED, PENDING)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -159,6 +160,71 @@ class ResourceLedger:
             )
             entries.append(entry)
             return entry
+
+    # --- intents (tools/ledger_intents.py) ----------------------------------------------------
+    def record_intent(
+        self,
+        kind: str,
+        name: str,
+        *,
+        session_id: str,
+        region: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> LedgerEntry:
+        """A create about to be sent: a pending entry, written before the call."""
+        with self._mutate() as entries:
+            entry = LedgerEntry(
+                id=uuid.uuid4().hex[:12],
+                session_id=session_id,
+                kind=kind,
+                name=name,
+                region=region,
+                status=PENDING,
+                extra=_jsonable(extra or {}),
+            )
+            entries.append(entry)
+            return entry
+
+    def _pending(
+        self, entries: list[LedgerEntry], kind: str, name: str, session_id: str
+    ) -> LedgerEntry | None:
+        return next(
+            (
+                e
+                for e in reversed(entries)
+                if e.status == PENDING
+                and e.kind == kind
+                and e.name == name
+                and e.session_id == session_id
+            ),
+            None,
+        )
+
+    def confirm_intent(self, kind: str, name: str, session_id: str) -> None:
+        """AWS answered the create: the resource exists from now on."""
+        with self._mutate() as entries:
+            entry = self._pending(entries, kind, name, session_id)
+            if entry is not None:
+                entry.status = ACTIVE
+                entry.created_at = utc_now()
+
+    def drop_intent(self, kind: str, name: str, session_id: str) -> None:
+        """AWS refused the create: nothing was made."""
+        with self._mutate() as entries:
+            entry = self._pending(entries, kind, name, session_id)
+            if entry is not None:
+                entries.remove(entry)
+
+    def confirm_entry(self, entry_id: str) -> bool:
+        return self.mark_entry(entry_id, ACTIVE)
+
+    def remove_entry(self, entry_id: str) -> bool:
+        with self._mutate() as entries:
+            for entry in entries:
+                if entry.id == entry_id:
+                    entries.remove(entry)
+                    return True
+        return False
 
     # --- queries -------------------------------------------------------------------------
     def entries(
