@@ -17,7 +17,7 @@ ToolStatus = Literal["success", "error", "rejected", "denied", "dry_run", "cance
 class ApprovalRequest:
     """Everything a person needs to decide on one tool call."""
 
-    call_id: str  # the model's tool-call id; decisions are keyed by it
+    call_id: str  # sagecoach's id for this call (never the model's); decisions are keyed by it
     tool: str
     stage: str
     risk: str
@@ -33,6 +33,8 @@ class ApprovalRequest:
     reason: str = ""  # why the policy asks (e.g. "over the per-call budget")
     allow_session_offered: bool = False  # only for write risk
     interrupt_id: str = ""
+    # SHA-256 of tool + arguments: the call that runs after approval is exactly this one.
+    args_digest: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +46,7 @@ class Decision:
     args: dict[str, Any] | None = None  # for edit
     reason: str = ""  # for reject
     who: str = "user"
+    digest: str = ""  # the approved request's args_digest (the session fills it in)
 
     @classmethod
     def approve(cls) -> Decision:

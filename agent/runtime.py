@@ -42,6 +42,7 @@ from agent.events import (
     ToolProgress,
     TurnFinished,
 )
+from agent.middleware import unwrap_data
 from agent.model_choice import describe_model, resolve_model_spec
 from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
 from agent.session_api import ConversationInfo
@@ -50,7 +51,6 @@ from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolError, Tool
 from tools.local_paths import LocalAccess, current_access, set_access
 from tools.redact import redact
 
-MODEL_CALLS_PER_TURN = 25
 SUMMARY_CHARS = 300
 _DONE = object()
 
@@ -155,6 +155,38 @@ class SessionCore:
         self.budget = SessionBudget()
         self.pending: dict[str, ApprovalRequest] = {}
         self.turn_cost = 0.0
+        # The turn's budget: kept through approval rounds, reset by the person's next message.
+        self.turn_model_calls = 0
+        self.turn_started = time.monotonic()
+        self.turn_refused: set[str] = set()  # signatures of calls refused in this turn
+        self.stop_turn = ""
+        # Results with data are framed as data for a language model (the offline planner
+        # reads them as facts and follows no instructions).
+        self.mark_data = True
+
+    def new_turn(self) -> None:
+        self.turn_model_calls = 0
+        self.turn_started = time.monotonic()
+        self.turn_refused = set()
+        self.stop_turn = ""
+
+    def turn_over(self) -> str:
+        """Why the turn must end before another model call ('' while it may go on)."""
+        if self.stop_turn:
+            return self.stop_turn
+        limit = self.settings.turn_model_calls
+        if self.turn_model_calls >= limit:
+            return (
+                f"I stopped this turn after {limit} model calls (the per-turn limit, "
+                "turn_model_calls). Say how you want to go on."
+            )
+        elapsed = time.monotonic() - self.turn_started
+        if elapsed >= self.settings.turn_seconds:
+            return (
+                f"I stopped this turn after {elapsed / 60:.0f} minutes (the per-turn limit, "
+                "turn_seconds). Say how you want to go on."
+            )
+        return ""
 
     @property
     def region(self) -> str:
@@ -198,13 +230,17 @@ class SessionCore:
     def approval_request(
         self, spec: ToolSpec, call: dict[str, Any], args: Any, verdict: PolicyDecision
     ) -> ApprovalRequest:
+        from agent.middleware import args_digest
+
         aws = self.env.aws
+        shown = args.model_dump(mode="json")
         return ApprovalRequest(
             call_id=call["id"],
             tool=spec.name,
             stage=spec.stage,
             risk=spec.risk,
-            args=args.model_dump(mode="json"),
+            args=shown,
+            args_digest=args_digest(spec.name, shown),
             description=spec.description,
             operations=list(spec.operations),
             estimate=verdict.estimate.to_dict() if verdict.estimate else None,
@@ -300,14 +336,15 @@ class AgentSession:
 
     def _build_agent(self, specs: list[ToolSpec], retry_delay: float) -> Any:
         from langchain.agents import create_agent
-        from langchain.agents.middleware import ModelCallLimitMiddleware
 
         from agent.middleware import (
             ApprovalMiddleware,
             AuditMiddleware,
+            CallIdsMiddleware,
             ModelRetryMiddleware,
             ToolErrorsMiddleware,
             ToolScopeMiddleware,
+            TurnBudgetMiddleware,
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
@@ -315,12 +352,14 @@ class AgentSession:
 
         tools = to_langchain_tools(specs, self._tool_context)
         middleware: list[Any] = [
+            CallIdsMiddleware(),
+            TurnBudgetMiddleware(self.core),
             ApprovalMiddleware(self.core),
             AuditMiddleware(self.core),
             ModelRetryMiddleware(initial_delay=retry_delay),
             ToolErrorsMiddleware(self.core),
-            ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
         ]
+        self.core.mark_data = self.model_spec != "offline"
         if self.model_spec != "offline":  # the offline planner ranks the whole tool set itself
             middleware.append(ToolScopeMiddleware(specs))
         if supports_prompt_caching(self.model):
@@ -394,7 +433,7 @@ class AgentSession:
     def _config(self) -> dict[str, Any]:
         return {
             "configurable": {"thread_id": self.conversation_id},
-            "recursion_limit": 4 * MODEL_CALLS_PER_TURN + 10,
+            "recursion_limit": 4 * self.settings.turn_model_calls + 10,
         }
 
     # --- turns -----------------------------------------------------------------------------
@@ -410,6 +449,7 @@ class AgentSession:
         )
         fixes = await self._orphan_results("Not run: the person moved on without approving it.")
         self.core.pending.clear()
+        self.core.new_turn()
         messages: list[Any] = [*fixes, HumanMessage(content=text)]
         async for event in self._run({"messages": messages}):
             yield event
@@ -442,6 +482,7 @@ class AgentSession:
                 "args": decision.args,
                 "reason": decision.reason,
                 "who": decision.who,
+                "digest": request.args_digest,  # bound to what was shown
             }
         if problems or not resume:
             for problem in problems or [ErrorEvent("usage", "No decision given.")]:
@@ -457,10 +498,12 @@ class AgentSession:
                 for message in _messages_of(getattr(task, "result", None)):
                     if isinstance(message, ToolMessage):
                         turn.finished.add(message.tool_call_id)
-        for request in self.core.pending.values():
-            turn.calls.setdefault(
-                request.call_id, {"id": request.call_id, "name": request.tool, "args": request.args}
-            )
+        for request in self.core.pending.values():  # what runs is what was shown
+            turn.calls[request.call_id] = {
+                "id": request.call_id,
+                "name": request.tool,
+                "args": dict(request.args),
+            }
         for call_id, decision in decisions.items():
             if decision.type == "edit" and call_id in turn.calls:
                 spec = self.core.specs[turn.calls[call_id]["name"]]
@@ -596,6 +639,10 @@ class AgentSession:
 
     def _custom_event(self, data: dict[str, Any], turn: _Turn) -> list[AnyEvent]:
         what = data.get("sagecoach")
+        if what == "call_args" and isinstance(data.get("args"), dict):
+            call = turn.calls.setdefault(data.get("call_id", ""), {"id": data.get("call_id")})
+            call["args"] = dict(data["args"])
+            return []
         if what == "tool_started":
             call_id = data.get("call_id", "")
             turn.started[call_id] = time.perf_counter()
@@ -673,6 +720,7 @@ class AgentSession:
             "error" if message.status == "error" else "success"
         )
         content = message.content if isinstance(message.content, str) else str(message.content)
+        content = unwrap_data(content)
         started = turn.started.pop(message.tool_call_id, None)
         duration = artifact.get("duration_ms")
         if duration is None and started is not None:
@@ -720,7 +768,15 @@ class AgentSession:
         Results a cancelled step already produced are kept; the rest say why they did not run."""
         state = await self.agent.aget_state(self._config)
         messages = (state.values or {}).get("messages", []) if state else []
-        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        last_index = max(
+            (i for i, m in enumerate(messages) if isinstance(m, AIMessage)), default=-1
+        )
+        # Only results after the last assistant message answer its calls: an id the model
+        # reused from an earlier turn must not count as answered (it would leave a toolUse
+        # without a toolResult and break every later turn).
+        answered = {
+            m.tool_call_id for m in messages[last_index + 1 :] if isinstance(m, ToolMessage)
+        }
         done: dict[str, ToolMessage] = {}
         for task in getattr(state, "tasks", ()) or ():
             for message in _messages_of(getattr(task, "result", None)):
@@ -845,7 +901,8 @@ def _message_dict(message: Any) -> dict[str, Any]:
     role = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}.get(
         message.type, message.type
     )
-    out: dict[str, Any] = {"role": role, "id": message.id, "text": message.text}
+    text = unwrap_data(message.text) if isinstance(message, ToolMessage) else message.text
+    out: dict[str, Any] = {"role": role, "id": message.id, "text": text}
     if isinstance(message, AIMessage) and message.tool_calls:
         out["tool_calls"] = [
             {"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls

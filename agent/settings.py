@@ -106,6 +106,22 @@ class Settings(BaseSettings):
             ge=0, description="auto mode: total estimated spend (USD) a session may run unasked."
         ),
     ] = 20.0
+    turn_model_calls: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Model calls one turn may make, approval rounds included; then it stops.",
+        ),
+    ] = 25
+    turn_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=86_400,
+            description="Wall time (s) after which a turn makes no further model calls.",
+        ),
+    ] = 900.0
     role_arn: Annotated[
         str | None,
         Field(
