@@ -24,7 +24,9 @@ MODEL = "bedrock_converse:us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 @pytest.fixture
-def work(tmp_path: Path, isolated_env: Path) -> Iterator[tuple[Path, Path]]:
+def work(
+    tmp_path: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, Path]]:
     """A working directory and a home with credentials; tools see only the working directory."""
     home = isolated_env
     cwd = tmp_path / "project"
@@ -34,6 +36,7 @@ def work(tmp_path: Path, isolated_env: Path) -> Iterator[tuple[Path, Path]]:
     (home / ".aws").mkdir()
     (home / ".aws" / "credentials").write_text("[default]\naws_secret_access_key=x\n")
     (home / "notes.txt").write_text("private notes\n")
+    monkeypatch.chdir(cwd)
     yield cwd, home
 
 
@@ -172,7 +175,6 @@ async def test_injected_data_cannot_make_auto_mode_ship_local_files(
     import boto3
 
     cwd, home = work
-    monkeypatch.chdir(cwd)
     s3 = boto3.client(
         "s3", endpoint_url=sandbox.endpoint, region_name="us-east-1",
         aws_access_key_id="x", aws_secret_access_key="y",

@@ -117,7 +117,8 @@ class LocalAccess:
 
     @property
     def cwd(self) -> Path:
-        return self.roots[0]
+        """Relative paths mean what they mean to the tool that opens them: the process's cwd."""
+        return Path.cwd().resolve()
 
     def name_paths_in(self, text: str) -> list[Path]:
         """Remember the paths a person's message names; returns the new ones."""
@@ -150,7 +151,7 @@ class LocalAccess:
         root = next((r for r in self.roots if _is_under(path, r)), None)
         if not named_bases and root is None:
             raise LocalPathError(
-                f"'{text}' is outside the working directory ({self.cwd}); sagecoach reads local "
+                f"'{text}' is outside the working directory ({self.roots[0]}); sagecoach reads local "
                 "files only there, or at a path you write in your own message"
             )
         reason = sensitive_reason(path, root)
