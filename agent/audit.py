@@ -7,7 +7,7 @@ Each line is one record::
 `prev` is the SHA-256 of the previous record's line (its UTF-8 bytes, without the newline), so
 `verify()` finds the first edited, inserted or removed record. The chain runs across day files,
 sessions and processes: every append takes an exclusive `fcntl` lock on the directory's lock
-file and reads the last record's hash under it. Payloads are redacted (tools/redact.py) before
+file and reads the last record's hash under it. Payloads are redacted (tools/core/redact.py) before
 they are written; each record is flushed and fsynced.
 
 The head record (agent/audit_head.py) counts the records and keeps the last hash, so a cut
@@ -50,8 +50,8 @@ from agent.audit_read import (
     record_tool,
 )
 from agent.audit_verify import Problem, VerifyReport, verify
-from tools.private_files import private_dir
-from tools.redact import redact
+from tools.core.private_files import private_dir
+from tools.core.redact import redact
 
 __all__ = [
     "FILE_PREFIX",

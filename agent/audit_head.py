@@ -161,7 +161,7 @@ def load_key(path: Path | str | None, log_dir: Path | str) -> bytes | None:
 
 def create_key(path: Path | str) -> Path:
     """Write a new random key (0600, in a 0700 directory); refuses to overwrite one."""
-    from tools.private_files import private_dir
+    from tools.core.private_files import private_dir
 
     path = Path(path).expanduser()
     private_dir(path.parent)

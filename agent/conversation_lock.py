@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tools.private_files import private_dir
+from tools.core.private_files import private_dir
 
 LOCK_DIR = "locks"
 POLL_S = 0.05

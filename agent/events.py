@@ -6,11 +6,19 @@ Plain dataclasses so the TUI, `sagecoach ask` and tests share one vocabulary.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 DecisionType = Literal["approve", "edit", "reject", "allow_session"]
 ToolStatus = Literal["success", "error", "rejected", "denied", "dry_run", "cancelled"]
+
+
+def args_digest(tool: str, args: dict[str, Any]) -> str:
+    """SHA-256 of a call's tool and canonical JSON arguments: what an approval is bound to."""
+    raw = json.dumps({"tool": tool, "args": args}, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass

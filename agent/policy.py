@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tools.base import CostEstimate, ToolError, ToolSpec
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate
 
 Action = Literal["allow", "ask", "deny"]
 
@@ -140,7 +142,7 @@ def decide(
 
 
 def _unnamed_local_paths(args: BaseModel | dict[str, Any]) -> list[str]:
-    from tools.local_paths import current_access, local_paths_in
+    from tools.core.local_paths import current_access, local_paths_in
 
     access = current_access()
     return [p for p in local_paths_in(args) if not access.was_named(p)]

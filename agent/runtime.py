@@ -1,5 +1,6 @@
 """The agent runtime: a LangChain v1 agent with sagecoach's middleware, conversations in
-SQLite, and the one event API every front end uses (agent/session_api.py).
+SQLite, and the one event API every front end uses (agent/session_api.py). A session is
+opened by `agent.startup.open_session`:
 
     session = await open_session(settings)
     async for event in session.send("list my buckets"):
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.conversation_lock import ConversationBusy, ConversationLock
-from agent.conversations import DB_NAME, ConversationStore, new_conversation_id
-from agent.environment import AwsEnvironment, new_session_id, open_environment
+from agent.conversation_lock import ConversationLock
+from agent.conversations import ConversationStore, new_conversation_id
+from agent.data_frame import unwrap_data
+from agent.environment import AwsEnvironment
 from agent.events import (
     AnyEvent,
     ApprovalRequest,
@@ -42,216 +42,20 @@ from agent.events import (
     ToolProgress,
     TurnFinished,
 )
-from agent.middleware import unwrap_data
-from agent.model_choice import describe_model, resolve_model_spec
-from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
+from agent.model_choice import describe_model
+from agent.policy import allow_session_offered
 from agent.session_api import ConversationInfo
+from agent.session_core import AuditTee, SessionCore
 from agent.settings import MODES, Settings
-from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolError, ToolSpec
-from tools.local_paths import LocalAccess, current_access, set_access
-from tools.redact import redact
+from agent.transcript import message_dict, messages_of, model_id_of, short_summary
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.local_paths import LocalAccess, current_access, set_access
+from tools.core.redact import redact
+from tools.core.results import ProgressEvent
 
-SUMMARY_CHARS = 300
 _DONE = object()
-
-
-# --- audit ---------------------------------------------------------------------------------
-def _open_audit(settings: Settings, session_id: str) -> Any:
-    """The session's audit log; keyed (HMAC) when the key file exists outside the log dir."""
-    from agent.audit import AuditLog
-    from agent.audit_head import load_key
-
-    key = load_key(settings.audit_key_path, settings.audit_dir)
-    return AuditLog(settings.audit_dir, session_id, key=key)
-
-
-class AuditTee:
-    """Writes to the audit log from a background thread (each record is fsynced, which must
-    not stall a turn) and keeps the latest records, redacted, in memory (tests, the UI)."""
-
-    def __init__(self, log: Any, keep: int = 2000, background: bool = True) -> None:
-        self.log = log
-        self.records: list[dict[str, Any]] = []
-        self.keep = keep
-        self._queue: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
-        if log is not None and background:
-            self._thread = threading.Thread(target=self._drain, name="sagecoach-audit", daemon=True)
-            self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                self._write_now(*item)
-            finally:
-                self._queue.task_done()
-
-    def _write_now(self, kind: str, payload: dict[str, Any]) -> None:
-        try:
-            self.log.append(kind, payload)
-        except Exception:  # the audit log must never break a turn
-            pass
-
-    def _write(self, kind: str, payload: dict[str, Any]) -> None:
-        if self.log is None:
-            return
-        if self._thread is not None:
-            self._queue.put((kind, payload))
-        else:
-            self._write_now(kind, payload)
-
-    def _remember(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
-        if len(self.records) > self.keep:
-            del self.records[: len(self.records) - self.keep]
-
-    def append(self, kind: str, payload: dict[str, Any]) -> None:
-        self._remember({"kind": kind, **redact(dict(payload))})
-        self._write(kind, payload)
-
-    def aws_call_sink(self, record: dict[str, Any]) -> None:
-        self._remember({"kind": "aws_call", **record})
-        self._write("aws_call", record)
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("kind") == kind]
-
-    def flush(self) -> None:
-        """Wait until every record so far is on disk."""
-        if self._thread is not None:
-            self._queue.join()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self.log is not None:
-            with contextlib.suppress(Exception):
-                self.log.close()
-
-
-# --- the state middleware shares -----------------------------------------------------------
-class SessionCore:
-    """What the middleware needs: tools, policy inputs, pending approvals, audit."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        env: AwsEnvironment,
-        specs: dict[str, ToolSpec],
-        audit: AuditTee,
-        model_id: str,
-    ) -> None:
-        self.settings = settings
-        self.env = env
-        self.specs = specs
-        self.audit_log = audit
-        self.model_id = model_id
-        self.mode: str = settings.mode
-        self.budget = SessionBudget()
-        self.pending: dict[str, ApprovalRequest] = {}
-        self.turn_cost = 0.0
-        # The turn's budget: kept through approval rounds, reset by the person's next message.
-        self.turn_model_calls = 0
-        self.turn_started = time.monotonic()
-        self.turn_refused: set[str] = set()  # signatures of calls refused in this turn
-        self.stop_turn = ""
-        # Results with data are framed as data for a language model (the offline planner
-        # reads them as facts and follows no instructions).
-        self.mark_data = True
-
-    def new_turn(self) -> None:
-        self.turn_model_calls = 0
-        self.turn_started = time.monotonic()
-        self.turn_refused = set()
-        self.stop_turn = ""
-
-    def turn_over(self) -> str:
-        """Why the turn must end before another model call ('' while it may go on)."""
-        if self.stop_turn:
-            return self.stop_turn
-        limit = self.settings.turn_model_calls
-        if self.turn_model_calls >= limit:
-            return (
-                f"I stopped this turn after {limit} model calls (the per-turn limit, "
-                "turn_model_calls). Say how you want to go on."
-            )
-        elapsed = time.monotonic() - self.turn_started
-        if elapsed >= self.settings.turn_seconds:
-            return (
-                f"I stopped this turn after {elapsed / 60:.0f} minutes (the per-turn limit, "
-                "turn_seconds). Say how you want to go on."
-            )
-        return ""
-
-    @property
-    def region(self) -> str:
-        return self.env.aws.region
-
-    def audit(self, kind: str, payload: dict[str, Any]) -> None:
-        self.audit_log.append(kind, payload)
-
-    def charge(self, estimate: CostEstimate | None) -> None:
-        self.budget.charge(estimate)
-        if estimate is not None and estimate.high_usd is not None:
-            self.turn_cost += float(estimate.high_usd)
-
-    def record_tool(
-        self,
-        call: dict[str, Any],
-        spec: ToolSpec | None,
-        status: str,
-        duration_ms: float,
-        *,
-        error: str = "",
-        resources: list[Any] | None = None,
-        estimate: CostEstimate | None = None,
-    ) -> None:
-        self.audit(
-            "tool_call",
-            {
-                "name": call.get("name"),
-                "call_id": call.get("id"),
-                "stage": spec.stage if spec else "",
-                "risk": spec.risk if spec else "",
-                "args": redact(call.get("args") or {}),
-                "status": status,
-                "duration_ms": round(duration_ms, 2),
-                "error": error,
-                "resources": resources or [],
-                "estimate": estimate.to_dict() if estimate else None,
-            },
-        )
-
-    def approval_request(
-        self, spec: ToolSpec, call: dict[str, Any], args: Any, verdict: PolicyDecision
-    ) -> ApprovalRequest:
-        from agent.middleware import args_digest
-
-        aws = self.env.aws
-        shown = args.model_dump(mode="json")
-        return ApprovalRequest(
-            call_id=call["id"],
-            tool=spec.name,
-            stage=spec.stage,
-            risk=spec.risk,
-            args=shown,
-            args_digest=args_digest(spec.name, shown),
-            description=spec.description,
-            operations=list(spec.operations),
-            estimate=verdict.estimate.to_dict() if verdict.estimate else None,
-            account=aws.account_label,
-            region=aws.region,
-            profile=aws.profile,
-            sandbox=aws.is_sandbox,
-            mode=self.mode,
-            reason=verdict.reason,
-            allow_session_offered=allow_session_offered(spec),
-        )
 
 
 @dataclass
@@ -305,7 +109,7 @@ class AgentSession:
         self.ledger = ledger
         self._lock = lock or ConversationLock(settings.state_dir, conversation_id)
         self.core = SessionCore(
-            settings, env, {s.name: s for s in specs}, audit, _model_id(model, model_spec)
+            settings, env, {s.name: s for s in specs}, audit, model_id_of(model, model_spec)
         )
         self._cancel_event = _new_event()
         self._task: asyncio.Task | None = None
@@ -348,7 +152,7 @@ class AgentSession:
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
-        from tools.langchain_adapter import to_langchain_tools
+        from tools.core.langchain_adapter import to_langchain_tools
 
         tools = to_langchain_tools(specs, self._tool_context)
         middleware: list[Any] = [
@@ -495,7 +299,7 @@ class AgentSession:
             turn = _Turn()
             state = await self.agent.aget_state(self._config)
             for task in getattr(state, "tasks", ()) or ():
-                for message in _messages_of(getattr(task, "result", None)):
+                for message in messages_of(getattr(task, "result", None)):
                     if isinstance(message, ToolMessage):
                         turn.finished.add(message.tool_call_id)
         for request in self.core.pending.values():  # what runs is what was shown
@@ -632,7 +436,7 @@ class AgentSession:
             for node, update in data.items():
                 if node == "__interrupt__":
                     continue  # read from the saved state when the stream ends
-                for message in _messages_of(update):
+                for message in messages_of(update):
                     events.extend(self._committed(message, turn))
             return events
         return []
@@ -730,7 +534,7 @@ class AgentSession:
                 call_id=message.tool_call_id,
                 name=message.name or call.get("name", ""),
                 status=status,
-                summary=_summary(content),
+                summary=short_summary(content),
                 duration_ms=round(float(duration or 0.0), 2),
                 data=dict(artifact.get("data") or {}),
                 error_kind=artifact.get("error_kind", "") if status != "success" else "",
@@ -744,7 +548,7 @@ class AgentSession:
         return events
 
     def _error_event(self, exc: BaseException) -> ErrorEvent:
-        from tools.errors import explain_exception
+        from tools.core.explain import explain_exception
 
         err = explain_exception(exc, None, None)
         message = err.message.replace("the call failed", "the model call failed")
@@ -779,7 +583,7 @@ class AgentSession:
         }
         done: dict[str, ToolMessage] = {}
         for task in getattr(state, "tasks", ()) or ():
-            for message in _messages_of(getattr(task, "result", None)):
+            for message in messages_of(getattr(task, "result", None)):
                 if isinstance(message, ToolMessage):
                     done[message.tool_call_id] = message
         fixes: list[ToolMessage] = []
@@ -833,7 +637,7 @@ class AgentSession:
         self.conversation_id = conversation_id
         await self._load_pending()
         state = await self.agent.aget_state(self._config)
-        return [_message_dict(m) for m in (state.values or {}).get("messages", [])]
+        return [message_dict(m) for m in (state.values or {}).get("messages", [])]
 
     async def delete_conversation(self, conversation_id: str) -> None:
         other = None
@@ -874,197 +678,3 @@ def _new_event() -> Any:
     import threading
 
     return threading.Event()
-
-
-def _messages_of(update: Any) -> list[Any]:
-    """Messages inside a node update (a dict, a Command, or a list of those)."""
-    if update is None:
-        return []
-    if isinstance(update, list):
-        out: list[Any] = []
-        for item in update:
-            out.extend(_messages_of(item))
-        return out
-    if isinstance(update, dict):
-        messages = update.get("messages") or []
-        return list(messages) if isinstance(messages, list | tuple) else [messages]
-    inner = getattr(update, "update", None)  # langgraph Command
-    return _messages_of(inner) if inner is not None else []
-
-
-def _summary(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
-
-
-def _message_dict(message: Any) -> dict[str, Any]:
-    role = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}.get(
-        message.type, message.type
-    )
-    text = unwrap_data(message.text) if isinstance(message, ToolMessage) else message.text
-    out: dict[str, Any] = {"role": role, "id": message.id, "text": text}
-    if isinstance(message, AIMessage) and message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls
-        ]
-    if isinstance(message, ToolMessage):
-        out["tool_call_id"] = message.tool_call_id
-        out["name"] = message.name
-        out["status"] = message.status
-    return out
-
-
-def _model_id(model: Any, spec: str) -> str:
-    return str(
-        getattr(model, "model_id", None)
-        or getattr(model, "model", None)
-        or spec
-        or type(model).__name__
-    )
-
-
-def _open_ledger(state_dir: Path) -> Any:
-    try:
-        from tools.ledger import ResourceLedger
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return ResourceLedger.in_state_dir(state_dir)
-    except Exception:
-        return None
-
-
-def secure_state(settings: Settings) -> list[str]:
-    """State and log directories owner-only (0700/0600), the conversation database created
-    0600 before SQLite opens it (its -wal/-shm files inherit that mode)."""
-    from tools.private_files import private_file, secure_tree
-
-    fixed = secure_tree(settings.state_dir)
-    if settings.log_dir.exists():
-        fixed += secure_tree(settings.log_dir)
-    private_file(settings.state_dir / DB_NAME)
-    return fixed
-
-
-async def open_session(
-    settings: Settings,
-    *,
-    conversation: str | None = None,
-    model: Any = None,
-    sandbox_endpoint: str | None = None,
-    tools: list[ToolSpec] | None = None,
-    retry_delay: float = 1.0,
-    lock_wait_s: float = 30.0,
-) -> AgentSession:
-    """Start a session: environment, audit log, model, checkpointer, agent.
-
-    `model` injects a chat model instance (tests); `sandbox_endpoint` reuses a running moto
-    server; `tools` replaces the registry's tool set (tests, scoped sessions)."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    from agent.models import make_chat_model
-    from tools.price_refresh import use_cache
-
-    use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
-    session_id = new_session_id()
-    audit = AuditTee(_open_audit(settings, session_id))
-    env = open_environment(
-        settings,
-        session_id=session_id,
-        on_aws_call=audit.aws_call_sink,
-        sandbox_endpoint=sandbox_endpoint,
-    )
-    try:
-        spec = resolve_model_spec(settings.model, is_sandbox=env.is_sandbox, region=env.aws.region)
-        if model is None:
-            model = make_chat_model(spec, env.aws)
-        else:
-            spec = settings.model or getattr(model, "_llm_type", "injected")
-        if tools is None:
-            from tools.registry import load_all
-
-            tools = load_all().all()
-        await asyncio.to_thread(secure_state, settings)
-        saver_cm = AsyncSqliteSaver.from_conn_string(str(settings.state_dir / DB_NAME))
-        saver = await saver_cm.__aenter__()
-        await saver.setup()
-        store = ConversationStore(saver)
-        await store.setup()
-        if conversation and not await store.exists(conversation):
-            await saver_cm.__aexit__(None, None, None)
-            raise KeyError(f"no conversation '{conversation}' (see `sagecoach ask --list`)")
-        conversation_id = conversation or new_conversation_id()
-        # One writer per conversation: wait for another process's turn, or say who has it.
-        lock = ConversationLock(settings.state_dir, conversation_id)
-        try:
-            await lock.acquire(lock_wait_s)
-        except ConversationBusy:
-            await saver_cm.__aexit__(None, None, None)
-            raise
-        await store.ensure(conversation_id)
-    except BaseException:
-        env.close()
-        audit.close()
-        raise
-    ledger = _open_ledger(settings.state_dir)
-    if ledger is not None:  # creates are written to the ledger before they are sent
-        from tools.ledger_intents import LedgerIntents
-
-        env.aws.add_listener(LedgerIntents(ledger, session_id, env.aws.region))
-    session = AgentSession(
-        settings=settings,
-        env=env,
-        model=model,
-        model_spec=spec,
-        specs=tools,
-        audit=audit,
-        saver_cm=saver_cm,
-        saver=saver,
-        store=store,
-        session_id=session_id,
-        conversation_id=conversation_id,
-        ledger=ledger,
-        retry_delay=retry_delay,
-        lock=lock,
-    )
-    aws = env.aws
-    audit.append(
-        "session_start",
-        {
-            "model": spec,
-            "mode": settings.mode,
-            "sandbox": aws.is_sandbox,
-            "region": aws.region,
-            "account": aws.account_label,
-            "profile": aws.profile,
-            "conversation": conversation_id,
-            "environment": env.reason,
-        },
-    )
-    if settings.mode == "read-only":
-        aws.set_read_only(True)
-    session.notices = await asyncio.to_thread(_startup_notices, env, session_id, ledger)
-    if conversation:
-        await session._load_pending()
-    return session
-
-
-def _startup_notices(env: AwsEnvironment, session_id: str, ledger: Any = None) -> list[Notice]:
-    """What a person must know before the first request: where calls go, what is still billing,
-    what an earlier process created before it was killed (ledger intents, reconciled)."""
-    from tools.ledger import startup_endpoint_warning
-
-    notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
-    if ledger is not None:
-        from tools.ledger_intents import reconcile
-
-        try:
-            settled = reconcile(ledger, env.aws, current_session=session_id)
-        except Exception:  # never block a start on this
-            settled = None
-        if settled is not None and settled.notice():
-            notices.append(Notice(settled.notice(), "warning"))
-    warning = startup_endpoint_warning(env.aws, session_id)
-    if warning:
-        notices.append(Notice(warning, "warning"))
-    return notices

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import Sandbox
-from tools.aws import AwsContext
-from tools.base import ToolContext
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def local_access(tmp_path: Path) -> Iterator[object]:
     """Tools may read the test's tmp_path as if it were the working directory (the local-path
     policy, tools/local_paths.py, still refuses hidden and credential files there)."""
-    from tools.local_paths import LocalAccess, using_access
+    from tools.core.local_paths import LocalAccess, using_access
 
     access = LocalAccess(roots=[Path.cwd().resolve(), tmp_path.resolve()])
     with using_access(access):

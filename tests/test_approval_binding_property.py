@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
 from agent.events import ApprovalRequested, Decision
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel
 from tests.test_safety_all_tools import _samples
-from tools.base import ToolResult
-from tools.registry import all_tools, get_tool
+from tools.core.registry import all_tools, get_tool
+from tools.core.results import ToolResult
 
 # LangGraph's ToolNode replaces an argument named "runtime" with its own ToolRuntime object (and
 # injects state/store by annotation): a tool argument of that name would run with another value.

@@ -16,13 +16,16 @@ from botocore import exceptions as bx
 from pydantic import BaseModel
 
 from agent.settings import Settings
-from tools.aws import (
+from tools.aws.context import (
     BEDROCK_READ_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
     AwsContext,
 )
-from tools.base import ToolContext, ToolError, ToolResult, ToolSpec
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.results import ToolResult
 
 
 class FaultServer:

@@ -12,8 +12,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agent.conversation_lock import ConversationBusy
-from agent.runtime import AgentSession, open_session
+from agent.runtime import AgentSession
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel
 from tests.test_runtime import TOOLS, collect
 

@@ -9,11 +9,14 @@ import pytest
 from pydantic import BaseModel
 
 from agent.policy import SessionBudget, decide
-from tools.aws import AwsContext
-from tools.base import ToolContext, ToolError, ToolResult, ToolSpec, non_finite_fields
-from tools.guard import ReadOnlyViolation
-from tools.registry import load_all
-from tools.sql_readonly import is_read_only_sql, why_not_read_only
+from tools.aws.context import AwsContext
+from tools.aws.guard import ReadOnlyViolation
+from tools.aws.sql_readonly import is_read_only_sql, why_not_read_only
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec, non_finite_fields
+from tools.core.errors import ToolError
+from tools.core.registry import load_all
+from tools.core.results import ToolResult
 
 UNREADABLE = [
     ("SELECT '\\'' ; DROP TABLE x; --'", "backslash before a quote"),

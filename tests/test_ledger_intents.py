@@ -13,10 +13,10 @@ import pytest
 from botocore import exceptions as bx
 
 from tests.test_connection_failures import FaultServer
-from tools.aws import AwsContext
-from tools.base import Resource
-from tools.ledger import ACTIVE, PENDING, ResourceLedger
-from tools.ledger_intents import LedgerIntents, reconcile
+from tools.aws.context import AwsContext
+from tools.core.results import Resource
+from tools.ledger.intents import LedgerIntents, reconcile
+from tools.ledger.store import ACTIVE, PENDING, ResourceLedger
 
 
 def dead_pid() -> int:

@@ -12,13 +12,14 @@ import pytest
 
 from agent.events import ApprovalRequested, ToolCallFinished, TurnFinished
 from agent.policy import SessionBudget, decide
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.bedrock_stub import BedrockStub, tool_use
-from tools import local_paths
-from tools.base import ToolContext, ToolError
-from tools.local_paths import LocalAccess, LocalPathError, using_access, walk_upload
-from tools.registry import load_all
+from tools.core import local_paths
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.local_paths import LocalAccess, LocalPathError, using_access, walk_upload
+from tools.core.registry import load_all
 
 MODEL = "bedrock_converse:us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 

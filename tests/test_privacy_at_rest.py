@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from agent.audit import AuditLog, verify
-from tools.base import Resource
-from tools.ledger import ResourceLedger
-from tools.private_files import is_private, secure_tree
-from tools.redact import redact, redact_text
+from tools.core.private_files import is_private, secure_tree
+from tools.core.redact import redact, redact_text
+from tools.core.results import Resource
+from tools.ledger.store import ResourceLedger
 from tui.history import PromptHistory
 
 DATA = Path(__file__).parent / "data"
@@ -119,8 +119,8 @@ def test_secure_tree_repairs_modes_left_open(tmp_path: Path) -> None:
 async def test_a_session_keeps_every_state_file_private(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.runtime import open_session
     from agent.settings import Settings
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel
     from tests.test_runtime import TOOLS, collect
 

@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.events import ApprovalRequested, Decision, ToolCallFinished, TurnFinished
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.bedrock_stub import BedrockStub, tool_use
-from tools.registry import load_all
+from tools.core.registry import load_all
 
 MODEL = "bedrock_converse:us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tools.private_files import open_private, write_private
-from tools.redact import redact_text
+from tools.core.private_files import open_private, write_private
+from tools.core.redact import redact_text
 
 MAX_ENTRIES = 1000
 
