@@ -117,7 +117,7 @@ def test_a_silent_endpoint_mutating_call_is_sent_once(silent: FaultServer) -> No
     started = time.perf_counter()
     with pytest.raises(bx.ReadTimeoutError):
         aws.client("s3").create_bucket(Bucket="never-twice")
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10.0  # one 0.3 s read timeout, not minutes
     assert silent.accepted == 1  # it may have reached AWS: never resent
     (record,) = records
     assert (record["service"], record["operation"], record["status"]) == (
@@ -158,7 +158,7 @@ def test_a_closed_port_fails_fast_with_a_record(real_env: None, monkeypatch) -> 
     started = time.perf_counter()
     with pytest.raises(bx.EndpointConnectionError):
         context(records).client("sts").get_caller_identity()
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 10.0
     assert [r["operation"] for r in records] == ["GetCallerIdentity"]
     assert "could not connect" in records[0]["error"]
 

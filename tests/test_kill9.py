@@ -1,5 +1,5 @@
-"""kill -9 at points of each turn phase (model call, approval, AWS call in flight, tool after
-its create, the next model call), then: `log verify` passes, the conversation goes on (through
+"""kill -9 at a point of each turn phase (model call, approval, AWS call in flight, tool after
+its create), then: `log verify` passes, the conversation goes on (through
 the Bedrock wire stub, which refuses an unpaired toolUse/toolResult), and the ledger holds
 every bucket that exists (intents reconciled at the next start).
 """
@@ -34,8 +34,8 @@ from tools.ledger.store import ResourceLedger
 
 MODEL = "bedrock_converse:us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 REPO = Path(__file__).resolve().parent.parent
-PHASES = ["model", "approval", "in_flight", "after_create", "next_model"]
-CREATED = {"in_flight", "after_create", "next_model"}  # phases where the bucket exists
+PHASES = ["model", "approval", "in_flight", "after_create"]
+CREATED = {"in_flight", "after_create"}  # phases where the bucket exists
 
 
 class HoldingProxy:
