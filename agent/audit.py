@@ -114,6 +114,8 @@ class AuditLog:
         self.key = key
         self._head = HeadWriter(self.directory, durable)
         self._last_record: dict[str, Any] = {}
+        self._head_cache: Head | None = None  # the head as we last wrote it
+        self._tail_unchanged = False  # set by _previous_hash: the log ends with our last write
         self._seq = 0
         self._thread_lock = threading.Lock()
         self._lock_fd: int | None = None
@@ -158,6 +160,7 @@ class AuditLog:
                     setattr(self, attr, None)
             self._fd_path = None
             self._last = None
+            self._head_cache = None
 
     def __enter__(self) -> AuditLog:
         return self
@@ -173,6 +176,7 @@ class AuditLog:
             self._fd_path = None
             self._last = None
             self._head = HeadWriter(self.directory, self.durable)
+            self._head_cache = None
             self._pid = os.getpid()
         if self._lock_fd is None:
             private_dir(self.directory)
@@ -209,7 +213,9 @@ class AuditLog:
             and self._last[1] == st.st_ino
             and self._last[2] == st.st_size
         ):
+            self._tail_unchanged = True
             return self._last[3], False
+        self._tail_unchanged = False
         line, ends_ok = _last_valid_line(fd, st.st_size)
         needs_newline = st.st_size > 0 and not ends_ok
         if line is not None:
@@ -231,6 +237,12 @@ class AuditLog:
         (its hash is the head's `pending`) is counted. A log that no longer ends where the
         head says (cut, edited) is not "healed": the count goes on from the head, so
         `verify` keeps reporting the difference."""
+        cached = self._head_cache
+        if cached is not None and self._tail_unchanged and cached.last == prev:
+            # Nobody appended since our last write: the head on disk is the one we wrote.
+            return Head(
+                cached.count, cached.last, None, cached.keyed or self.key is not None
+            ), False
         head = read_head(self.directory)
         if head is None or head.count < 0:
             count = _count_records(self.directory)
@@ -293,6 +305,7 @@ class AuditLog:
         head.last = digest
         head.pending = None
         self._head.write(head, self.key, sync=True)
+        self._head_cache = Head(head.count, head.last, None, head.keyed)
         self._seq += 1
         st = os.fstat(fd)
         self._last = (target, st.st_ino, st.st_size, digest)

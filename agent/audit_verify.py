@@ -106,7 +106,8 @@ class _MacCheck:
         self.warned = False
 
     def check(self, path: Path, lineno: int, raw: bytes) -> None:
-        match = _MAC_BEFORE_PREV.search(raw, max(0, len(raw) - 160))
+        tail = max(0, len(raw) - 160)
+        match = _MAC_BEFORE_PREV.search(raw, tail) if raw.find(b',"mac":"', tail) >= 0 else None
         if match is None:
             if self.started:
                 self.report.problems.append(
@@ -184,7 +185,7 @@ def verify(directory: Path, key: bytes | None = None) -> VerifyReport:
                 else:
                     report.problems.append(_diagnose(before2, before, current, got))
             macs.check(path, lineno, raw)
-            if b'"kind":"audit_head_created"' in raw[:200]:
+            if raw.find(b'"kind":"audit_head_created"', 0, 200) >= 0:
                 report.warnings.append(
                     Problem(
                         path.name,
