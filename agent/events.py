@@ -43,6 +43,7 @@ class ApprovalRequest:
     interrupt_id: str = ""
     # SHA-256 of tool + arguments: the call that runs after approval is exactly this one.
     args_digest: str = ""
+    preflight: list[dict[str, Any]] = field(default_factory=list)  # checks: warnings first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
