@@ -144,8 +144,8 @@ class ApprovalMiddleware(AgentMiddleware):
                 "arguments that were refused a moment ago. Tell me how you want to go on."
             )
             text = (
-                f"{spec.name} with these arguments was already refused in this turn; it did not "
-                "run and the turn ends here."
+                f"{spec.name} with these arguments was already refused in this turn "
+                f"({core.turn_refused[signature]}); it did not run and the turn ends here."
             )
             core.record_tool(call, spec, "denied", 0.0, error=text)
             return "done", error_message(call, text, "denied", decision="repeat")
@@ -166,7 +166,7 @@ class ApprovalMiddleware(AgentMiddleware):
             return "run", (bound, verdict.estimate, "auto")
         if verdict.action == "deny":
             status = "dry_run" if verdict.dry_run else "denied"
-            core.turn_refused.add(signature)
+            core.turn_refused[signature] = verdict.reason
             stopped = verdict.preflight is not None and verdict.preflight.failed
             core.audit(
                 "approval",
@@ -232,7 +232,7 @@ class ApprovalMiddleware(AgentMiddleware):
                 f"The person rejected this call to {spec.name} (reason: {reason}). It did not run. "
                 "Do not retry it unchanged; adjust or ask what they want."
             )
-            core.turn_refused.add(call_signature(spec.name, pending.args))
+            core.turn_refused[call_signature(spec.name, pending.args)] = f"rejected: {reason}"
             core.record_tool(call, spec, "rejected", 0.0, error=reason)
             return "done", error_message(call, content, "rejected", decision="reject")
         notice = ""

@@ -122,7 +122,8 @@ class SessionCore:
         # The turn's budget: kept through approval rounds, reset by the person's next message.
         self.turn_model_calls = 0
         self.turn_started = time.monotonic()
-        self.turn_refused: set[str] = set()  # signatures of calls refused in this turn
+        # Calls refused in this turn: their signature -> why (the reason goes with a repeat).
+        self.turn_refused: dict[str, str] = {}
         self.stop_turn = ""
         # Results with data are framed as data for a language model (the offline planner
         # reads them as facts and follows no instructions).
@@ -131,7 +132,7 @@ class SessionCore:
     def new_turn(self) -> None:
         self.turn_model_calls = 0
         self.turn_started = time.monotonic()
-        self.turn_refused = set()
+        self.turn_refused = {}
         self.stop_turn = ""
 
     def turn_over(self) -> str:

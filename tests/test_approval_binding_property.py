@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
@@ -30,6 +31,15 @@ from tools.core.results import ToolResult
 # LangGraph's ToolNode replaces an argument named "runtime" with its own ToolRuntime object (and
 # injects state/store by annotation): a tool argument of that name would run with another value.
 RESERVED_ARGUMENT_NAMES = {"runtime"}
+
+
+@pytest.fixture(autouse=True)
+def no_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The samples name data that is not in the sandbox; pre-flight (tested on its own) would
+    stop most calls before approval. This property is about what runs after an approval."""
+    import agent.middleware
+
+    monkeypatch.setattr(agent.middleware, "preflight_for", lambda core, spec, args: None)
 
 
 def canonical(args: dict[str, Any]) -> str:
