@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.settings import Settings
-from tools.aws.context import AwsCallSink, AwsContext, find_credentials_source
+from tools.aws.context import (
+    SANDBOX_READ_TIMEOUT_S,
+    AwsCallSink,
+    AwsContext,
+    find_credentials_source,
+)
 
 
 def new_session_id() -> str:
@@ -35,10 +40,26 @@ class AwsEnvironment:
             self.sandbox.stop()
 
 
+def sandbox_from_endpoint_url() -> str | None:
+    """AWS_ENDPOINT_URL on loopback naming sagecoach's sandbox (from `sagecoach sandbox serve`):
+    then the session is the sandbox, whatever credentials the environment holds."""
+    import os
+    from urllib.parse import urlparse
+
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    from sandbox.server import probe
+
+    return url.rstrip("/") if probe(url) is not None else None
+
+
 def choose_sandbox(settings: Settings) -> tuple[bool, str]:
     """(use sandbox?, reason). `auto` uses it when boto3 finds no credentials."""
     if settings.sandbox == "on":
         return True, "sandbox requested (--sandbox)"
+    if settings.sandbox == "auto" and sandbox_from_endpoint_url():
+        return True, "AWS_ENDPOINT_URL names sagecoach's sandbox"
     source = find_credentials_source(settings.profile)
     if settings.sandbox == "off":
         return (
@@ -69,22 +90,31 @@ def open_environment(
         "connect_timeout": settings.aws_connect_timeout_s,
         "read_timeout": settings.aws_read_timeout_s,
     }
+    # The local sandbox runs real work behind some calls: give it time on a busy machine.
+    local = {**timeouts, "read_timeout": max(settings.aws_read_timeout_s, SANDBOX_READ_TIMEOUT_S)}
+    if use_sandbox and not sandbox_endpoint:
+        sandbox_endpoint = sandbox_from_endpoint_url()
+        if sandbox_endpoint:
+            reason = f"{reason}; sandbox at {sandbox_endpoint} (AWS_ENDPOINT_URL)"
     if sandbox_endpoint:  # an already running sandbox (tests, `sagecoach sandbox serve`)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
+            session_id=session_id, on_aws_call=on_aws_call, **local,
         )  # fmt: skip
-        env = AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
+        env = AwsEnvironment(
+            aws, None, reason if "AWS_ENDPOINT_URL" in reason else f"sandbox at {sandbox_endpoint}"
+        )
     elif use_sandbox:
-        from sandbox.server import Sandbox
+        from sandbox import daemon
 
-        sandbox = Sandbox()
-        endpoint = sandbox.start()
+        # The state directory's one sandbox: found running, or started in the background (it
+        # outlives this session, so the next `ask` or the app finds the same state).
+        endpoint = daemon.connect(settings.state_dir)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
+            session_id=session_id, on_aws_call=on_aws_call, **local,
         )  # fmt: skip
-        env = AwsEnvironment(aws, sandbox, reason)
+        env = AwsEnvironment(aws, None, f"{reason}; shared sandbox at {endpoint}")
     else:
         aws = AwsContext(
             profile=settings.profile, region=settings.region, read_only=read_only,

@@ -20,6 +20,7 @@ from tools.aws.context import (
     BEDROCK_READ_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
+    SANDBOX_READ_TIMEOUT_S,
     AwsContext,
 )
 from tools.core.context import ToolContext
@@ -104,11 +105,14 @@ def test_default_timeouts_fail_a_dead_endpoint_in_seconds() -> None:
     assert CONNECT_TIMEOUT_S <= 5 and READ_TIMEOUT_S <= 20
     assert config.retries["total_max_attempts"] == 3
     assert aws.client("bedrock-runtime").meta.config.read_timeout == BEDROCK_READ_TIMEOUT_S
-    settings = Settings(aws_connect_timeout_s=1.5, aws_read_timeout_s=4)
+    settings = Settings(aws_connect_timeout_s=1.5, aws_read_timeout_s=4, sandbox="off")
     from agent.environment import open_environment
 
-    env = open_environment(settings, session_id="t", sandbox_endpoint="http://127.0.0.1:9")
-    assert env.aws.client("s3").meta.config.read_timeout == 4
+    env = open_environment(settings, session_id="t")
+    config = env.aws.client("s3").meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1.5, 4)
+    local = open_environment(settings, session_id="t", sandbox_endpoint="http://127.0.0.1:9")
+    assert local.aws.client("s3").meta.config.read_timeout == SANDBOX_READ_TIMEOUT_S
 
 
 def test_a_silent_endpoint_mutating_call_is_sent_once(silent: FaultServer) -> None:

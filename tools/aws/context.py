@@ -92,6 +92,7 @@ def endpoint_overrides() -> dict[str, str]:
 # AWS: never sent twice), after two for a read. Bedrock answers can take longer to start.
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 15.0
+SANDBOX_READ_TIMEOUT_S = 30.0  # the local sandbox does real work behind some calls
 BEDROCK_READ_TIMEOUT_S = 60.0
 MAX_ATTEMPTS = 3  # in all, first try included (adaptive mode: throttling, 5xx, refused connects)
 READ_TIMEOUT_RETRIES_FOR_READS = 1
@@ -146,7 +147,9 @@ class AwsContext:
             attempts = max_attempts or MAX_ATTEMPTS
         self.region: str = self.session.region_name or DEFAULT_REGION
         self.connect_timeout = connect_timeout or CONNECT_TIMEOUT_S
-        self.read_timeout = read_timeout or READ_TIMEOUT_S
+        self.read_timeout = read_timeout or (
+            SANDBOX_READ_TIMEOUT_S if sandbox_endpoint else READ_TIMEOUT_S
+        )
         self.max_attempts = attempts
         self._config = Config(
             retries={"mode": "adaptive", "total_max_attempts": attempts},
