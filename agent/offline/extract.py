@@ -3,12 +3,12 @@
 Values come from the text (S3 URIs, files, names, numbers with units, enum words), then from
 the conversation (the last bucket, job, endpoint ... when the request refers to it or the
 argument is required), then the tool's own defaults (left out, so pydantic applies them).
-Nothing is invented for buckets, roles or ARNs: those become a question.
+Nothing is invented: a name, bucket, path or ARN the person did not give comes from the
+conversation or becomes a question; only defaults the tool declares apply.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +26,6 @@ REFERENCE = re.compile(
 )
 _PRONOUN = re.compile(r"(?i)\b(it|that|this|them|there|those|same|one)\b")
 TIME_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "ms": 0.001}
-# Kinds a create/start tool may name by itself when the person gave no name.
-NAMEABLE = (
-    "job", "model", "endpoint", "endpoint_config", "experiment", "pipeline", "schedule", "alarm",
-    "crawler", "definition", "dataset", "feature_group", "function", "api", "config",
-)  # fmt: skip
 STAGE_WORDS = {
     "collection": "collection collect ingest ingestion gather raw store storage source sources",
     "preparation": "preparation prepare prep explore exploration eda clean cleaning wrangle "
@@ -125,6 +120,8 @@ class Extractor:
         ):  # fmt: skip
             if n.endswith(suffix):
                 return unit
+        if re.search(r"\b(?:ms|milliseconds?)\b", d):
+            return "ms"
         for word, unit in (("second", "seconds"), ("minute", "minutes"), ("hour", "hours")):
             if word in d:
                 return unit
@@ -162,7 +159,6 @@ class Extractor:
                 self._fill_array(f)
         self._fill_from_context(fields)
         self._enum_from_context(fields)
-        self._name_new_things(fields)
         self.result.missing = [
             f.name for f in fields if f.required and f.name not in self.result.args
         ]
@@ -768,7 +764,7 @@ class Extractor:
         value = num.value
         if num.unit in TIME_UNITS:
             seconds = value * TIME_UNITS[num.unit]
-            value = seconds / TIME_UNITS[self._field_unit(f)]
+            value = round(seconds / TIME_UNITS[self._field_unit(f)], 6)
         if num.unit == "percent" and f.maximum is not None and f.maximum <= 1:
             value = value / 100
         if "integer" in f.types and float(value).is_integer():
@@ -835,8 +831,14 @@ class Extractor:
                 elif kind not in ("name", "") and not self._creates(kind):
                     value = self.memory.latest(kind, prefer=_qualifier(self.info.name))
             elif f.is_array and "string" in f.item_types and f.required and not self._is_s3(f):
-                v = self.memory.latest(kind.rstrip("s"), prefer=_qualifier(self.info.name))
-                value = [v] if v else None
+                # "compare the two runs", "both jobs", "them": the latest ones of that kind
+                count = _how_many(self.text)
+                recent = self.memory.recent(
+                    kind.rstrip("s"), count or 5, prefer=_qualifier(self.info.name)
+                )
+                if count and len(recent) < count:
+                    recent = []  # fewer than asked for: a question lists what exists
+                value = recent or None
             if value is not None:
                 self.result.args[f.name] = value
                 self.result.from_context.append(f.name)
@@ -894,20 +896,6 @@ class Extractor:
             and (kinds_match(kind, self.obj) or self.obj.startswith(kind))
         )
 
-    def _name_new_things(self, fields: list[FieldInfo]) -> None:
-        for f in fields:
-            if not f.required or f.name in self.result.args or "string" not in f.types or f.enum:
-                continue
-            kind = self._kind(f)
-            if kind in ("bucket", "role", "database", "table", "stream") or not self._creates(kind):
-                continue
-            if not any(kind == k or kind.endswith(k) for k in NAMEABLE):
-                continue
-            digest = hashlib.sha1(self.text.encode()).hexdigest()[:6]
-            stem_ = (self.obj or kind).replace("_", "-")[:40]
-            self.result.args[f.name] = f"sc-{stem_}-{digest}"
-            self.result.notes.append(f"named it {self.result.args[f.name]}")
-
 
 def _is_number(value: str) -> bool:
     try:
@@ -915,6 +903,15 @@ def _is_number(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_COUNTS = {"two": 2, "both": 2, "pair": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+
+
+def _how_many(text: str) -> int:
+    """ "the two runs" -> 2, "all three" -> 3; 0 when no number is said."""
+    m = re.search(r"(?i)\b(two|both|pair|three|four|[234])\b(?!\s*(?:rounds?|hours?|min))", text)
+    return _COUNTS[m.group(1).lower()] if m else 0
 
 
 def refers_to_context(text: str) -> bool:

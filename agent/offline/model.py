@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
+from pydantic import Field
 
 from agent.offline.planner import LABEL, META_KEY, Plan, Planner
 from agent.offline.toolinfo import ToolInfo, remember_spec, tool_info_from_any
@@ -86,6 +87,9 @@ class OfflinePlanner(BaseChatModel):
 
     label: str = LABEL
     chunk_chars: int = 24
+    # What exists in the account, for questions with real choices (AccountLookup); the
+    # session sets it, tests and `sagecoach eval --direct` may leave it out.
+    account: Any = Field(default=None, exclude=True)
 
     @property
     def _llm_type(self) -> str:
@@ -112,7 +116,7 @@ class OfflinePlanner(BaseChatModel):
         self, messages: list[BaseMessage], tools: Sequence[dict[str, Any]] | None = None
     ) -> Plan:
         bound = list(tools) if tools else _default_tools()
-        return planner_for(bound).plan(list(messages))
+        return planner_for(bound).plan(list(messages), lookup=self.account)
 
     def _message(self, plan: Plan) -> AIMessage:
         tool_calls = []

@@ -10,12 +10,23 @@ import hashlib
 import json
 import re
 import shlex
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.offline.catalog_words import all_service_words
+from agent.offline.choices import (
+    MARGIN,
+    MAX_CHOICES,
+    RISKY,
+    RISKY_MARGIN,
+    Choice,
+    choices_text,
+    picked,
+    plain_words,
+)
 from agent.offline.entities import extract_entities
 from agent.offline.extract import (
     STAGE_WORDS,
@@ -23,8 +34,18 @@ from agent.offline.extract import (
     extract,
     validate_and_trim,
 )
+from agent.offline.followups import (
+    AGAIN,
+    CANCEL,
+    WHY_FAILED,
+    rejected_reason,
+    repeat_target,
+    why_failed,
+)
+from agent.offline.guide import guided_start, is_first_minute
 from agent.offline.memory import META_KEY as MEMORY_META_KEY
 from agent.offline.memory import Memory, field_kind, read_messages, resource_kind, tool_object
+from agent.offline.questions import ask_text
 from agent.offline.ranking import Candidate, Ranker
 from agent.offline.reply import result_reply
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
@@ -37,18 +58,30 @@ _ACTION_WORDS = (
     "invoke|tune|compare|stop|check|get|put|clean|tear|build|register|crawl|ingest|profile|"
     "monitor|set|spin|kick|launch|add|predict|test|wait|explain|send|copy|look|peek|evaluate|push|"
     "open|read|fetch|find|count|score|host|serve|schedule|export|submit|catalog|inspect|load|"
-    "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest"
+    "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest|"
+    "wipe|erase|nuke|destroy|abort|kill|rerun|retrain|fit|stand|spin|stick|put|fire|take|bring|"
+    "stream|split|prepare|clean|fix|alert|notify|ping|track|watch|store|save|keep|share"
 )
 # "... and train s3://b/train/": there "train" names a channel, not a next step
-_NOT_A_NOUN = r"(?!-)(?!\s+(?:s3://|channel\b|set\b|split\b))"
+_NOT_A_NOUN = r"(?!-)(?!\s+(?:s3://|channel\b|set\b|split\b|to finish\b))"
 _SPLIT = re.compile(
-    r"(?i)\s*(?:;|\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
+    r"(?i)\s*(?:;|(?<!\bincl)(?<!\betc)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
     r"\bonce (?:it'?s|that'?s|that is|it is) (?:done|finished|ready),?|\band finally\b|\bfinally\b|"
     rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b{_NOT_A_NOUN})|,\s*(?=(?:{_ACTION_WORDS})\b{_NOT_A_NOUN}))\s*"
 )
 _SMALL_TALK = re.compile(
     r"(?i)^\s*(hi|hello|hey|yo|thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|bye|"
     r"goodbye|help|/help|\?|what can you do|who are you|what are you|are you (an? )?(ai|llm|bot|human))\b"
+)
+# A piece of a request that asks for nothing ("ok I'm done", "great", "so").
+_FILLER = re.compile(
+    r"(?i)^\s*(?:ok(?:ay)?|alright|all right|right|so|well|great|cool|nice|thanks|thank you|hey|hi|"
+    r"hmm+|yes|yeah|yep|sure|good|perfect)?[\s,!.]*(?:(?:i'?m|i am|we'?re|we are) (?:done|finished|"
+    r"good|happy|ready)(?: now| here| with (?:it|that|this))?)?[\s,!.]*$"
+)
+_THANKS = re.compile(
+    r"(?i)^\s*(thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|perfect|awesome|got it|"
+    r"bye|goodbye)\b[\s!.]*(?:(?:a lot|so much|again|then)[\s!.]*)?$"
 )
 _SAME = re.compile(
     r"(?i)\b(?:do (?:the )?same|same (?:thing )?(?:for|with|on)|again (?:for|with|on)|"
@@ -83,8 +116,8 @@ def split_steps(text: str) -> list[str]:
     parts: list[str] = []
     for piece in pieces:
         piece = piece.strip(" ,.")
-        if not piece:
-            continue
+        if not piece or (_FILLER.match(piece) and len(pieces) > 1):
+            continue  # "ok I'm done, tear it all down": the first piece asks for nothing
         # "train and evaluate ..." : a lone verb is not a step of its own
         if parts and len(parts[-1].split()) < 2:
             parts[-1] = f"{parts[-1]} and {piece}"
@@ -124,6 +157,7 @@ def _describe_field(info: ToolInfo, name: str) -> str:
 
 class Planner:
     def __init__(self, tools: list[ToolInfo]) -> None:
+        self._local = threading.local()
         self.tools = tools
         self.by_name = {t.name: t for t in tools}
         for t in tools:
@@ -134,8 +168,21 @@ class Planner:
                 t.extra_words = [w for words in STAGE_WORDS.values() for w in words.split()]
         self.ranker = Ranker(tools)
 
+    @property
+    def lookup(self) -> Any:
+        """What exists in the account (agent.offline.account.AccountLookup), when the session
+        gave one for this call."""
+        return getattr(self._local, "lookup", None)
+
     # ---- entry point --------------------------------------------------------------------
-    def plan(self, messages: list[BaseMessage]) -> Plan:
+    def plan(self, messages: list[BaseMessage], lookup: Any = None) -> Plan:
+        self._local.lookup = lookup
+        try:
+            return self._plan(messages)
+        finally:
+            self._local.lookup = None
+
+    def _plan(self, messages: list[BaseMessage]) -> Plan:
         h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         if h < 0:
             return Plan(HELP, meta={"kind": "answer"})
@@ -161,6 +208,10 @@ class Planner:
                 or "Waiting for the tool result.",
                 meta={"kind": "report"},
             )
+        if last.status == "rejected":
+            edited = self._edit_from_reason(messages, last)
+            if edited is not None:
+                return edited
         steps = self._steps_of(messages, request)
         done = len([c for c in calls if not c.prereq])
         if last.status == "success" and done < len(steps):
@@ -180,6 +231,30 @@ class Planner:
                 return plan
         return Plan(result_reply(calls, self.by_name, self.tools, request), meta={"kind": "report"})
 
+    def _edit_from_reason(self, messages: list[BaseMessage], call: Any) -> Plan | None:
+        """A reject reason that says what to change ("use linear learner", "into raw/") is an
+        edit of the call: the same call again with that change, approved again."""
+        from agent.offline.followups import merge_args
+
+        reason = rejected_reason(call)
+        info = self.by_name.get(call.name)
+        if not reason or info is None:
+            return None
+        ent = extract_entities(reason)
+        ex = extract(info, reason, ent, Memory(), known=dict(call.args))
+        changed = {k: v for k, v in ex.args.items() if k not in ex.from_context}
+        changed.update(_relative_prefix(reason, call.args))
+        if not changed:
+            return None
+        args = merge_args(call.args, changed)
+        if args == call.args:
+            return None
+        done = validate_and_trim(info, Extraction(args=args))
+        if done.missing or done.invalid:
+            return None
+        what = ", ".join(f"{k} {_short(v)}" for k, v in changed.items())
+        return self._call(messages, info, done.args, f"Changed as you said ({what}). ")
+
     def _steps_of(self, messages: list[BaseMessage], request: str) -> list[str]:
         # A request that answered a question continues the steps left over from it.
         pending = self._pending_before_last_human(messages)
@@ -196,20 +271,80 @@ class Planner:
             return self._direct(messages, request)
         pending = self._pending_before_last_human(messages)
         if pending is not None:
-            answered = self._answers(pending, request, messages)
-            if answered is not None:
-                return answered
+            if CANCEL.search(request):
+                what = self.by_name.get(str(pending.get("tool", "")))
+                done = f"I won't {_action_of(what)}" if what else "Dropped that"
+                return Plan(f"OK. {done}; nothing was run.", meta={"kind": "answer"})
+            if pending.get("choices") and not is_first_minute(request):
+                chosen = picked(request, len(pending["choices"]))
+                if chosen is not None:
+                    return self._take_choice(messages, pending, chosen, memory)
+                earlier = str(pending.get("request") or "")
+                ent = extract_entities(request)
+                if earlier and not re.search(rf"(?i)\b({_ACTION_WORDS})\b", ent.ranking_text):
+                    # "use s3://x" after "train a model" offered choices: the two together
+                    return self._plan_step(messages, f"{earlier} {request}", memory, (1, 1))
+            if not is_first_minute(request):
+                answered = self._answers(pending, request, messages)
+                if answered is not None:
+                    return answered
+        if is_first_minute(request):
+            return Plan(guided_start(LABEL), meta={"kind": "answer", "guide": True})
+        if _THANKS.search(request):
+            return Plan(
+                'Anytime. Say what you want next, or "help" for where to start.',
+                meta={"kind": "answer"},
+            )
+        if WHY_FAILED.search(request):
+            return self._why_failed(messages, memory)
         steps = split_steps(request)
         small = _SMALL_TALK.search(request)
         if small and len(steps) == 1:
             rest = request[small.end() :]
             action = re.search(rf"(?i)\b({_ACTION_WORDS})\b", rest)
             if not action or re.search(r"(?i)what can you do|who are you|what are you", request):
-                return Plan(HELP, meta={"kind": "answer"})
+                return Plan(guided_start(LABEL), meta={"kind": "answer", "guide": True})
         plan = self._plan_step(messages, steps[0], memory, step_no=(1, len(steps)))
         if plan.meta.get("kind") == "ask":
             plan.meta.setdefault("pending", {})["rest"] = steps[1:]
         return plan
+
+    def _why_failed(self, messages: list[BaseMessage], memory: Memory) -> Plan:
+        """The last failed call explained; else the last job's own status (its failure
+        reason), which a describe call shows."""
+        from agent.offline.followups import last_failure
+
+        if last_failure(memory) is None:
+            for kind, tool in (
+                ("training_job", "sagemaker_describe_training_job"),
+                ("tuning_job", "sagemaker_describe_tuning_job"),
+                ("processing_job", "sagemaker_describe_processing_job"),
+                ("endpoint", "sagemaker_describe_endpoint"),
+            ):
+                name = memory.latest(kind)
+                info = self.by_name.get(tool)
+                if name and info is not None:
+                    field_name = next(iter(info.required), None)
+                    if field_name:
+                        return self._call(messages, info, {field_name: name}, "")
+        return Plan(why_failed(memory), meta={"kind": "answer"})
+
+    def _take_choice(
+        self, messages: list[BaseMessage], pending: dict[str, Any], index: int, memory: Memory
+    ) -> Plan:
+        choice = pending["choices"][index]
+        info = self.by_name.get(str(choice.get("tool")))
+        if info is None:
+            return Plan("That choice is no longer available; say what you want in other words.")
+        step = str(pending.get("request") or "")
+        ex = validate_and_trim(
+            info, extract(info, step, extract_entities(step), memory, known=choice.get("args"))
+        )
+        ex.args = {**dict(choice.get("args") or {}), **ex.args}
+        ex = validate_and_trim(info, Extraction(args=ex.args, notes=ex.notes))
+        if ex.missing or ex.invalid:
+            return self._ask(info, ex, list(pending.get("rest") or []), memory=memory)
+        return self._call(messages, info, ex.args, "", notes=ex.notes)
 
     def _pending_before_last_human(self, messages: list[BaseMessage]) -> dict[str, Any] | None:
         h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
@@ -224,6 +359,8 @@ class Planner:
     def _answers(
         self, pending: dict[str, Any], text: str, messages: list[BaseMessage]
     ) -> Plan | None:
+        """An answer to the pending question fills that question's tool, never another one;
+        a request with an intent of its own (an action word ranking another tool) is new."""
         info = self.by_name.get(pending.get("tool", ""))
         if info is None:
             return None
@@ -234,30 +371,52 @@ class Planner:
         memory = read_messages(messages)
         args = dict(pending.get("args") or {})
         ex = extract(info, text, ent, memory, known=args)
-        filled = {k: v for k, v in ex.args.items() if k in missing and k not in ex.from_context}
+        filled = {k: v for k, v in ex.args.items() if k not in ex.from_context and k not in args}
+        answered = {k: v for k, v in filled.items() if k in missing}
         words = text.split()
-        if not filled and len(words) <= 3 and len(missing) >= 1:
+        if not answered and len(words) <= 3 and len(missing) >= 1:
             value = text.strip().strip("\"'`.")
             f = info.fields.get(missing[0])
             if f is not None and value and re.fullmatch(r"[\w.\-:/@+=,]+", value):
-                filled[missing[0]] = int(value) if f.is_number and value.isdigit() else value
-        if not filled:
+                answered[missing[0]] = int(value) if f.is_number and value.isdigit() else value
+                filled[missing[0]] = answered[missing[0]]
+        if self._new_intent(info, text, ent):
             return None
-        # A long sentence that ranks as some other tool is a new request, not an answer.
-        if len(words) > 8:
-            top = self.ranker.rank(text, limit=1)
-            if top and top[0].tool.name != info.name and top[0].phrase_cover > 0.6:
-                return None
+        if not filled:
+            # Nothing for this question and no other request: ask it again, in other words.
+            again = self._ask(
+                info,
+                Extraction(args=args, missing=missing),
+                pending.get("rest") or [],
+                memory=memory,
+            )
+            again.text = f"I could not find that in your answer.\n{again.text}"
+            return again
         args.update(filled)
-        for k, v in ex.args.items():
-            if k not in args and k not in ex.from_context:
-                args[k] = v
-        done = Extraction(args=args)
-        done = validate_and_trim(info, done)
+        done = validate_and_trim(info, Extraction(args=args))
         if done.missing or done.invalid:
-            return self._ask(info, done, pending.get("rest") or [])
-        plan = self._call(messages, info, done.args, "")
-        return plan
+            return self._ask(info, done, pending.get("rest") or [], memory=memory)
+        return self._call(messages, info, done.args, "")
+
+    def _new_intent(self, info: ToolInfo, text: str, ent: Any) -> bool:
+        """Does this reply ask for something else? It must read as a request (an action word,
+        a question, or a sentence) and rank another tool clearly above the pending one; a tool
+        that bills or deletes also needs its own action word. "input s3://a and output to
+        s3://b" is an answer, not a request to delete anything."""
+        ranking_text = self.ranker.typos.fix(ent.ranking_text)
+        action = bool(re.search(rf"(?i)\b({_ACTION_WORDS})\b", ranking_text))
+        question = bool(
+            re.search(r"(?i)\?\s*$|^\s*(what|which|how|is|are|do|does|can|any)\b", text)
+        )
+        if not (action or question or len(text.split()) > 4):
+            return False
+        ranked = self.ranker.rank(ranking_text, limit=60)
+        if not ranked or ranked[0].tool.name == info.name:
+            return False
+        if ranked[0].tool.risk in RISKY and not action:
+            return False
+        mine = next((c for c in ranked if c.tool.name == info.name), None)
+        return mine is None or ranked[0].score - mine.score > MARGIN
 
     # ---- one step ------------------------------------------------------------------------
     def _plan_step(
@@ -268,7 +427,7 @@ class Planner:
         step_no: tuple[int, int],
         allow_prereq: bool = True,
     ) -> Plan:
-        if _SAME.search(step):
+        if (_SAME.search(step) or AGAIN.search(step)) and memory.calls:
             plan = self._same_again(messages, step, memory)
             if plan is not None:
                 return plan
@@ -280,18 +439,77 @@ class Planner:
         )
         ranking_text = self.ranker.typos.fix(ent.ranking_text)
         candidates = self.ranker.rank(ranking_text, limit=8, context_kinds=kinds, specific=specific)
-        best = max(candidates, key=lambda c: c.text_score) if candidates else None
-        if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
-            return self._unsure(candidates)
-        chosen, ex = self._choose(candidates, step, ent, memory)
+        if not candidates or not self._understood(candidates, specific):
+            return self._unsure(candidates, step, ent, memory)
+        scored = self._choose(candidates, step, ent, memory)
+        _, chosen, ex = scored[0]
         prefix = f"Step {step_no[0]} of {step_no[1]}: " if step_no[1] > 1 else ""
+        if not self._clear(scored, ent, ranking_text):
+            return self._offer(scored, step, prefix)
         if ex.missing and not ex.invalid and allow_prereq:
             first = self._prerequisite(messages, chosen.tool, ex, step, ent, memory, prefix)
             if first is not None:
                 return first
         if ex.missing or ex.invalid:
-            return self._ask(chosen.tool, ex, [], prefix=prefix)
+            return self._ask(chosen.tool, ex, [], prefix=prefix, memory=memory, request=step)
         return self._call(messages, chosen.tool, ex.args, prefix, notes=ex.notes)
+
+    @staticmethod
+    def _understood(candidates: list[Candidate], specific: bool) -> bool:
+        """Is any tool near what was asked (words, a whole phrase, or meaning)?"""
+        best = max(candidates, key=lambda c: c.text_score)
+        sem = max(c.semantic for c in candidates)
+        return best.text_score >= MIN_SCORE or best.phrase_cover >= 0.3 or sem >= 2.5 or specific
+
+    def _clear(
+        self, scored: list[tuple[float, Candidate, Extraction]], ent: Any, text: str
+    ) -> bool:
+        """The confidence floor: the best tool leads the runner-up clearly; a tool that bills
+        or deletes leads by more, or acts on something the request names (not on the
+        conversation's last thing alone), with an action word of the person's."""
+        top, cand, ex = scored[0]
+        runner = next((s for s in scored[1:] if s[1].tool.name != cand.tool.name), None)
+        margin = top - runner[0] if runner is not None else 99.0
+        named = bool(
+            ex.used & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges"}
+        )
+        if cand.tool.risk in RISKY and not ex.missing and not ex.invalid:
+            # This would be a call (approval asked): the person's own action word, and either
+            # the thing named or a clear lead.
+            action = bool(re.search(rf"(?i)\b({_ACTION_WORDS})\b", text)) or bool(
+                set(self.ranker.query_terms(text)) & self.ranker.verbs.get(cand.tool.name, set())
+            )
+            return action and (
+                named or margin >= RISKY_MARGIN or (bool(ex.from_context) and margin >= MARGIN)
+            )
+        return margin >= MARGIN or named or ex.used & {"enum", "service", "stage"} != set()
+
+    def _offer(
+        self, scored: list[tuple[float, Candidate, Extraction]], step: str, prefix: str
+    ) -> Plan:
+        choices: list[Choice] = []
+        best = scored[0][0]
+        for adjusted, cand, ex in scored:
+            if len(choices) >= MAX_CHOICES or adjusted < best - 6.0:
+                break
+            if any(c.tool == cand.tool.name for c in choices):
+                continue
+            given = {k: v for k, v in ex.args.items() if k not in ex.from_context}
+            choices.append(Choice(cand.tool.name, given, plain_words(cand.tool, given)))
+        intro = (
+            "I'm not sure which you mean. Did you want to:"
+            if len(choices) > 1
+            else "To be sure, did you mean:"
+        )
+        text = prefix + choices_text(choices, intro)
+        return Plan(
+            text,
+            meta={
+                "kind": "ask",
+                "choices": [c.tool for c in choices],
+                "pending": {"choices": [c.to_dict() for c in choices], "request": step},
+            },
+        )
 
     def _prerequisite(
         self,
@@ -355,7 +573,9 @@ class Planner:
 
     def _choose(
         self, candidates: list[Candidate], step: str, ent: Any, memory: Memory
-    ) -> tuple[Candidate, Extraction]:
+    ) -> list[tuple[float, Candidate, Extraction]]:
+        """The candidates near the top, re-scored by how well the request fills each one's
+        arguments (best first)."""
         salient = set(ent.kinds)
         if ent.quoted or ent.named or ent.identifiers:
             salient.add("name")
@@ -388,29 +608,37 @@ class Planner:
             adjusted = cand.score + max(-2.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        _, _, cand, ex = scored[0]
-        return cand, ex
+        return [(adjusted, cand, ex) for adjusted, _, cand, ex in scored]
 
     def _same_again(self, messages: list[BaseMessage], step: str, memory: Memory) -> Plan | None:
-        last = memory.last_call()
+        """ "again" / "same but X": the earlier call with every argument kept and only what was
+        said changed (hyperparameters merge); a new job gets a new name (the tool's default)."""
+        from agent.offline.followups import merge_args
+
+        text = AGAIN.sub(" ", _SAME.sub(" ", step))
+        ent = extract_entities(text)
+        ranked = self.ranker.rank(self.ranker.typos.fix(ent.ranking_text), limit=3)
+        wanted = {c.tool.name for c in ranked[:2] if c.text_score >= MIN_SCORE}
+        last = repeat_target(memory.calls, wanted)
         if last is None or last.name not in self.by_name:
             return None
         info = self.by_name[last.name]
-        text = _SAME.sub(" ", step)
-        ent = extract_entities(text)
-        ex = extract(info, text, ent, Memory())
-        changed = {
-            k: v
-            for k, v in ex.args.items()
-            if k not in ex.from_context and not (isinstance(v, str) and v.startswith("sc-"))
-        }
-        if not changed:
-            return None
-        args = {**last.args, **changed}
+        ex = extract(info, text, ent, Memory(), known=dict(last.args))
+        changed = {k: v for k, v in ex.args.items() if k not in ex.from_context}
+        is_same = bool(_SAME.search(step))
+        if not changed and is_same:
+            return None  # "do the same for X" with nothing new: not a repeat
+        args = merge_args(last.args, changed)
+        # What the call creates needs a new name: drop the old one unless a new one was given.
+        for key in list(args):
+            kind = field_kind(info.name, key)
+            if key not in changed and kind and _makes(info.name, kind):
+                args.pop(key)
         done = validate_and_trim(info, Extraction(args=args))
         if done.missing or done.invalid:
-            return self._ask(info, done, [])
-        return self._call(messages, info, done.args, "Same again: ")
+            return self._ask(info, done, [], memory=memory)
+        what = ", ".join(f"{k} {_short(v)}" for k, v in changed.items()) or "nothing changed"
+        return self._call(messages, info, done.args, f"Again, as before ({what}). ")
 
     # ---- outcomes ------------------------------------------------------------------------
     def _call(
@@ -433,39 +661,51 @@ class Planner:
             meta={"kind": "call", "tool": info.name},
         )
 
-    def _ask(self, info: ToolInfo, ex: Extraction, rest: list[str], prefix: str = "") -> Plan:
-        lines = []
-        for fld, msg in ex.invalid:
-            lines.append(f"{fld}: {msg}")
-        missing = [m for m in ex.missing] + [fld for fld, _ in ex.invalid if fld not in ex.missing]
-        asks = [
-            f"{m} ({ex.reasons[m]})" if m in ex.reasons else _describe_field(info, m)
-            for m in missing
-            if m
-        ]
-        question = (
-            f"To run {info.name} I need {_join(asks)}. What should I use?"
-            if asks
-            else f"What should I change for {info.name}?"
+    def _ask(
+        self,
+        info: ToolInfo,
+        ex: Extraction,
+        rest: list[str],
+        prefix: str = "",
+        memory: Memory | None = None,
+        request: str = "",
+    ) -> Plan:
+        """A question in plain words, with the values that exist (conversation, account)."""
+        missing = [m for m in ex.missing if m]
+        missing += [fld for fld, _ in ex.invalid if fld in info.fields and fld not in missing]
+        invalid = list(ex.invalid)
+        text = ask_text(
+            info, [m for m in missing], invalid, memory or Memory(), self.lookup, ex.reasons
         )
-        text = prefix + ("\n".join(lines) + "\n" if lines else "") + question
+        text = prefix + (text or f"What should I change to {_action_of(info)}?")
+        pending_missing = missing or [f for f, _ in invalid if f in info.fields]
         return Plan(
             text,
             meta={
                 "kind": "ask",
-                "pending": {"tool": info.name, "args": ex.args, "missing": missing, "rest": rest},
+                "pending": {
+                    "tool": info.name,
+                    "args": ex.args,
+                    "missing": pending_missing,
+                    "rest": rest,
+                    "request": request,
+                },
             },
         )
 
-    def _unsure(self, candidates: list[Candidate]) -> Plan:
-        names = [c.tool.name for c in candidates[:3] if c.score > 0.5]
-        if names:
-            text = (
-                f"I'm not sure which tool you mean ({LABEL}). Closest: {', '.join(names)}. "
-                "Could you rephrase, or use /tool NAME key=value?"
-            )
-            return Plan(text, meta={"kind": "ask", "pending": {}})
-        return Plan(HELP, meta={"kind": "answer"})
+    def _unsure(self, candidates: list[Candidate], step: str, ent: Any, memory: Memory) -> Plan:
+        """Nothing clearly meant: the closest few as numbered choices, or the guided start."""
+        near = [c for c in candidates[:MAX_CHOICES] if c.score > 0.5 and c.semantic > 0.5]
+        if len(near) >= 2:
+            scored = [
+                (c.score, c, validate_and_trim(c.tool, extract(c.tool, step, ent, memory)))
+                for c in near
+            ]
+            return self._offer(scored, step, "")
+        return Plan(
+            "I did not understand that.\n" + guided_start(LABEL),
+            meta={"kind": "ask", "guide": True, "pending": {}},
+        )
 
     def _direct(self, messages: list[BaseMessage], request: str) -> Plan:
         try:
@@ -518,6 +758,37 @@ def _context_kind(info: ToolInfo) -> str:
             if kind not in ("role", "name", ""):
                 return kind
     return ""
+
+
+def _action_of(info: ToolInfo | None) -> str:
+    if info is None:
+        return "do that"
+    return info.phrases[0] if info.phrases else info.name.replace("_", " ")
+
+
+def _makes(tool_name: str, kind: str) -> bool:
+    """Does this tool create a thing of this kind (so each call needs a new name)?"""
+    obj = tool_object(tool_name)
+    verb = any(f"_{v}_" in f"_{tool_name}_" for v in ("create", "start", "submit"))
+    return verb and bool(obj) and (kind == obj or obj.startswith(kind) or kind.endswith(obj))
+
+
+def _relative_prefix(reason: str, args: dict[str, Any]) -> dict[str, str]:
+    """ "into raw/" for a call with s3://b/tmp/x.csv: the same bucket, that prefix."""
+    m = re.search(
+        r"(?i)\b(?:into|to|under|in|at)\s+([\w.\-]+(?:/[\w.\-]*)*/)(?=\s|$|[,.;])", reason
+    )
+    if m is None or m.group(1).startswith("s3:"):
+        return {}
+    prefix = m.group(1).lstrip("/")
+    out: dict[str, str] = {}
+    for key, value in args.items():
+        if isinstance(value, str) and value.startswith("s3://"):
+            bucket, _, key_part = value[5:].partition("/")
+            name = key_part.rsplit("/", 1)[-1] if not key_part.endswith("/") else ""
+            out[key] = f"s3://{bucket}/{prefix}{name}"
+            break
+    return out
 
 
 def _parse_value(value: str) -> Any:

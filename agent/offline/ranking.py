@@ -9,7 +9,9 @@ becomes reachable by declaring phrases.
 from __future__ import annotations
 
 import math
+import os
 import re
+import statistics
 from dataclasses import dataclass
 
 from agent.offline.text import (
@@ -70,7 +72,8 @@ _KNOWLEDGE_WORDS = re.compile(
     r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to)|options?|"
     r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i|"
     r"what does .{1,40} cost|costs?\s*\??\s*$|how (is|are) .{1,40} (billed|priced|charged)|"
-    r"(what|which) (are )?(the )?(steps|phases)|avoid|where (do|should|can|would) (i|we|they|it)|"
+    r"(what|which) (are )?(all )?(the )?(steps|phases)|avoid|where (do|should|can|would|to) \w+|"
+    r"how (do|should|can|would) (i|we|you|people|teams|folks)|what'?s the (right|best|usual)|"
     r"(right|good|best) (place|choice|fit|option|tool) (for|to)|worth it|downsides?|drawbacks?|"
     r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for)\b"
 )
@@ -90,8 +93,10 @@ _PERSONAL = re.compile(
 
 _RECOMMEND_WORDS = re.compile(
     r"(?i)\b(should i|which (aws )?(service|tool)|what (aws )?(service|tool)|recommend|suggest|best|"
-    r"options?|cheapest|ways? to|how (do|should|can) i|what do i use|good for|need to|what to use|"
-    r"use to|use for|which one|which is better|better for|where (do|should|can|would) (i|we|they|it)|(right|good|best) (place|choice|fit))\b"
+    r"options?|cheapest|ways? to|how (do|should|can|would) (i|we|you|people|teams|folks)|what do i use|"
+    r"good for|need to|what to use|the (right|best|usual) (tool|service|way)|"
+    r"use to|use for|which one|which is better|better for|where (do|should|can|would|to) \w+|"
+    r"(right|good|best) (place|choice|fit))\b"
 )
 
 
@@ -109,12 +114,27 @@ _EXTRA_RAW = (
 )
 
 
+# How the two signals combine: "blend" (the default), or one of them alone for comparison
+# (`SAGECOACH_RANKING=lexical|semantic sagecoach eval ...`).
+SIGNALS = ("blend", "lexical", "semantic")
+# Points per standard deviation of similarity above the tool set's mean, within a band: one
+# shared word (a service name) lifts every tool that has it, so the signal is capped.
+W_SEMANTIC = float(os.environ.get("SAGECOACH_W_SEMANTIC", "1.0"))
+SEMANTIC_BAND = (-1.5, float(os.environ.get("SAGECOACH_SEM_CAP", "2.5")))
+
+
+def ranking_signal() -> str:
+    value = os.environ.get("SAGECOACH_RANKING", "blend").strip().lower()
+    return value if value in SIGNALS else "blend"
+
+
 @dataclass
 class Candidate:
     tool: ToolInfo
     score: float
     text_score: float
     phrase_cover: float
+    semantic: float = 0.0  # similarity in standard deviations above the mean (0: no model)
 
 
 class Ranker:
@@ -199,6 +219,21 @@ class Ranker:
         self.object_words = {
             stem(w) for t in tools for w in t.name.split("_")[1:] if stem(w) not in _VERBS
         }
+        from agent.offline.semantic import ToolVectors
+
+        self.vectors = ToolVectors(
+            {t.name: [*t.phrases, t.description, t.name.replace("_", " ")] for t in tools}
+        )
+
+    def semantic_scores(self, text: str) -> dict[str, float]:
+        """Each tool's similarity to the text in standard deviations above the tool set's
+        mean ({} without the model), so the weight means the same for every request."""
+        sims = self.vectors.similarity(text)
+        if len(sims) < 2:
+            return {}
+        mean = statistics.fmean(sims.values())
+        spread = statistics.pstdev(sims.values()) or 1.0
+        return {name: (value - mean) / spread for name, value in sims.items()}
 
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
@@ -273,7 +308,7 @@ class Ranker:
         knowledge_form = (
             question
             and not specific
-            and bool(_KNOWLEDGE_WORDS.search(text))
+            and (bool(_KNOWLEDGE_WORDS.search(text)) or len(services_named(text)) > 1)
             and not re.search(r"(?i)\bwhat(?: is|'s|s) (in|inside|running|the status)\b", text)
         )
         if (
@@ -309,6 +344,8 @@ class Ranker:
         )
         first_expanded = set(expand([first_verb])) if first_verb else set()
         vague = len([w for w, qw in terms.items() if qw >= 0.85]) <= 3
+        signal = ranking_signal()
+        semantic = self.semantic_scores(text) if signal != "lexical" else {}
         out: list[Candidate] = []
         raw: dict[str, float] = {}
         for t in self.tools:
@@ -337,6 +374,8 @@ class Ranker:
                     total_score += 2.0
                 else:
                     total_score += 0.5 if tool_verbs & asked_expanded else -1.5
+            if question and "wait" in tool_verbs and "wait" not in terms:
+                total_score -= 2.0  # a question about state ("has it finished?") is not "wait"
             if t.name in KNOWLEDGE_TOOLS:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
@@ -347,6 +386,14 @@ class Ranker:
             if context_kinds and t.context_kind in context_kinds and not knowledge_form:
                 # "how's it going?": with few words of its own, "it" decides
                 total_score += 4.0 if vague else 1.5
-            out.append(Candidate(t, total_score, raw[t.name], cover))
+            # A question about services is settled by its form; meaning cannot tell it from an
+            # order about the same thing ("where should features live" vs "list feature groups").
+            sem = 0.0 if knowledge_form else semantic.get(t.name, 0.0)
+            sem = min(max(sem, SEMANTIC_BAND[0]), SEMANTIC_BAND[1])
+            if signal == "semantic":
+                total_score = 10.0 + 3.0 * sem
+            else:
+                total_score += W_SEMANTIC * sem
+            out.append(Candidate(t, total_score, raw[t.name], cover, sem))
         out.sort(key=lambda c: (-c.score, c.tool.name))
         return out[:limit]
