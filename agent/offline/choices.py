@@ -23,6 +23,8 @@ from agent.offline.toolinfo import ToolInfo
 MAX_CHOICES = 3
 # Below this lead over the runner-up (in ranking points) the best tool is not clearly meant.
 MARGIN = 1.0
+# A free read that can run as asked: a wrong guess costs a glance, so a small lead will do.
+READ_MARGIN = 0.3
 # A tool that bills or deletes needs a clearer lead, or a request that names what it acts on.
 RISKY_MARGIN = 2.5
 RISKY = ("costly", "destructive")

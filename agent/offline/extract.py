@@ -71,7 +71,8 @@ class Extractor:
         self.ent = ent
         self.memory = memory
         self.words = set(raw_words(fold_phrases(text)))
-        self.stems = set(expand(content_words(text)))
+        # the words, not the values: "s3://b/tmp/" says nothing about buckets to delete
+        self.stems = set(expand(content_words(ent.ranking_text or text)))
         self.result = Extraction()
         self.obj = tool_object(info.name)
         self.used_idents: set[str] = set()

@@ -41,8 +41,17 @@ _START = re.compile(
 
 
 def is_first_minute(text: str) -> bool:
-    """A request for orientation rather than a task."""
-    return bool(_START.search(text)) and len(text.split()) <= 14
+    """A request for orientation rather than a task ("i'm new, what should I use to prepare
+    data" asks a question of its own after the greeting)."""
+    m = _START.search(text)
+    if m is None or len(text.split()) > 14:
+        return False
+    rest = re.sub(
+        r"(?i)\b(so|and|but|please|pls|here|this|that|it|all|me|to|with|though)\b",
+        " ",
+        text[m.end() :],
+    )
+    return len(re.findall(r"[A-Za-z]{3,}", rest)) < 3
 
 
 def demo_uri() -> str:

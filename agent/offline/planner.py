@@ -20,6 +20,7 @@ from agent.offline.catalog_words import all_service_words
 from agent.offline.choices import (
     MARGIN,
     MAX_CHOICES,
+    READ_MARGIN,
     RISKY,
     RISKY_MARGIN,
     Choice,
@@ -59,8 +60,7 @@ _ACTION_WORDS = (
     "monitor|set|spin|kick|launch|add|predict|test|wait|explain|send|copy|look|peek|evaluate|push|"
     "open|read|fetch|find|count|score|host|serve|schedule|export|submit|catalog|inspect|load|"
     "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest|"
-    "wipe|erase|nuke|destroy|abort|kill|rerun|retrain|fit|stand|spin|stick|put|fire|take|bring|"
-    "stream|split|prepare|clean|fix|alert|notify|ping|track|watch|store|save|keep|share"
+    "wipe|erase|nuke|destroy|abort|kill|rerun|retrain|fit|stick|fire|alert|notify|ping"
 )
 # "... and train s3://b/train/": there "train" names a channel, not a next step
 _NOT_A_NOUN = r"(?!-)(?!\s+(?:s3://|channel\b|set\b|split\b|to finish\b))"
@@ -295,7 +295,7 @@ class Planner:
                 'Anytime. Say what you want next, or "help" for where to start.',
                 meta={"kind": "answer"},
             )
-        if WHY_FAILED.search(request):
+        if WHY_FAILED.search(request) and not extract_entities(request).identifiers:
             return self._why_failed(messages, memory)
         steps = split_steps(request)
         small = _SMALL_TALK.search(request)
@@ -482,7 +482,12 @@ class Planner:
             return action and (
                 named or margin >= RISKY_MARGIN or (bool(ex.from_context) and margin >= MARGIN)
             )
-        return margin >= MARGIN or named or ex.used & {"enum", "service", "stage"} != set()
+        if named or ex.used & {"enum", "service", "stage"}:
+            return True
+        # A free read that can run as asked costs little if it is the wrong one: a small lead
+        # will do. Anything else (a question, a write) needs a clear one.
+        cheap = cand.tool.risk == "read" and not ex.missing and not ex.invalid
+        return margin >= (READ_MARGIN if cheap else MARGIN)
 
     def _offer(
         self, scored: list[tuple[float, Candidate, Extraction]], step: str, prefix: str

@@ -331,8 +331,19 @@ class Ranker:
             for w in raw_words(text)
         )
         # "any hpo jobs in progress?", "do I have endpoints": asking which exist
-        any_of = bool(re.search(r"(?i)^\s*(any|are there|do (i|we) have|got any)\b", text))
-        asked_verbs = {w for w, qw in terms.items() if qw >= 0.85 and w in self.verb_vocab}
+        any_of = bool(
+            re.search(
+                r"(?i)^\s*(any|are there|do (i|we) have|got any)\b|\bany (of )?(my |the |our )?\w+s\b|"
+                r"\b(have|has|did) (i|we) got\b|\bwhat \w+s (are|do|have|did|exist)\b|\bwhich \w+s\b",
+                text,
+            )
+        )
+        # the verbs typed, and the verbs they stand for ("kick" -> start, "abort" -> stop)
+        typed = [w for w, qw in terms.items() if qw >= 0.85]
+        asked_verbs = {w for w in typed if w in self.verb_vocab}
+        for word in typed:
+            if word not in self.verb_vocab and word not in self.object_words:
+                asked_verbs.update(x for x in expand([word])[1:] if x in self.verb_vocab)
         if re.search(
             r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b", text
         ):
@@ -340,7 +351,13 @@ class Ranker:
         asked_expanded = set(expand(asked_verbs))
         # the first verb is what the person asks for ("train ... to find anomalies")
         first_verb = next(
-            (w for w in (t for t, qw in terms.items() if qw >= 0.85) if w in asked_verbs), None
+            (
+                v
+                for w in typed
+                for v in ([w] if w in self.verb_vocab else expand([w])[1:])
+                if v in asked_verbs
+            ),
+            None,
         )
         first_expanded = set(expand([first_verb])) if first_verb else set()
         vague = len([w for w, qw in terms.items() if qw >= 0.85]) <= 3
@@ -382,7 +399,7 @@ class Ranker:
             elif knowledge_form:
                 total_score -= 6.0 if about_service else 2.0
             if plural and "_list_" in f"_{t.name}_":
-                total_score += 2.5 if any_of else 1.5
+                total_score += 3.5 if any_of else 2.5
             if context_kinds and t.context_kind in context_kinds and not knowledge_form:
                 # "how's it going?": with few words of its own, "it" decides
                 total_score += 4.0 if vague else 1.5

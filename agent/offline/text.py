@@ -453,6 +453,10 @@ class Typos:
         if low in self._set or len(low) < 3 or not low.isalpha() or stem(low) in self.known_stems:
             return word  # known, or a form of a known word ("storing")
         if low not in self._cache:
+            swapped = _transposed(low, self._set)
+            if swapped:
+                self._cache[low] = swapped
+                return swapped
             cutoff = 0.84 if len(low) < 5 else 0.8
             pool = [w for w in self._by_first.get(low[0], []) if abs(len(w) - len(low)) <= 2]
             match = difflib.get_close_matches(low, pool, n=1, cutoff=cutoff)
@@ -461,6 +465,15 @@ class Typos:
 
     def fix(self, text: str) -> str:
         return re.sub(r"[A-Za-z]+", lambda m: self.word(m.group(0)), text)
+
+
+def _transposed(word: str, known: set[str]) -> str | None:
+    """ "lsit" -> "list": two neighbouring letters swapped, the commonest slip."""
+    for i in range(len(word) - 1):
+        candidate = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if candidate in known:
+            return candidate
+    return None
 
 
 class Vocabulary:
