@@ -726,6 +726,8 @@ class Extractor:
             unit_for = "periods"
         for num in self.ent.numbers:
             if unit_for == "time" and num.unit in TIME_UNITS:
+                if num.unit == "ms" and self._field_unit(f) != "ms":
+                    continue  # "500 ms" is a latency, not how long to run or look back
                 return num
             if unit_for and unit_for == num.unit:
                 return num

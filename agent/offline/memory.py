@@ -156,9 +156,9 @@ class Memory:
         runs" -> [xgb-1, xgb-2])."""
         out: list[Any] = []
         for k, v in reversed(self.items):
-            if (k == kind or kinds_match(kind, k)) and (not prefer or prefer in k or k == kind):
-                if v not in out:
-                    out.append(v)
+            matches = k == kind or kinds_match(kind, k)
+            if matches and (not prefer or prefer in k or k == kind) and v not in out:
+                out.append(v)
             if len(out) >= count:
                 break
         return list(reversed(out))

@@ -473,6 +473,9 @@ class Planner:
         named = bool(
             ex.used & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges"}
         )
+        typed = [w for w, qw in self.ranker.query_terms(text).items() if qw >= 0.85]
+        if not named and not ex.from_context and not set(typed) - _GENERIC:
+            return False  # "do something with my data", "the model": nothing says what to do
         if cand.tool.risk in RISKY and not ex.missing and not ex.invalid:
             # This would be a call (approval asked): the person's own action word, and either
             # the thing named or a clear lead.
@@ -589,15 +592,18 @@ class Planner:
         if ent.csv_payload or ent.json_payload or ent.rows_from_file:
             salient.add("payload")
         best_score = candidates[0].score
+        # When the request names things, a tool that takes them may sit further down.
+        window = 8.0 if salient else 3.0
         scored: list[tuple[float, int, Candidate, Extraction]] = []
         for i, cand in enumerate(candidates[:6]):
-            if cand.score < best_score - 3.0:
+            if cand.score < best_score - window:
                 break
             # knowledge tools take the words, not names: they see the spelling fixed
             text = self.ranker.typos.fix(step) if cand.tool.name in KNOWLEDGE_TOOLS else step
             ex = validate_and_trim(cand.tool, extract(cand.tool, text, ent, memory))
             used = ex.used & salient
-            fit = 1.0 * len(used) - 0.6 * len(salient - ex.used)
+            # a tool that would ignore what the request names (a URI, a name) is unlikely
+            fit = 1.0 * len(used) - 1.2 * len(salient - ex.used)
             # A tool that needs a name the request does not give (and the conversation has
             # none of) is less likely than one that can run as asked.
             unnamed = [
@@ -606,11 +612,11 @@ class Planner:
                 if field_kind(cand.tool.name, m) not in ("", "role")
                 and not memory.latest(field_kind(cand.tool.name, m))
             ]
-            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 0.5 * len(unnamed)
+            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 1.0 * len(unnamed)
             fit += 0.5 if "enum" in ex.used else 0.0  # "in progress" fits a status filter
             # hyperparameter values or ranges the tool takes: a strong sign it is the one
             fit += 1.5 if ex.used & {"hyperparameters", "ranges"} else 0.0
-            adjusted = cand.score + max(-2.0, min(2.0, fit))
+            adjusted = cand.score + max(-3.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))
         return [(adjusted, cand, ex) for adjusted, _, cand, ex in scored]
@@ -751,6 +757,8 @@ class Planner:
         return self._call(messages, info, args, "")
 
 
+# Words that name no action or thing of their own (stemmed as the ranker does).
+_GENERIC = {"data", "model", "thing", "someth", "stuff", "everyth", "anyth", "it", "work", "do"}
 _PRONOUN = re.compile(r"(?i)\b(it|its|that|this|them|those|the same|the \w+|my \w+)\b")
 
 

@@ -333,7 +333,7 @@ class Ranker:
         # "any hpo jobs in progress?", "do I have endpoints": asking which exist
         any_of = bool(
             re.search(
-                r"(?i)^\s*(any|are there|do (i|we) have|got any)\b|\bany (of )?(my |the |our )?\w+s\b|"
+                r"(?i)^\s*(any|are there|do (i|we) have|got any)\b|\bany (of )?(my |the |our )?(\w+ )?\w+s\b|"
                 r"\b(have|has|did) (i|we) got\b|\bwhat \w+s (are|do|have|did|exist)\b|\bwhich \w+s\b",
                 text,
             )
