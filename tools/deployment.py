@@ -35,6 +35,7 @@ from tools.validators import (
     LocalFile,
     S3PrefixUri,
     SageMakerName,
+    derived_name,
     parse_s3_uri,
 )
 
@@ -144,7 +145,9 @@ def config_hourly(config: dict[str, Any], region: str) -> tuple[float | None, st
 class CreateModelArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_name: SageMakerName
+    model_name: Annotated[
+        SageMakerName | None, Field(description="default: <training job>-model")
+    ] = None
     training_job_name: Annotated[
         SageMakerName | None,
         Field(description="Completed training job to take the image and artifact from"),
@@ -182,6 +185,10 @@ class CreateModelArgs(BaseModel):
                 "give exactly one source: training_job_name, model_package_arn, "
                 "or image_uri with model_data_url"
             )
+        if self.model_name is None:
+            if self.training_job_name is None:
+                raise ValueError("model_name is needed when the model is not from a training job")
+            self.model_name = derived_name(self.training_job_name, suffix="model")
         if self.model_package_arn and not self.model_package_arn.startswith("arn:"):
             raise ValueError("model_package_arn must be an ARN (arn:aws:sagemaker:...)")
         if self.image_uri is not None and not self.model_data_url and self.mode == "multi":
@@ -364,7 +371,7 @@ class DataCapture(BaseModel):
 class CreateEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: SageMakerName
+    endpoint_name: Annotated[SageMakerName | None, Field(description="default: <model>-ep")] = None
     model_name: SageMakerName
     endpoint_type: Annotated[
         EndpointType, Field(description="realtime, serverless or multi_model")
@@ -386,6 +393,8 @@ class CreateEndpointArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> CreateEndpointArgs:
+        if self.endpoint_name is None:
+            self.endpoint_name = derived_name(self.model_name, suffix="ep")
         if self.endpoint_type == "serverless":
             if self.extra_variants:
                 raise ValueError("serverless endpoints take one variant; drop extra_variants")
@@ -1109,7 +1118,9 @@ def sagemaker_invoke_endpoint(ctx: ToolContext, args: InvokeEndpointArgs) -> Too
 class TransformJobArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job_name: SageMakerName
+    job_name: Annotated[
+        SageMakerName | None, Field(description="default: <model>-batch-<id of input and output>")
+    ] = None
     model_name: SageMakerName
     input_s3_uri: Annotated[S3PrefixUri, Field(description="S3 prefix (or file) to score")]
     output_s3_uri: Annotated[S3PrefixUri, Field(description="Where predictions go")]
@@ -1135,6 +1146,11 @@ class TransformJobArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TransformJobArgs:
+        if self.job_name is None:
+            import hashlib
+
+            what = hashlib.sha1(f"{self.input_s3_uri}|{self.output_s3_uri}".encode()).hexdigest()
+            self.job_name = derived_name(self.model_name, "batch", suffix=what[:6])
         check_instance_for("transform", self.instance_type)
         return self
 

@@ -18,7 +18,14 @@ from tools.base import CostEstimate, NotEmulated, Resource, ToolContext, ToolErr
 from tools.deployment import is_not_found, record_now, usd
 from tools.pricing import check_instance_for, estimate_instances
 from tools.roles import OptionalRoleArn, require_role, with_role
-from tools.validators import InstanceType, S3PrefixUri, S3Uri, SageMakerName, parse_s3_uri
+from tools.validators import (
+    InstanceType,
+    S3PrefixUri,
+    S3Uri,
+    SageMakerName,
+    derived_name,
+    parse_s3_uri,
+)
 
 # Accounts that publish the Model Monitor analyzer image, per region.
 MONITOR_IMAGE_ACCOUNTS: dict[str, str] = {
@@ -57,7 +64,9 @@ def monitor_image(region: str) -> str:
 class MonitorScheduleArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schedule_name: SageMakerName
+    schedule_name: Annotated[
+        SageMakerName | None, Field(description="default: <endpoint>-<monitor type>")
+    ] = None
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint with data capture on")]
     monitor_type: Annotated[
         Literal["data_quality", "model_quality"], Field(description="What to check")
@@ -89,6 +98,9 @@ class MonitorScheduleArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> MonitorScheduleArgs:
+        if self.schedule_name is None:
+            kind = "data" if self.monitor_type == "data_quality" else "quality"
+            self.schedule_name = derived_name(self.endpoint_name, kind, suffix="monitor")
         check_instance_for("processing", self.instance_type)
         if self.monitor_type == "model_quality":
             missing = [
@@ -631,7 +643,10 @@ COMPARISONS = {
 class PutAlarmArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
+    alarm_name: Annotated[
+        str | None,
+        Field(min_length=1, max_length=255, description="default: <endpoint>-<metric>-alarm"),
+    ] = None
     endpoint_name: SageMakerName
     variant_name: str = "AllTraffic"
     metric: EndpointMetric = "ModelLatency"
@@ -654,6 +669,10 @@ class PutAlarmArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> PutAlarmArgs:
+        if self.alarm_name is None:
+            self.alarm_name = derived_name(
+                self.endpoint_name, self.metric, suffix="alarm", limit=255
+            )
         if self.sns_topic_arn and not self.sns_topic_arn.startswith("arn:aws"):
             raise ValueError(
                 "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:region:account:name)"

@@ -521,7 +521,9 @@ def _check_function_name(value: str) -> str:
 
 class CreateFunctionArgs(BaseModel):
     model_config = Strict
-    name: FunctionName
+    name: Annotated[FunctionName | None, Field(description="default: the handler file's name")] = (
+        None
+    )
     handler_file: LocalFile
     handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
     role_arn: Annotated[
@@ -534,6 +536,10 @@ class CreateFunctionArgs(BaseModel):
     @model_validator(mode="after")
     def _check_handler(self) -> CreateFunctionArgs:
         path = Path(self.handler_file)
+        if self.name is None:
+            from tools.validators import derived_name
+
+            self.name = derived_name(path.stem, suffix="fn", limit=64)
         if path.suffix != ".py":
             raise ValueError(f"handler_file must be a .py file, not '{path.name}'")
         if path.stat().st_size > 50 * MB:

@@ -474,7 +474,8 @@ class Planner:
             ex.used & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges"}
         )
         typed = [w for w, qw in self.ranker.query_terms(text).items() if qw >= 0.85]
-        if not named and not ex.from_context and not set(typed) - _GENERIC:
+        vague = not set(typed) - _GENERIC and not self.ranker.plural_object(text)
+        if vague and not named and not ex.from_context:
             return False  # "do something with my data", "the model": nothing says what to do
         if cand.tool.risk in RISKY and not ex.missing and not ex.invalid:
             # This would be a call (approval asked): the person's own action word, and either

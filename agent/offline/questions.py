@@ -53,7 +53,8 @@ def field_label(info: ToolInfo, f: FieldInfo) -> str:
     if _creates(info, kind):
         return f"a name for the new {kind.replace('_', ' ')}"
     if desc and len(desc) <= 60 and desc.lower() != words:
-        return f"{words} ({desc[0].lower() + desc[1:]})"
+        lead = desc[0].lower() if desc[1:2].islower() else desc[0]
+        return f"{words} ({lead + desc[1:]})"
     return words
 
 

@@ -235,6 +235,13 @@ class Ranker:
         spread = statistics.pstdev(sims.values()) or 1.0
         return {name: (value - mean) / spread for name, value in sims.items()}
 
+    def plural_object(self, text: str) -> bool:
+        """ "which models", "show buckets": a thing tools act on, in the plural."""
+        return any(
+            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
+            for w in raw_words(text)
+        )
+
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
         """Among the knowledge tools: a named service -> describe it; a goal -> recommend."""
@@ -326,10 +333,7 @@ class Ranker:
             and match_service(text) is not None
         ) or (knowledge_form and len(services_named(text)) > 1)
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
-        plural = any(
-            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
-            for w in raw_words(text)
-        )
+        plural = self.plural_object(text)
         # "any hpo jobs in progress?", "do I have endpoints": asking which exist
         any_of = bool(
             re.search(
