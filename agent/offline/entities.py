@@ -73,7 +73,7 @@ NUMBER = re.compile(
     r"(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|days?|d|gb|mb|tb|rounds?|epochs?|iterations?|"
     r"trees?|instances?|nodes?|machines?|workers?|jobs?|trials?|candidates?|shards?|rows?|records?|"
     r"lines?|samples?|items?|parallel|concurren\w*|at a time|%|percent|ms|milliseconds?|dpus?|"
-    r"periods?|datapoints?|invocations?|requests?|results?|models?|layers?)?\b",
+    r"periods?|datapoints?|invocations?|requests?|results?|models?|layers?)?(?:(?<=%)|\b)",
     re.I,
 )
 ROWS_FROM_FILE = re.compile(

@@ -509,6 +509,19 @@ class Extractor:
         req = [f for f in names if f.required]
         return (req or names)[0]
 
+    def _named_as_other(self, kind: str) -> set[str]:
+        """Identifiers right after a kind word that is not this kind ("model churn-model"
+        when a transform job's name is wanted)."""
+        mine = {w for alias in self._kind_words(kind) for w in alias.split()}
+        if not mine & _KIND_NOUNS:
+            return set()  # a generic "name" (a log source, a feature group): any kind word fits
+        out = set()
+        for value, before in self.ent.identifiers:
+            last = before.split()[-1] if before.split() else ""
+            if last in _KIND_NOUNS and last not in mine:
+                out.add(value)
+        return out
+
     def _plain_new_name(self, kind: str, value: str, after: str) -> bool:
         """ "create a table churn in database x": a plain word names the new thing when the
         tool creates that kind and a preposition (or the end) follows."""
@@ -587,6 +600,12 @@ class Extractor:
                 self.used_idents.add(value)
         # 3. Remaining bare identifiers: arrays take them all; else the primary, then others.
         idents = [v for v in idents if v not in self.used_idents]
+        if primary is not None and not primary.is_array:
+            # "with model churn-model": a name the words call something else is not this one
+            wrong = self._named_as_other(self._kind(primary))
+            idents = [v for v in idents if v not in wrong] + [v for v in idents if v in wrong]
+            if idents and idents[0] in wrong:
+                idents = [v for v in idents if v not in wrong]
         if (
             idents
             and primary is not None
@@ -745,6 +764,18 @@ class Extractor:
                     r"(above|over|exceed\w*|greater|more|below|under|less|than|reaches?|hits?)$",
                     num.before,
                 ):
+                    return num
+        # "20% for validation": a percentage goes to a share-like field named around it.
+        share = any(w in n for w in ("percent", "fraction", "ratio", "pct", "share", "split")) or (
+            f.maximum is not None and f.maximum <= 100
+        )
+        if share:
+            for num in self.ent.numbers:
+                if num.unit != "percent":
+                    continue
+                after = {stem(w) for w in raw_words(self.text[num.end : num.end + 40])[:4]}
+                near = after | {stem(b) for b in num.before.split()[-3:]}
+                if any(stem(t) in near for t in tokens if len(t) > 2):
                     return num
         # A number right after the field's own words: "max depth 6", "eta 0.2", "threshold of 500".
         for num in self.ent.numbers:
@@ -957,6 +988,10 @@ _NOUNS = {
     "dataset", "experiment", "feature", "features", "monitor", "queue", "workgroup", "role",
     "first", "last", "latest", "new", "one", "here", "there", "please", "now", "also",
     "gateway", "https", "http", "lambda", "service", "instance", "object", "objects", "data",
+}  # fmt: skip
+_KIND_NOUNS = {
+    "model", "endpoint", "bucket", "job", "pipeline", "table", "database", "crawler", "function",
+    "stream", "schedule", "alarm", "experiment", "group", "dataset", "queue", "definition",
 }  # fmt: skip
 _KIND_ENUM = {("autopilot", "automl_job"), ("pipeline_execution", "execution")}
 _REPORT_WORDS = {"report", "job", "check", "analysis", "run", "monitoring", "metrics", "detection"}

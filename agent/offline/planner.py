@@ -16,6 +16,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.offline.best import BEST, best_known, lookup_call, wants_best
+from agent.offline.best import LOOKUPS as BEST_LOOKUPS
 from agent.offline.catalog_words import all_service_words
 from agent.offline.choices import (
     MARGIN,
@@ -221,7 +223,8 @@ class Planner:
                 step,
                 memory,
                 step_no=(done + 1, len(steps)),
-                allow_prereq=not last.prereq,
+                # a free look-up made first (the best job) may be followed by another
+                allow_prereq=not last.prereq or last.name in BEST_LOOKUPS,
             )
             if plan.tool_call is not None or plan.meta.get("kind") == "ask":
                 if plan.meta.get("kind") == "ask":
@@ -249,11 +252,14 @@ class Planner:
         args = merge_args(call.args, changed)
         if args == call.args:
             return None
+        dropped = _drop_nested_misfits(info, args, changed)
         done = validate_and_trim(info, Extraction(args=args))
-        if done.missing or done.invalid:
+        if done.missing or any(f in changed or f not in info.fields for f, _ in done.invalid):
             return None
         what = ", ".join(f"{k} {_short(v)}" for k, v in changed.items())
-        return self._call(messages, info, done.args, f"Changed as you said ({what}). ")
+        dropped += [f for f, _ in done.invalid]
+        extra = f" Left out {', '.join(dropped)}: not valid after that change." if dropped else ""
+        return self._call(messages, info, done.args, f"Changed as you said ({what}).{extra} ")
 
     def _steps_of(self, messages: list[BaseMessage], request: str) -> list[str]:
         # A request that answered a question continues the steps left over from it.
@@ -399,8 +405,8 @@ class Planner:
         return self._call(messages, info, done.args, "")
 
     def _new_intent(self, info: ToolInfo, text: str, ent: Any) -> bool:
-        """Does this reply ask for something else? It must read as a request (an action word,
-        a question, or a sentence) and rank another tool clearly above the pending one; a tool
+        """Does this reply ask for something else? It must read as a request (an action word
+        or a question) and rank another tool clearly above the pending one; a tool
         that bills or deletes also needs its own action word. "input s3://a and output to
         s3://b" is an answer, not a request to delete anything."""
         ranking_text = self.ranker.typos.fix(ent.ranking_text)
@@ -408,8 +414,8 @@ class Planner:
         question = bool(
             re.search(r"(?i)\?\s*$|^\s*(what|which|how|is|are|do|does|can|any)\b", text)
         )
-        if not (action or question or len(text.split()) > 4):
-            return False
+        if not (action or question):
+            return False  # no verb of its own, no question: it answers ("input s3://a and ...")
         ranked = self.ranker.rank(ranking_text, limit=60)
         if not ranked or ranked[0].tool.name == info.name:
             return False
@@ -429,6 +435,10 @@ class Planner:
     ) -> Plan:
         if (_SAME.search(step) or AGAIN.search(step)) and memory.calls:
             plan = self._same_again(messages, step, memory)
+            if plan is not None:
+                return plan
+        if wants_best(step) and memory.calls:
+            plan = self._best_first(messages, step, memory, step_no)
             if plan is not None:
                 return plan
         ent = extract_entities(step)
@@ -519,6 +529,37 @@ class Planner:
                 "pending": {"choices": [c.to_dict() for c in choices], "request": step},
             },
         )
+
+    def _best_first(
+        self, messages: list[BaseMessage], step: str, memory: Memory, step_no: tuple[int, int]
+    ) -> Plan | None:
+        """ "deploy the best model": the job that scored best on its optimised metric becomes
+        what "the model" refers to; when nobody has looked yet, the free look-up comes first."""
+        known = best_known(memory)
+        if known is not None:
+            job, why = known
+            memory.add("training_job", job)  # now the latest: "the model" means this one
+            return self._note(
+                self._plan_step_plain(messages, step, memory, step_no), f"Best: {job} ({why})."
+            )
+        turn_names = {c.name for c in memory.calls}
+        lookup = lookup_call(memory, turn_names)
+        info = self.by_name.get(lookup[0]) if lookup else None
+        if lookup is None or info is None:
+            return None
+        plan = self._call(messages, info, lookup[1], "To find the best one by its metric, first: ")
+        plan.meta["prereq"] = True
+        return plan
+
+    def _plan_step_plain(
+        self, messages: list[BaseMessage], step: str, memory: Memory, step_no: tuple[int, int]
+    ) -> Plan:
+        return self._plan_step(messages, BEST.sub(" ", step), memory, step_no)
+
+    @staticmethod
+    def _note(plan: Plan, note: str) -> Plan:
+        plan.text = f"{note} {plan.text}".strip()
+        return plan
 
     def _prerequisite(
         self,
@@ -785,6 +826,24 @@ def _makes(tool_name: str, kind: str) -> bool:
     obj = tool_object(tool_name)
     verb = any(f"_{v}_" in f"_{tool_name}_" for v in ("create", "start", "submit"))
     return verb and bool(obj) and (kind == obj or obj.startswith(kind) or kind.endswith(obj))
+
+
+def _drop_nested_misfits(
+    info: ToolInfo, args: dict[str, Any], changed: dict[str, Any]
+) -> list[str]:
+    """After an edit ("use linear learner"), earlier nested values the tool now rejects
+    ("hyperparameters.eta: is not a Linear Learner hyperparameter") are left out."""
+    dropped: list[str] = []
+    for _field, _kind, message in info.validate(args):
+        for top, key in re.findall(r"\b([a-z_]+)\.([A-Za-z0-9_:]+):", message):
+            value = args.get(top)
+            if top in changed or not isinstance(value, dict) or key not in value:
+                continue
+            args[top] = {k: v for k, v in value.items() if k != key}
+            if not args[top]:
+                args.pop(top)
+            dropped.append(f"{top}.{key}")
+    return dropped
 
 
 def _relative_prefix(reason: str, args: dict[str, Any]) -> dict[str, str]:

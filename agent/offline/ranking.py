@@ -119,7 +119,7 @@ _EXTRA_RAW = (
 SIGNALS = ("blend", "lexical", "semantic")
 # Points per standard deviation of similarity above the tool set's mean, within a band: one
 # shared word (a service name) lifts every tool that has it, so the signal is capped.
-W_SEMANTIC = float(os.environ.get("SAGECOACH_W_SEMANTIC", "1.0"))
+W_SEMANTIC = float(os.environ.get("SAGECOACH_W_SEMANTIC", "0.75"))
 SEMANTIC_BAND = (-1.5, float(os.environ.get("SAGECOACH_SEM_CAP", "2.5")))
 
 

@@ -90,8 +90,34 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# Sentences written for a model, not for the person (the tool message keeps them).
+_FOR_MODEL = (
+    re.compile(r"(?s)^Note: the person edited this call before it ran\..*?\n\n"),
+    re.compile(r"(?i)\s*Do not retry it unchanged;[^.]*\."),
+    re.compile(r"(?i)\s*(?:Deploy it|Run it|Call it|Use it) with [a-z_]+(?: or [a-z_]+)?[^.]*\."),
+)
+_REJECTED = re.compile(
+    r"The person rejected this call to \S+ \(reason: (.*)\)\. It did not run\.", re.S
+)
+
+
+# A sentence that names a tool to call next ("Check it with sagemaker_describe_training_job.")
+# is advice for the model; the reply gives its own next step in words.
+_TOOL_SENTENCE = re.compile(
+    r"(?i)(?<=[.!?])\s+[^.!?\n]*\b(?:with|use|using|call|run|via|try|see)\s+"
+    r"[a-z][a-z0-9]*_[a-z0-9_]+\b[^.!?\n]*[.!?](?=\s|$)"
+)
+
+
+def for_person(text: str) -> str:
+    """The tool message without the lines addressed to a model."""
+    for pattern in _FOR_MODEL:
+        text = pattern.sub("", text)
+    return _TOOL_SENTENCE.sub("", text).strip()
+
+
 def _first_line(text: str) -> str:
-    for line in text.strip().splitlines():
+    for line in for_person(text).splitlines():
         if line.strip():
             return line.strip()
     return ""
@@ -342,15 +368,21 @@ def result_reply(
             if call.name not in ("recommend_services", "describe_service", "list_stages"):
                 parts.extend(f"  {x}" for x in key_data(call, line))
         elif call.status == "rejected":
-            parts.append(f"✗ {call.name} was not run: {_cut(_first_line(call.content), 200)}")
+            m = _REJECTED.search(call.content or "")
+            reason = m.group(1).strip() if m else ""
+            why = f" ({reason})" if reason and reason != "no reason given" else ""
+            parts.append(f"✗ {call.name} did not run: you rejected it{why}.")
         elif call.status == "dry_run":
             parts.append(
-                f"◦ {call.name} would run (dry-run; nothing was sent): {_cut(call.content, 300)}"
+                f"◦ {call.name} would run (dry-run; nothing was sent): "
+                f"{_cut(for_person(call.content), 300)}"
             )
         elif call.status == "denied":
-            parts.append(f"✗ {call.name} is not allowed here: {_cut(call.content, 300)}")
+            parts.append(
+                f"✗ {call.name} is not allowed here: {_cut(for_person(call.content), 300)}"
+            )
         else:
-            parts.append(f"✗ {call.name} failed: {_cut(call.content, 300)}")
+            parts.append(f"✗ {call.name} failed: {_cut(for_person(call.content), 300)}")
     last = calls[-1] if calls else None
     if last is not None and last.status == "success":
         hint = suggestion(last, tools.get(last.name), all_tools)
