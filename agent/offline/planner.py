@@ -51,6 +51,7 @@ from agent.offline.memory import Memory, field_kind, read_messages, resource_kin
 from agent.offline.questions import ask_text
 from agent.offline.ranking import Candidate, Ranker
 from agent.offline.reply import result_reply
+from agent.offline.text import stem
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
 LABEL = "offline planner — no LLM"
@@ -493,15 +494,33 @@ class Planner:
             action = bool(re.search(rf"(?i)\b({_ACTION_WORDS})\b", text)) or bool(
                 set(self.ranker.query_terms(text)) & self.ranker.verbs.get(cand.tool.name, set())
             )
-            return action and (
-                named or margin >= RISKY_MARGIN or (bool(ex.from_context) and margin >= MARGIN)
-            )
+            if not action:
+                return False
+            if named:
+                return True
+            if ex.from_context:
+                # "delete the endpoint" / "delete it" after making one: the kind is said or
+                # pointed at; a bare "delete" is not enough
+                pointed = bool(re.search(r"(?i)\b(it|that|this|them|those)\b", text))
+                return margin >= MARGIN and (pointed or self._says_kind(cand.tool, text))
+            # nothing named, nothing from the conversation ("shut it down"): only a request
+            # that says most of one of the tool's own phrases ("clean up everything")
+            return margin >= RISKY_MARGIN and cand.phrase_cover >= 0.6 and len(typed) >= 2
         if named or ex.used & {"enum", "service", "stage"}:
             return True
         # A free read that can run as asked costs little if it is the wrong one: a small lead
         # will do. Anything else (a question, a write) needs a clear one.
         cheap = cand.tool.risk == "read" and not ex.missing and not ex.invalid
         return margin >= (READ_MARGIN if cheap else MARGIN)
+
+    def _says_kind(self, info: ToolInfo, text: str) -> bool:
+        """Does the request name the kind of thing the tool acts on ("the endpoint", "the
+        files", "fit a model")?"""
+        from agent.offline.text import content_words, expand
+
+        kinds = set(expand([stem(w) for w in tool_object(info.name).split("_") if w]))
+        kinds |= {"fil"} if "object" in kinds else set()
+        return bool(kinds & set(expand(content_words(text))))
 
     def _offer(
         self, scored: list[tuple[float, Candidate, Extraction]], step: str, prefix: str
