@@ -56,8 +56,24 @@ def _to_openai(tool: Any) -> dict[str, Any]:
     return convert_to_openai_tool(tool)
 
 
+_BY_ID: dict[int, tuple[Sequence[dict[str, Any]], Planner]] = {}
+
+
 def planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
-    """One Planner per distinct tool set (building the ranking index is the costly part)."""
+    """One Planner per distinct tool set (building the ranking index is the costly part).
+    The same bound list object comes back on every call of a binding: found by identity."""
+    hit = _BY_ID.get(id(tools))
+    if hit is not None and hit[0] is tools:
+        return hit[1]
+    planner = _planner_for(tools)
+    with _LOCK:
+        if len(_BY_ID) > 16:
+            _BY_ID.clear()
+        _BY_ID[id(tools)] = (tools, planner)
+    return planner
+
+
+def _planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
     key = json.dumps([t["function"]["name"] for t in tools]) + str(
         hash(json.dumps(tools, sort_keys=True, default=str))
     )
@@ -72,14 +88,21 @@ def planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
         return planner
 
 
+_DEFAULT: list[list[dict[str, Any]]] = []
+
+
 def _default_tools() -> list[dict[str, Any]]:
     """With no tools bound, the whole registry (knowledge questions still work)."""
+    if _DEFAULT:
+        return _DEFAULT[0]
     try:
         from tools.registry import all_tools
 
-        return [_to_openai(spec) for spec in all_tools()]
+        tools = [_to_openai(spec) for spec in all_tools()]
     except Exception:
         return []
+    _DEFAULT.append(tools)
+    return tools
 
 
 class OfflinePlanner(BaseChatModel):
@@ -115,7 +138,7 @@ class OfflinePlanner(BaseChatModel):
     def plan(
         self, messages: list[BaseMessage], tools: Sequence[dict[str, Any]] | None = None
     ) -> Plan:
-        bound = list(tools) if tools else _default_tools()
+        bound = tools if tools else _default_tools()
         return planner_for(bound).plan(list(messages), lookup=self.account)
 
     def _message(self, plan: Plan) -> AIMessage:

@@ -219,11 +219,9 @@ class Ranker:
         self.object_words = {
             stem(w) for t in tools for w in t.name.split("_")[1:] if stem(w) not in _VERBS
         }
-        from agent.offline.semantic import ToolVectors
+        from agent.offline.semantic import ToolVectors, tool_texts
 
-        self.vectors = ToolVectors(
-            {t.name: [*t.phrases, t.description, t.name.replace("_", " ")] for t in tools}
-        )
+        self.vectors = ToolVectors({t.name: tool_texts(t) for t in tools})
 
     def semantic_scores(self, text: str) -> dict[str, float]:
         """Each tool's similarity to the text in standard deviations above the tool set's

@@ -106,10 +106,30 @@ def status() -> str:
 
 
 def warm_up() -> threading.Thread:
-    """Load the model in a background thread (the app calls this after its first frame)."""
-    thread = threading.Thread(target=model, name="sagecoach-embeddings", daemon=True)
+    """Load the model and embed the registry's tools in a background thread (the app calls
+    this after its first frame), so the first request does not wait for it."""
+
+    def run() -> None:
+        try:
+            from agent.offline.model import _default_tools, planner_for
+
+            planner_for(_default_tools()).ranker.semantic_scores("warm up")
+        except Exception:  # warm-up is an optimisation; the first request loads instead
+            model()
+
+    thread = threading.Thread(target=run, name="sagecoach-embeddings", daemon=True)
     thread.start()
     return thread
+
+
+# Tool-text matrices by content, so every planner over the same tools shares one (and the
+# background warm-up's work is reused by the session's first request).
+_MATRICES: dict[int, Any] = {}
+
+
+def tool_texts(info: Any) -> list[str]:
+    """What a tool is embedded from: its declared phrases, description and name."""
+    return [*info.phrases, info.description, info.name.replace("_", " ")]
 
 
 class ToolVectors:
@@ -138,7 +158,12 @@ class ToolVectors:
             return False
         import numpy as np
 
-        self._matrix = m.embed(self._flat)
+        key = hash(tuple(self._flat))
+        matrix = _MATRICES.get(key)
+        if matrix is None:
+            matrix = m.embed(self._flat)
+            _MATRICES[key] = matrix
+        self._matrix = matrix
         self._owner = np.asarray(self.owner)
         return True
 
