@@ -41,8 +41,7 @@ def _pct(values: list[float], q: float) -> float:
 def measure(rounds: int) -> dict[str, float]:
     from langchain_core.messages import HumanMessage
 
-    from agent.offline import OfflinePlanner
-    from agent.offline import semantic
+    from agent.offline import OfflinePlanner, semantic
     from agent.offline.entities import extract_entities
     from agent.offline.model import _default_tools, planner_for
 
