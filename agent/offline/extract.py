@@ -353,6 +353,15 @@ class Extractor:
 
     def _fill_s3(self, fields: list[FieldInfo]) -> None:
         s3_fields = [f for f in fields if self._is_s3(f) and f.name not in self.result.args]
+        if s3_fields and not self.ent.s3_uris:
+            # "what's in my sagecoach-demo bucket": the bucket named is the location
+            bucket = self._named_bucket()
+            first = next((f for f in s3_fields if f.required), None)
+            if bucket and first is not None and not self._creates("bucket"):
+                self.set(first, [f"s3://{bucket}/"] if first.is_array else f"s3://{bucket}/", "s3")
+                self.result.used.add("name")  # the name given is used, as a location
+                self.used_idents.add(bucket)
+            return
         if not s3_fields or not self.ent.s3_uris:
             return
         uris = list(self.ent.s3_uris)
@@ -906,10 +915,13 @@ class Extractor:
         return words in about and bool(refers_to_context(self.text))
 
     def _named_bucket(self) -> str | None:
+        """ "bucket churn-data", "my churn-data bucket", "the sagecoach-demo bucket"."""
         m = re.search(
             r"(?i)\bbucket\s+(?:named\s+|called\s+)?[\"'`]?([a-z0-9][a-z0-9.\-]{2,62})", self.text
+        ) or re.search(
+            r"(?i)\b([a-z0-9][a-z0-9.\-]{2,62}[0-9.\-][a-z0-9.\-]*)\s+(?:s3\s+)?bucket\b", self.text
         )
-        return m.group(1) if m and m.group(1) not in _NOT_NAMES else None
+        return m.group(1) if m and m.group(1).lower() not in _NOT_NAMES else None
 
     def _mentioned_words(self, kind: str) -> bool:
         return any(

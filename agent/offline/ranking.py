@@ -283,7 +283,13 @@ class Ranker:
         terms: dict[str, float] = {}
         purpose = self._purpose_words(text)
         for word in content_words(text):
-            fixed = word if word in self.vocab else self.vocab.correct(word)
+            again = stem(word)  # "biased" -> "bias" -> "bia", as "bias" itself stems
+            if word in self.vocab:
+                fixed: str | None = word
+            elif again in self.vocab:
+                fixed = again
+            else:
+                fixed = self.vocab.correct(word)
             if fixed is None:
                 continue
             weight = 1.0 if fixed == word else 0.85
