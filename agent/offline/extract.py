@@ -541,6 +541,7 @@ class Extractor:
         return bool(re.match(r"(?i)\s*(?:$|[,;.]|(?:in|on|over|for|from|with|at|using)\b)", after))
 
     def _fill_names(self, fields: list[FieldInfo]) -> None:
+        self._fill_qualified_table()
         name_fields = [
             f
             for f in fields
@@ -666,6 +667,19 @@ class Extractor:
                 value = idents.pop(0)
                 self.set(f, value, "name")
                 self.used_idents.add(value)
+
+    def _fill_qualified_table(self) -> None:
+        """ "schema of raw_db.churn": a database-qualified table fills both."""
+        db, table = self.info.fields.get("database"), self.info.fields.get("table")
+        if db is None or table is None or "database" in self.result.args:
+            return
+        for value, _ in self.ent.identifiers:
+            m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)", value)
+            if m and value not in self.used_idents:
+                self.set(db, m.group(1), "name")
+                self.set(table, m.group(2), "name")
+                self.used_idents.add(value)
+                return
 
     def _numbers_for(self, f: FieldInfo) -> Number | None:
         n = f.name.lower()
@@ -828,7 +842,8 @@ class Extractor:
         if not all(stem(w) in self.stems or w in self.words for w in words):
             return
         neg = re.search(
-            rf"(?i)\b(no|not|without|don'?t|do not|never|skip|disable)\b(?:\W+\w+){{0,3}}\W+{re.escape(words[0][:4])}",
+            rf"(?i)\b(no|not|without|don'?t|do not|never|skip|disable|keep|except|excluding|"
+            rf"leave|spare|preserve)\b(?:\W+\w+){{0,3}}\W+{re.escape(words[0][:4])}",
             self.text,
         )
         self.set(f, not bool(neg), "flag")

@@ -282,6 +282,14 @@ class Ranker:
     def query_terms(self, text: str) -> dict[str, float]:
         terms: dict[str, float] = {}
         purpose = self._purpose_words(text)
+        # "I uploaded a file, can you check it": what the person did is context, not the order
+        told = {
+            stem(m.group(1).lower())
+            for m in re.finditer(
+                r"(?i)\b(?:i|we|i'?ve|we'?ve|i have|we have|i just|we just|already)\s+(\w+ed)\b",
+                text,
+            )
+        }
         for word in content_words(text):
             again = stem(word)  # "biased" -> "bias" -> "bia", as "bias" itself stems
             if word in self.vocab:
@@ -293,7 +301,7 @@ class Ranker:
             if fixed is None:
                 continue
             weight = 1.0 if fixed == word else 0.85
-            if word in purpose:
+            if word in purpose or word in told:
                 weight = 0.4
             terms[fixed] = max(terms.get(fixed, 0.0), weight)
             for syn in expand([fixed])[1:]:
@@ -353,7 +361,9 @@ class Ranker:
             if word not in self.verb_vocab and word not in self.object_words:
                 asked_verbs.update(x for x in expand([word])[1:] if x in self.verb_vocab)
         if re.search(
-            r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b", text
+            r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b|"
+            r"^\s*(what|which|how many|how much|when|where)\b.*\bdid\b",
+            text,
         ):
             asked_verbs = set()  # a question about what happened, not an order
         asked_expanded = set(expand(asked_verbs))
