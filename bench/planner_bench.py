@@ -52,7 +52,7 @@ def measure(rounds: int) -> dict[str, float]:
     planner = planner_for(_default_tools())
     planner.ranker.semantic_scores("warm up")  # embeds the tool texts once
     index_s = time.perf_counter() - start
-    from tools.registry import all_tools
+    from tools.core.registry import all_tools
 
     model = OfflinePlanner().bind_tools(all_tools())  # as the agent runtime binds it
     requests = _requests()

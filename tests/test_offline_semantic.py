@@ -52,7 +52,7 @@ def test_meaning_ranks_a_paraphrase_near_its_tool() -> None:
 def test_without_the_model_words_alone_still_rank(monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.offline.ranking import Ranker
     from agent.offline.toolinfo import tool_info_from_any
-    from tools.registry import all_tools
+    from tools.core.registry import all_tools
 
     monkeypatch.setattr(semantic, "_model", None)
     monkeypatch.setattr(semantic, "_failed", "FileNotFoundError: not installed")
@@ -80,6 +80,8 @@ def test_each_signal_can_be_chosen_for_comparison(
 
 
 def test_warm_up_loads_in_the_background() -> None:
-    thread = semantic.warm_up()
+    from agent.offline.model import warm_up
+
+    thread = warm_up()
     thread.join(timeout=30)
     assert not thread.is_alive() and semantic.model() is not None

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from agent.offline import OfflinePlanner
 from agent.offline.memory import META_KEY
 from sandbox.server import DEMO_BUCKET, DEMO_KEY
-from tools.registry import all_tools
+from tools.core.registry import all_tools
 
 DEMO = f"s3://{DEMO_BUCKET}/{DEMO_KEY}"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"

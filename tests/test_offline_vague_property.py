@@ -72,8 +72,8 @@ async def _risky_events(session: Any, text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def runtime(moto_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from agent.runtime import open_session
     from agent.settings import load_settings
+    from agent.startup import open_session
 
     state = tmp_path_factory.mktemp("vague")
     loop = asyncio.new_event_loop()

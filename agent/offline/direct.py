@@ -1,21 +1,21 @@
-"""`/tool NAME key=value ...`: call any tool directly, validated first."""
+"""`/tool NAME key=value ...`: call any tool directly, validated first.
+
+`direct_call(planner, messages, request)` takes the Planner (its tools and ranking).
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 
 from agent.offline.extract import Extraction, validate_and_trim
 from agent.offline.plan import Plan
 
-if TYPE_CHECKING:
-    from agent.offline.planner import Planner
 
-
-def direct_call(self: Planner, messages: list[BaseMessage], request: str) -> Plan:
+def direct_call(self: Any, messages: list[BaseMessage], request: str) -> Plan:
     try:
         parts = shlex.split(request)
     except ValueError as exc:

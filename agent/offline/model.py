@@ -30,7 +30,7 @@ _LOCK = threading.Lock()
 
 
 def _to_openai(tool: Any) -> dict[str, Any]:
-    from tools.base import ToolSpec, tool_input_schema
+    from tools.core.declaration import ToolSpec, tool_input_schema
 
     if isinstance(tool, ToolSpec):
         return {
@@ -96,13 +96,30 @@ def _default_tools() -> list[dict[str, Any]]:
     if _DEFAULT:
         return _DEFAULT[0]
     try:
-        from tools.registry import all_tools
+        from tools.core.registry import all_tools
 
         tools = [_to_openai(spec) for spec in all_tools()]
     except Exception:
         return []
     _DEFAULT.append(tools)
     return tools
+
+
+def warm_up() -> threading.Thread:
+    """Load the embedding model and index the registry's tools in a background thread (the
+    app calls this after its first frame), so the first request does not wait for it."""
+
+    def run() -> None:
+        try:
+            planner_for(_default_tools()).ranker.semantic_scores("warm up")
+        except Exception:  # an optimisation only: the first request loads instead
+            from agent.offline import semantic
+
+            semantic.model()
+
+    thread = threading.Thread(target=run, name="sagecoach-embeddings", daemon=True)
+    thread.start()
+    return thread
 
 
 class OfflinePlanner(BaseChatModel):

@@ -7,8 +7,9 @@ imported (it configures logging and can fetch other models from the network).
 
 A sentence's vector is the mean of its tokens' vectors, without the little words, normalised.
 A tool's vectors are its declared phrases, its description and its name, embedded once per
-tool set. Loading takes ~0.2 s, so it happens on first use or in the background after the
-app's first frame (`warm_up`); a request then takes well under a millisecond.
+tool set. Loading takes ~0.3 s, so it happens on first use or in the background after the
+app's first frame (`agent.offline.model.warm_up`); a request then takes well under a
+millisecond.
 """
 
 from __future__ import annotations
@@ -103,23 +104,6 @@ def status() -> str:
     if _model is not None:
         return f"semantic ranking on (WordLlama l2_supercat, {_model.dim} dims)"
     return f"semantic ranking off ({_failed})" if _failed else "semantic ranking not loaded yet"
-
-
-def warm_up() -> threading.Thread:
-    """Load the model and embed the registry's tools in a background thread (the app calls
-    this after its first frame), so the first request does not wait for it."""
-
-    def run() -> None:
-        try:
-            from agent.offline.model import _default_tools, planner_for
-
-            planner_for(_default_tools()).ranker.semantic_scores("warm up")
-        except Exception:  # warm-up is an optimisation; the first request loads instead
-            model()
-
-    thread = threading.Thread(target=run, name="sagecoach-embeddings", daemon=True)
-    thread.start()
-    return thread
 
 
 # Tool-text matrices by content, so every planner over the same tools shares one (and the
