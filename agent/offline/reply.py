@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.offline.memory import Call
 from agent.offline.toolinfo import ToolInfo
+from tools.core.results import format_rate
 
 STAGE_ORDER = (
     ("collection", "Data collection"),
@@ -209,7 +210,9 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
             str(res.get("kind", "resource")).replace("_", " ").replace("sagemaker ", "SageMaker ")
         )
         if cost:
-            billing.append(f"{kind} {name} bills about ${cost:,.3f}/h until it ends or is deleted")
+            billing.append(
+                f"{kind} {name} bills about {format_rate(cost)} until it ends or is deleted"
+            )
         elif name and name.lower() not in said:
             billing.append(f"created {kind} {name}")
     if billing:
