@@ -196,7 +196,7 @@ def test_deploy_after_training_makes_the_model_first(model: Any) -> None:
     assert args["training_job_name"] == "xgb-1"
     assert "model_name" not in args  # the tool's declared default names it, not the planner
     model_name = "xgb-1-model"
-    assert "first sagemaker_create_model" in first.content
+    assert "a model comes first: making it from xgb-1" in first.content
     made = result(
         first,
         f"Created model {model_name} from training job xgb-1.",

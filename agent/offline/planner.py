@@ -370,8 +370,8 @@ class Planner(ConversationSense):
                     messages,
                     maker,
                     mex.args,
-                    f"{prefix}{info.name} needs a {kind.replace('_', ' ')}: first {maker.name} "
-                    f"from {source}. ",
+                    f"{prefix}To {_action_of(info)}, a {kind.replace('_', ' ')} comes first: "
+                    f"making it from {source}. ",
                     notes=mex.notes,
                 )
                 plan.meta["prereq"] = True
@@ -453,7 +453,7 @@ class Planner(ConversationSense):
         extra = f"({'; '.join(notes)})" if notes else ""
         text = f"{prefix}{extra}".strip()
         if prefix.startswith("Step ") and not extra:
-            text = f"{prefix}{info.name}."
+            text = f"{prefix}{_action_of(info)}."
         return Plan(
             text,
             {"name": info.name, "args": args, "id": call_id},
