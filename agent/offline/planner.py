@@ -292,14 +292,26 @@ class Planner(ConversationSense):
                 pointed = bool(re.search(r"(?i)\b(it|that|this|them|those)\b", text))
                 return margin >= MARGIN and (pointed or self._says_kind(cand.tool, text))
             # nothing named, nothing from the conversation ("shut it down"): only a request
-            # that says most of one of the tool's own phrases ("clean up everything")
-            return margin >= RISKY_MARGIN and cand.phrase_cover >= 0.6 and len(typed) >= 2
+            # that says most of one of the tool's own phrases ("clean up everything"), or
+            # says more than a word or two with the tool's own verb first ("delete all the
+            # resources you created")
+            if margin >= RISKY_MARGIN and cand.phrase_cover >= 0.6 and len(typed) >= 2:
+                return True
+            return margin >= MARGIN and len(typed) >= 3 and self._leads_with_verb(cand.tool, typed)
         if named or ex.used & {"enum", "service", "stage"}:
             return True
         # A free read that can run as asked costs little if it is the wrong one: a small lead
         # will do. Anything else (a question, a write) needs a clear one.
         cheap = cand.tool.risk == "read" and not ex.missing and not ex.invalid
         return margin >= (READ_MARGIN if cheap else MARGIN)
+
+    def _leads_with_verb(self, info: ToolInfo, typed: list[str]) -> bool:
+        """Is the person's first verb one of the tool's own (its name's or phrases')?"""
+        from agent.offline.text import expand
+
+        vocab = self.ranker.verb_vocab
+        first = next((v for w in typed for v in [w, *expand([w])[1:]] if v in vocab), None)
+        return first is not None and first in self.ranker.verbs.get(info.name, set())
 
     def _says_kind(self, info: ToolInfo, text: str) -> bool:
         """Does the request name the kind of thing the tool acts on ("the endpoint", "the

@@ -257,7 +257,7 @@ class Ranker:
         )
         if tool == "describe_service":
             if several:
-                return -3.0  # a choice between services is a recommendation
+                return -6.0  # a choice between services is a recommendation
             return 4.0 if service and not recommend else 0.0
         if tool == "recommend_services":
             return 4.0 if recommend or not service else 0.0
@@ -379,6 +379,7 @@ class Ranker:
         )
         first_expanded = set(expand([first_verb])) if first_verb else set()
         vague = len([w for w, qw in terms.items() if qw >= 0.85]) <= 3
+        typed_terms = {w for w, qw in terms.items() if qw >= 0.85}
         signal = ranking_signal()
         semantic = self.semantic_scores(text) if signal != "lexical" else {}
         out: list[Candidate] = []
@@ -400,7 +401,10 @@ class Ranker:
                 if not total:
                     continue
                 hit = sum(self.idf.get(w, 0.5) * terms[w] for w in phrase if w in terms)
-                cover = max(cover, hit / total)
+                # a one-word phrase ("what did you create" -> create) is no more than a word,
+                # unless it is all the request says
+                weak = len(phrase) == 1 and not typed_terms <= set(phrase)
+                cover = max(cover, hit / total * (0.6 if weak else 1.0))
             total_score = text_score + 6.0 * cover
             # The person's verb against the tool's verbs (its name's and its phrases' first words).
             tool_verbs = self.verbs[t.name]
