@@ -297,7 +297,12 @@ class Planner(ConversationSense):
             # resources you created")
             if margin >= RISKY_MARGIN and cand.phrase_cover >= 0.6 and len(typed) >= 2:
                 return True
-            return margin >= MARGIN and len(typed) >= 3 and self._leads_with_verb(cand.tool, typed)
+            return (
+                margin >= MARGIN
+                and len(typed) >= 3
+                and cand.phrase_cover >= 0.45
+                and self._leads_with_verb(cand.tool, typed)
+            )
         if named or ex.used & {"enum", "service", "stage"}:
             return True
         # A free read that can run as asked costs little if it is the wrong one: a small lead
