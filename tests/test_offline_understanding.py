@@ -456,3 +456,17 @@ def test_text_for_the_model_stays_in_the_tool_message(model: Any) -> None:
     reply = model.invoke([ask, call, edited]).content
     assert reply.startswith("✓ Created model xgb-1-model from training job xgb-1.")
     assert "Note:" not in reply and "sagemaker_create_endpoint" not in reply
+
+
+def test_replies_quote_results_and_the_sandboxs_limits(model: Any) -> None:
+    ask = HumanMessage("compare training jobs xgb-1 and xgb-2")
+    call = model.invoke([ask])
+    compared = result(
+        call,
+        "2 jobs sorted by validation:auc:\n1. xgb-2 (Completed): validation:auc=0.91\n"
+        "2. xgb-1 (Completed): validation:auc=0.88\nSandbox: final metrics are moto placeholders.",
+        {"data": {"rows": [{"job": "xgb-2"}, {"job": "xgb-1"}], "metrics": ["validation:auc"]}},
+    )
+    reply = model.invoke([ask, call, compared]).content
+    assert "2 jobs sorted by validation:auc" in reply
+    assert "Sandbox: final metrics are moto placeholders." in reply

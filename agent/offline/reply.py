@@ -233,6 +233,21 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
     return lines
 
 
+_SANDBOX_SENTENCE = re.compile(r"(?i)[^.\n(]*\bsandbox\b[^.\n)]*[.)]?")
+
+
+def sandbox_limit(content: str, said: str) -> str:
+    """What the sandbox cannot show, as the tool said it ("final metrics are moto
+    placeholders"), when the outcome line has not said it already."""
+    if "sandbox" in said.lower():
+        return ""
+    m = _SANDBOX_SENTENCE.search(for_person(content or ""))
+    if m is None:
+        return ""
+    text = m.group(0).strip(" ()").rstrip(".")
+    return _upper_first(_cut(text, 200)) + "." if text else ""
+
+
 def _cost_in(text: str) -> str:
     m = re.search(r"\$\d[\d,.]*\s*[–-]\s*\$\d[\d,.]*|\$\d[\d,.]*/h", text)
     return m.group(0) if m else ""
@@ -362,6 +377,7 @@ def result_reply(
         info = tools.get(call.name)
         if call.status == "success":
             line = outcome_line(call, info, request)
+            limit = sandbox_limit(call.content, line)
             knowledge = knowledge or (
                 info is not None
                 and info.stage == "general"
@@ -370,6 +386,8 @@ def result_reply(
             parts.append(f"✓ {line}")
             if call.name not in ("recommend_services", "describe_service", "list_stages"):
                 parts.extend(f"  {x}" for x in key_data(call, line))
+            if limit:
+                parts.append(f"  {limit}")
         elif call.status == "rejected":
             m = _REJECTED.search(call.content or "")
             reason = m.group(1).strip() if m else ""
