@@ -1215,7 +1215,7 @@ def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:
             for form in (name, name.removesuffix("_arn").replace("_", " ")):
                 m = re.search(
                     rf"\b{re.escape(form)}\b (is required|is needed|must be (given|set))|"
-                    rf"\bneeds? (a |an )?{re.escape(form)}\b",
+                    rf"\b(needs?|give|name|set) (a |an |the )?{re.escape(form)}\b",
                     low,
                 )
                 if m:

@@ -59,6 +59,8 @@ _VERBS = {
         "suggest",
         "explain",
         "suggest",
+        "prepare",
+        "process",
     ]
 }
 _QUESTION = re.compile(
