@@ -82,22 +82,54 @@ def test_first_minute_is_a_guided_start(model: Any, text: str) -> None:
     assert len(tries) == 3
 
 
-def test_the_three_suggested_requests_work(model: Any) -> None:
+async def test_the_three_suggested_requests_work(
+    model: Any, moto_server: Any, tmp_path: Any
+) -> None:
+    """The guided start's three requests, as typed, through the runtime in the sandbox with
+    the demo data seeded: a preview, the preparation, and training on the prepared data."""
+    import boto3
+
+    from agent.events import ApprovalRequested, Decision, ToolCallFinished
+    from agent.settings import load_settings
+    from agent.startup import open_session
+    from sandbox.server import seed_demo
+
     guide = model.invoke([HumanMessage("help")])
-    first, second, third = re.findall(r'• "([^"]+)"', guide.content)
-    assert call_of(model.invoke([HumanMessage(first)])) == ("s3_preview_object", {"s3_uri": DEMO})
-    history: list[BaseMessage] = []
-    ran(
-        model,
-        second,
-        history,
-        "Started training job xgb-demo-1.",
-        {"resources": [{"kind": "sagemaker_training_job", "name": "xgb-demo-1"}]},
+    tries = re.findall(r'• "([^"]+)"', guide.content)
+    moto_server.reset()
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
-    assert call_of(history[1])[0] == "sagemaker_start_training_job"  # type: ignore[index]
-    deploy = model.invoke([*history, HumanMessage(third)])
-    name, args = call_of(deploy)  # type: ignore[misc]
-    assert name == "sagemaker_create_model" and args["training_job_name"] == "xgb-demo-1"
+    seed_demo(s3, rows=200)
+    settings = load_settings(sandbox="on", mode="ask", model="offline", state_dir=tmp_path / "s")
+    session = await open_session(
+        settings, model=OfflinePlanner(), sandbox_endpoint=moto_server.endpoint
+    )
+    done: list[tuple[str, str]] = []
+    try:
+        for text in tries:
+            events = session.send(text)
+            while True:
+                pending = []
+                async for event in events:
+                    if isinstance(event, ApprovalRequested):
+                        pending.append(event.request)
+                    elif isinstance(event, ToolCallFinished):
+                        done.append((event.name, event.status))
+                if not pending:
+                    break
+                events = session.decide({r.call_id: Decision.approve() for r in pending})
+    finally:
+        await session.aclose()
+    assert done == [
+        ("s3_preview_object", "success"),
+        ("prepare_training_data", "success"),
+        ("sagemaker_start_training_job", "success"),
+    ]
 
 
 def test_help_overrides_a_pending_question(model: Any) -> None:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 
-# What each stage is for, in a person's words, with a request that works there.
+# What each stage is for, in a person's words.
 STAGE_LINES = (
-    ("Data collection", "buckets, uploads, Glue tables, streams", "list my buckets"),
-    ("Data preparation & exploration", "preview, SQL with Athena, DataBrew", "preview {demo}"),
-    ("Feature engineering", "Feature Store, processing jobs", "list feature groups"),
-    ("Model training", "XGBoost, linear learner, k-means, Autopilot", "train xgboost on {demo}"),
-    ("Hyperparameter tuning", "tuning jobs over ranges you give", "list tuning jobs"),
-    ("Model evaluation", "metrics, comparing runs, Clarify bias", "compare the two runs"),
-    ("Model deployment", "endpoints (serverless or real-time), batch transform", "deploy it"),
-    ("Model monitoring", "endpoint metrics, alarms, Model Monitor", "list alarms"),
-    ("Automation & orchestration", "SageMaker Pipelines", "turn this into a pipeline"),
+    ("Data collection", "buckets, uploads, Glue tables, streams"),
+    ("Data preparation & exploration", "preview, SQL with Athena, DataBrew"),
+    ("Feature engineering", "preparing a table for an algorithm, Feature Store"),
+    ("Model training", "XGBoost, linear learner, k-means, Autopilot"),
+    ("Hyperparameter tuning", "tuning jobs over ranges you give"),
+    ("Model evaluation", "metrics, comparing runs, Clarify bias"),
+    ("Model deployment", "endpoints (serverless or real-time), batch transform"),
+    ("Model monitoring", "endpoint metrics, alarms, Model Monitor"),
+    ("Automation & orchestration", "SageMaker Pipelines"),
 )
 
 _START = re.compile(
@@ -69,14 +69,14 @@ def guided_start(label: str) -> str:
         "sagecoach walks a machine-learning project through nine stages on AWS; in the "
         "sandbox nothing reaches real AWS and nothing bills.",
     ]
-    for n, (title, what, _) in enumerate(STAGE_LINES, 1):
+    for n, (title, what) in enumerate(STAGE_LINES, 1):
         lines.append(f"  {n}. {title}: {what}")
     lines.append(f"Demo data (a customer-churn table, 3000 rows): {demo}")
     lines.append("Three requests to try, in order:")
     for example in (
         f"preview {demo}",
-        f"train xgboost on {demo}",
-        "deploy it to a serverless endpoint",
+        "prepare it for xgboost with label churned",
+        "train xgboost on it",
     ):
         lines.append(f'  • "{example}"')
     lines.append(

@@ -50,7 +50,10 @@ _FACT_KEYS = (
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "s3_create_bucket": ('upload data: "upload churn.csv to s3://{bucket}/raw/"',),
     "s3_upload_file": ('"preview it", then "train an xgboost model on it"',),
-    "s3_preview_object": ('train: "train an xgboost model on it" (or prepare the data first)',),
+    "s3_preview_object": (
+        'prepare it for training: "prepare it for xgboost with label <the column to predict>"',
+    ),
+    "prepare_training_data": ('train: "train xgboost on it"',),
     "sagemaker_start_training_job": (
         'deploy: "deploy it to a serverless endpoint" (or "tune hyperparameters")',
     ),
