@@ -270,7 +270,8 @@ class Planner(ConversationSense):
         runner = next((s for s in scored[1:] if s[1].tool.name != cand.tool.name), None)
         margin = top - runner[0] if runner is not None else 99.0
         named = bool(
-            ex.used & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges"}
+            ex.used
+            & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges", "target"}
         )
         typed = [w for w, qw in self.ranker.query_terms(text).items() if qw >= 0.85]
         vague = not set(typed) - _GENERIC and not self.ranker.plural_object(text)
