@@ -287,6 +287,8 @@ class Planner(ConversationSense):
                 return False
             if named:
                 return True
+            if ent.s3_uris or ent.files or ent.identifiers or ent.named or ent.quoted:
+                return False  # it would ignore what the request names: offer, do not guess
             if ex.from_context:
                 # "delete the endpoint" / "delete it" after making one: the kind is said or
                 # pointed at; a bare "delete" is not enough

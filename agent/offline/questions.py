@@ -144,7 +144,13 @@ def ask_text(
             label += f"; for example {_or(options)}"
         asks.append(label)
     if asks:
-        lines.append(f"To {action} I need {'; and '.join(asks)}. What should I use?")
+        # a phrase that is itself a question ("how is my training job doing") is not an action
+        lead = (
+            "For that"
+            if re.match(r"(?i)(how|what|which|is|are|did|does|who|when)\b", action)
+            else f"To {action}"
+        )
+        lines.append(f"{lead} I need {'; and '.join(asks)}. What should I use?")
     elif invalid:
         lines.append("What should I use instead?")
     return "\n".join(lines)
