@@ -35,6 +35,10 @@ class RuntimeOpener:
 
         load_all()
         use_sandbox, self.reason = choose_sandbox(settings)
+        if settings.model == "offline" or (use_sandbox and not settings.model):
+            from agent.offline.model import warm_up
+
+            warm_up()  # the planner's embedding model loads while the sandbox starts
         if not use_sandbox:
             return None
         if self.sandbox_in_process:
@@ -56,8 +60,9 @@ class RuntimeOpener:
             endpoint = await asyncio.to_thread(self._prepare, settings)
             from agent.startup import open_session
 
+            # The app says at once who has a conversation open (ask waits for its turn instead).
             return await open_session(
-                settings, conversation=conversation, sandbox_endpoint=endpoint
+                settings, conversation=conversation, sandbox_endpoint=endpoint, lock_wait_s=2.0
             )
         finally:
             resume_collection()  # paused by tui/launch.py while the app started
