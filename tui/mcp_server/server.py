@@ -56,8 +56,11 @@ class ClientIdentity:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: Any) -> Any:
         if ctx.request_id is not None:
-            self.front.warm_up()
             self.front.note_client(ctx)
+        # The session (sandbox, AWS clients, the agent's middleware) opens in the background
+        # once the first answer is out: after the handshake, or with any later request.
+        if ctx.method not in ("initialize", "server/discover") and ctx.method != "ping":
+            self.front.warm_up()
         return await call_next(ctx)
 
 
