@@ -222,15 +222,17 @@ class ToolSession:
             req, estimate, decision = value
             return Gate("run", call["id"], name, req, estimate=estimate, decision=decision)
         gate = Gate("ask", call["id"], name, request, approval=value, asked_at=time.monotonic())
-        self.core.pending[call["id"]] = value
-        self._asked[call["id"]] = gate
+        with self._lock:  # check() runs on worker threads, beside pending() on the loop
+            self.core.pending[call["id"]] = value
+            self._asked[call["id"]] = gate
         return gate
 
     def answer(self, gate: Gate, decision: Decision) -> Gate:
         """Apply a person's decision to an asked call: kind "run", or "done" when rejected."""
-        if gate.kind != "ask" or self._asked.pop(gate.call_id, None) is None:
-            raise ValueError(f"call {gate.call_id} is not waiting for approval")
-        self.core.pending.setdefault(gate.call_id, gate.approval)  # type: ignore[arg-type]
+        with self._lock:
+            if gate.kind != "ask" or self._asked.pop(gate.call_id, None) is None:
+                raise ValueError(f"call {gate.call_id} is not waiting for approval")
+            self.core.pending.setdefault(gate.call_id, gate.approval)  # type: ignore[arg-type]
         kind, value = self._approval._apply(gate.request, decision)
         call = gate.request.tool_call
         if kind == "done":
@@ -250,7 +252,8 @@ class ToolSession:
 
     def pending(self) -> list[Gate]:
         """Calls waiting for a person, oldest first."""
-        return sorted(self._asked.values(), key=lambda g: g.asked_at)
+        with self._lock:
+            return sorted(self._asked.values(), key=lambda g: g.asked_at)
 
     def pending_gate(self, call_id: str) -> Gate | None:
         return self._asked.get(call_id)

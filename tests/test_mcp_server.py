@@ -456,3 +456,25 @@ async def test_log_verify_passes_after_an_mcp_session(
     ledger = json.loads((tmp_path / "state" / "ledger.json").read_text())
     (entry,) = [e for e in ledger["entries"] if e["name"] == "verified-bucket"]
     assert entry["session_id"] == audit(tmp_path, "session_start")[0]["session"]
+
+
+async def test_an_aws_session_that_cannot_open_is_a_clear_error(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from agent.settings import load_settings
+    from tui.mcp_server.front import McpOptions
+    from tui.mcp_server.server import build_server
+
+    settings = load_settings(sandbox="off", profile="no-such-profile", state_dir=str(tmp_path))
+    server = build_server(McpOptions(settings=settings))
+    async with Client(server, mode="legacy") as c:
+        tools = await c.list_tools()  # listing needs no AWS
+        first = await c.call_tool("list_stages", {})
+        again = await c.call_tool("list_stages", {})  # tried again, not stuck on the first error
+    assert tools.tools
+    for result in (first, again):
+        assert result.is_error and result.structured_content["error_kind"] == "environment"
+        assert (
+            "no-such-profile" in result.content[0].text
+            and "sagecoach doctor" in result.content[0].text
+        )

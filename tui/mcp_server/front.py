@@ -125,6 +125,7 @@ class FrontEnd:
         """Start opening the session (sandbox, audit log, ledger) without waiting for it."""
         if self._opening is None:
             self._opening = asyncio.ensure_future(self._open())
+            self._opening.add_done_callback(_log_open_failure)
 
     async def _open(self) -> ToolSession:
         from agent.tool_session import open_tool_session
@@ -141,8 +142,14 @@ class FrontEnd:
 
     async def session(self) -> ToolSession:
         self.warm_up()
-        assert self._opening is not None
-        session = await asyncio.shield(self._opening)
+        opening = self._opening
+        assert opening is not None
+        try:
+            session = await asyncio.shield(opening)
+        except Exception:
+            if self._opening is opening:  # let the next call try again (e.g. after `aws sso login`)
+                self._opening = None
+            raise
         if not session.started:  # a client that never said who it is
             self._client = self._client or {"name": "unknown", "version": ""}
             self._maybe_start()
@@ -231,9 +238,12 @@ class FrontEnd:
         try:
             session = await self.session()
         except Exception as exc:
-            log.exception("the session could not open")
             return error_result(
-                name, "", f"sagecoach could not open its AWS session: {exc}", kind="environment"
+                name,
+                "",
+                f"sagecoach could not open its AWS session: {exc}. Fix it (`sagecoach doctor` "
+                "shows what is wrong) and call again; nothing was run.",
+                kind="environment",
             )
         if name not in session.specs:
             message = self.unknown_tool_message(name)
@@ -395,6 +405,12 @@ class FrontEnd:
         finally:
             self._running.pop(gate.call_id, None)
             pump.cancel()
+
+
+def _log_open_failure(opening: asyncio.Future[Any]) -> None:
+    """Say once, on stderr, why the session did not open (calls report it too)."""
+    if not opening.cancelled() and opening.exception() is not None:
+        log.warning("could not open the AWS session: %s", opening.exception())
 
 
 def _canonical(args: Any) -> str:
