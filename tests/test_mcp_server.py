@@ -478,3 +478,45 @@ async def test_an_aws_session_that_cannot_open_is_a_clear_error(tmp_path: Path) 
             "no-such-profile" in result.content[0].text
             and "sagecoach doctor" in result.content[0].text
         )
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_cancelling_a_call_while_the_person_is_asked_leaves_no_open_approval(
+    tmp_path: Path, sandbox: Any, era: str
+) -> None:
+    server = make_server(tmp_path, sandbox)
+    questions: list[Any] = []
+    asked = anyio.Event()
+
+    async def undecided_then_yes(context: Any, params: Any) -> types.ElicitResult:
+        questions.append(params)
+        if len(questions) == 1:
+            asked.set()
+            await anyio.sleep_forever()  # the person never answers the first question
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with client(server, undecided_then_yes, mode=era) as c:  # type: ignore[arg-type]
+        first = anyio.CancelScope()
+
+        async def call_then_give_up() -> None:
+            with first:
+                await c.call_tool("s3_create_bucket", {"bucket": "cancelled-ask"})
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call_then_give_up)
+            await asked.wait()
+            first.cancel()  # the client cancels the call while the question is open
+        await anyio.sleep(0.2)
+        session = front_of(server)._session
+        assert session is not None
+        if era == "legacy":  # the pushed question was withdrawn with its request
+            assert session.pending() == []
+        later = await c.call_tool("s3_create_bucket", {"bucket": "asked-later"})
+        assert session.pending() == []
+    assert not later.is_error, later.content[0].text  # not refused as "another is waiting"
+    assert "cancelled-ask" not in buckets(sandbox) and "asked-later" in buckets(sandbox)
+    approvals = {a["request"]["args"]["bucket"]: a for a in audit(tmp_path, "approval")}
+    assert approvals["cancelled-ask"]["decision"] == "reject"
+    assert approvals["asked-later"]["decision"] == "approve"
+    reason = approvals["cancelled-ask"]["reason"]
+    assert ("cancelled" in reason) if era == "legacy" else ("another call" in reason)

@@ -6,7 +6,9 @@ becomes an MCP elicitation: pushed to the client on a handshake-era connection, 
 an InputRequiredResult on a 2026-07-28 one (the client retries with the answer). It fails
 closed: a client that cannot elicit, a second call while one approval is open, a dismissed or
 unanswered question, a cancelled request or a dropped connection never run the call, and each
-leaves one approval record in the audit log.
+leaves one approval record in the audit log. A question returned to a 2026-07-28 client has no
+request waiting on it: if the client never retries, the next call that needs a person closes it
+(or it expires after APPROVAL_TTL_S), so nothing stays open.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ log = logging.getLogger("sagecoach.mcp")
 
 APPROVAL_TTL_S = 600.0  # an unanswered approval expires (the SDK's request-state TTL too)
 CANCEL_GRACE_S = 10.0  # how long a cancelled call may take to stop at its next check
+SUPERSEDED = "the client asked for another call that needed approval before answering this one"
 
 
 @dataclass
@@ -94,6 +97,7 @@ class FrontEnd:
         self._clients_seen: set[tuple[str, str]] = set()
         self._running: dict[str, tuple[asyncio.Future[CallOutcome], threading.Event]] = {}
         self._users = 0
+        self._asking: set[str] = set()  # calls whose question is open in a client right now
         self.notices: list[str] = []
 
     # --- the tool set -------------------------------------------------------------------------
@@ -289,10 +293,15 @@ class FrontEnd:
         """Ask a person about `gate`, or refuse when nobody can be asked (fail closed)."""
         request = gate.approval
         assert request is not None
-        other = next((g for g in session.pending() if g.call_id != gate.call_id), None)
-        if other is not None and other.approval is not None:
-            text = ask.busy_text(request, other.approval, time.monotonic() - other.asked_at)
-            return self._refuse(session, gate, text, reason="another approval is pending")
+        for other in session.pending():
+            if other.call_id == gate.call_id or other.approval is None:
+                continue
+            if other.call_id in self._asking:  # a person is looking at that question now
+                text = ask.busy_text(request, other.approval, time.monotonic() - other.asked_at)
+                return self._refuse(session, gate, text, reason="another approval is pending")
+            # A question returned to a 2026-07-28 client that never came back with an answer
+            # (the client gave up): nothing is waiting on it, so it closes here.
+            session.withdraw(other.call_id, SUPERSEDED)
         if not ask.can_elicit_form(ctx.session.client_capabilities):
             from tui.commands.ask import mode_that_allows
 
@@ -330,6 +339,7 @@ class FrontEnd:
     async def _ask_now(self, ctx: Any, session: ToolSession, gate: Gate) -> Gate:
         """A handshake-era client: push elicitation/create and wait for the person."""
         assert gate.approval is not None
+        self._asking.add(gate.call_id)
         try:
             answer = await ctx.session.send_request(
                 ask.approval_request(gate.approval),
@@ -346,6 +356,8 @@ class FrontEnd:
             log.warning("no answer to the approval for %s: %s", gate.name, exc)
             reason = f"no answer from the MCP client ({type(exc).__name__}: {exc})"
             return session.answer(gate, Decision("reject", reason=reason, who=ask.WHO))
+        finally:
+            self._asking.discard(gate.call_id)
         return session.answer(gate, ask.decision_from(answer))
 
     async def _resume(
