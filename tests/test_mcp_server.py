@@ -374,7 +374,7 @@ async def test_progress_notifications_and_cancellation_stop_the_wait(
         with anyio.move_on_after(0.8):  # the person gives up: the client cancels the request
             await c.call_tool("tst_wait_for_job", {"seconds": 30}, progress_callback=on_progress)
         await anyio.sleep(0.3)
-        assert front_of(server)._running == {}
+        assert front_of(server).running == {}
         after = await c.call_tool("tst_wait_for_job", {"seconds": 0.1})
     assert not after.is_error
     assert len(progress) >= 3

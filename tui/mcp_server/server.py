@@ -20,6 +20,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 from tui.mcp_server import catalog
+from tui.mcp_server.calls import ToolCalls
 from tui.mcp_server.front import FrontEnd, McpOptions
 from tui.mcp_server.results import error_result
 
@@ -66,6 +67,7 @@ class ClientIdentity:
 
 def build_server(options: McpOptions) -> Server[FrontEnd]:
     front = FrontEnd(options)
+    calls = ToolCalls(front)
 
     @asynccontextmanager
     async def lifespan(_server: Server[FrontEnd]) -> AsyncIterator[FrontEnd]:
@@ -84,7 +86,7 @@ def build_server(options: McpOptions) -> Server[FrontEnd]:
         ctx: ServerRequestContext[FrontEnd], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await front.call(ctx, params)
+            return await calls.call(ctx, params)
         except MCPError:
             raise
         except Exception as exc:  # never a crash, never a sanitised -32603 for a tool call
