@@ -366,23 +366,42 @@ async def test_progress_notifications_and_cancellation_stop_the_wait(
 ) -> None:
     server = make_server(tmp_path, sandbox, tools=[*all_tools(), WAIT])
     progress: list[tuple[float, float | None, str | None]] = []
+    three = anyio.Event()
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append((value, total, message))
+        if len(progress) >= 3:
+            three.set()
 
     async with client(server, Answers(), mode=era) as c:
-        with anyio.move_on_after(0.8):  # the person gives up: the client cancels the request
-            await c.call_tool("tst_wait_for_job", {"seconds": 30}, progress_callback=on_progress)
-        await anyio.sleep(0.3)
-        assert front_of(server).running == {}
+        await c.call_tool("list_stages", {})  # the session is open before the timed part
+        waiting = anyio.CancelScope()
+
+        async def wait_for_job() -> None:
+            with waiting:
+                await c.call_tool(
+                    "tst_wait_for_job", {"seconds": 30}, progress_callback=on_progress
+                )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(wait_for_job)
+            with anyio.fail_after(20):
+                await three.wait()
+            waiting.cancel()  # the person gives up: the client cancels the request
+        with anyio.fail_after(10):
+            while front_of(server).running:  # the tool stopped at its next wait
+                await anyio.sleep(0.05)
         after = await c.call_tool("tst_wait_for_job", {"seconds": 0.1})
     assert not after.is_error
-    assert len(progress) >= 3
     values = [p[0] for p in progress]
     assert values == sorted(values) and len(set(values)) == len(values)
     assert progress[-1][1] == 30.0 and "waiting" in (progress[-1][2] or "")
-    statuses = [r["status"] for r in audit(tmp_path, "tool_call")]
-    assert statuses == ["cancelled", "success"]
+    statuses = [(r["name"], r["status"]) for r in audit(tmp_path, "tool_call")]
+    assert statuses == [
+        ("list_stages", "success"),
+        ("tst_wait_for_job", "cancelled"),
+        ("tst_wait_for_job", "success"),
+    ]
 
 
 async def test_an_upload_reports_its_bytes_as_progress(tmp_path: Path, sandbox: Any) -> None:
@@ -520,3 +539,20 @@ async def test_cancelling_a_call_while_the_person_is_asked_leaves_no_open_approv
     assert approvals["asked-later"]["decision"] == "approve"
     reason = approvals["cancelled-ask"]["reason"]
     assert ("cancelled" in reason) if era == "legacy" else ("another call" in reason)
+
+
+async def test_endpoints_left_running_are_announced(tmp_path: Path, sandbox: Any) -> None:
+    from tests.test_startup_notices import _leave_endpoint_running
+
+    _leave_endpoint_running(sandbox.endpoint, "yesterday")
+    server = make_server(tmp_path, sandbox)
+    async with client(server, mode="auto") as c:
+        await c.call_tool("list_stages", {})
+        with anyio.fail_after(10):
+            while len(front_of(server).notices) < 2:  # looked up after session_start
+                await anyio.sleep(0.05)
+        state = json.loads((await c.read_resource("sagecoach://session")).contents[0].text)
+    warning = " ".join(state["notices"][1:])
+    assert "forgotten-ep" in warning and "not-ours" not in warning
+    kinds = [r["kind"] for r in audit(tmp_path)]
+    assert kinds[0] == "session_start"  # the look-up's aws_call records come after it

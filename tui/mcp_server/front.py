@@ -77,7 +77,10 @@ class FrontEnd:
         self._clients_seen: set[tuple[str, str]] = set()
         self.running: dict[str, tuple[asyncio.Future[CallOutcome], threading.Event]] = {}
         self._users = 0
-        self.asking: set[str] = set()  # calls whose question is open in a client right now
+        self.asking: set[str] = set()
+        self._notices_task: asyncio.Future[None] | None = (
+            None  # calls whose question is open in a client right now
+        )
         self.notices: list[str] = []
 
     # --- the tool set -------------------------------------------------------------------------
@@ -120,6 +123,9 @@ class FrontEnd:
                 self.settings, tools=specs, sandbox_endpoint=self.options.sandbox_endpoint
             )
         )
+        # The account is an STS call on real AWS: looked up here, in a worker thread, so no
+        # handler waits on it later.
+        await anyio.to_thread.run_sync(lambda: session.account_label)
         self._session = session
         self._maybe_start()
         return session
@@ -168,9 +174,21 @@ class FrontEnd:
             tools=len(self.specs()),
             **self.options.extra_start,
         )
-        for notice in (session.env.reason, *session.env.notices):
-            log.warning("%s", notice)
         self.notices = [session.env.reason]
+        log.warning("%s", session.env.reason)
+        self._notices_task = asyncio.ensure_future(self._look_up_notices(session))
+
+    async def _look_up_notices(self, session: ToolSession) -> None:
+        """What earlier sessions left billing (ListEndpoints): after session_start, on stderr
+        and in sagecoach://session."""
+        try:
+            notices = await anyio.to_thread.run_sync(session.startup_notices)
+        except Exception as exc:  # a notice must never break the server
+            log.warning("could not check for endpoints left running: %s", exc)
+            return
+        for notice in notices[1:]:
+            log.warning("%s", notice)
+        self.notices = notices
 
     def session_summary(self, session: ToolSession) -> dict[str, Any]:
         """What `sagecoach://session` shows (the account lookup may call STS: blocking)."""
@@ -183,6 +201,7 @@ class FrontEnd:
             "account": session.account_label,
             "region": session.region,
             "why": session.env.reason,
+            "notices": self.notices,
             "spent_usd": round(session.spent_usd, 4),
             "budgets_usd": {
                 "per_call": settings.budget_usd_per_call,
@@ -203,6 +222,9 @@ class FrontEnd:
                 cancel.set()
                 with anyio.move_on_after(CANCEL_GRACE_S):
                     await asyncio.wait({task})
+            if self._notices_task is not None:
+                with anyio.move_on_after(CANCEL_GRACE_S):
+                    await asyncio.wait({self._notices_task})
             opening, self._opening = self._opening, None
             if opening is not None:
                 with contextlib.suppress(BaseException):
