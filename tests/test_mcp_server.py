@@ -556,3 +556,23 @@ async def test_endpoints_left_running_are_announced(tmp_path: Path, sandbox: Any
     assert "forgotten-ep" in warning and "not-ours" not in warning
     kinds = [r["kind"] for r in audit(tmp_path)]
     assert kinds[0] == "session_start"  # the look-up's aws_call records come after it
+
+
+@pytest.mark.slow  # starts a sandbox of its own
+async def test_without_credentials_the_server_uses_the_sandbox(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from agent.settings import load_settings
+    from tui.mcp_server.front import McpOptions
+    from tui.mcp_server.server import build_server
+
+    server = build_server(McpOptions(settings=load_settings(state_dir=str(tmp_path / "state"))))
+    async with Client(
+        server, mode="auto", client_info=types.Implementation(name="x", version="1")
+    ) as c:
+        state = json.loads((await c.read_resource("sagecoach://session")).contents[0].text)
+        buckets_now = await c.call_tool("s3_list_buckets", {})
+    assert state["environment"] == "SANDBOX" and "no AWS credentials" in state["why"]
+    assert not buckets_now.is_error
+    (start,) = audit(tmp_path, "session_start")
+    assert start["sandbox"] is True and "no AWS credentials" in start["environment"]
