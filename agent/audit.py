@@ -7,7 +7,7 @@ Each line is one record::
 `prev` is the SHA-256 of the previous record's line (its UTF-8 bytes, without the newline), so
 `verify()` finds the first edited, inserted or removed record. The chain runs across day files,
 sessions and processes: every append takes an exclusive `fcntl` lock on the directory's lock
-file and reads the last record's hash under it. Payloads are redacted (tools/redact.py) before
+file and reads the last record's hash under it. Payloads are redacted (tools/core/redact.py) before
 they are written; each record is flushed and fsynced.
 
 A torn last line (a process killed mid-write) never stops the next append: it is terminated
@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.redact import redact
+from tools.core.redact import redact
 
 GENESIS = "0" * 64  # `prev` of the very first record in a directory
 FILE_PREFIX = "audit-"

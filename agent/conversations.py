@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from agent.session_api import ConversationInfo
-from tools.base import utc_now
+from tools.core.results import utc_now
 
 DB_NAME = "conversations.sqlite"
 TITLE_LEN = 60

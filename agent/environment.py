@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.settings import Settings
-from tools.aws import AwsCallSink, AwsContext, find_credentials_source
+from tools.aws.context import AwsCallSink, AwsContext, find_credentials_source
 
 
 def new_session_id() -> str:
@@ -93,6 +93,6 @@ def open_environment(
 
 def session_default_role(settings: Settings, aws: AwsContext) -> str | None:
     """settings.role_arn; else in the sandbox the role sagecoach makes there (never raises)."""
-    from tools.roles import default_role_for
+    from tools.aws.roles import default_role_for
 
     return default_role_for(aws, settings.role_arn)

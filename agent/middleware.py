@@ -27,11 +27,13 @@ from langgraph.types import interrupt
 
 from agent.events import Decision
 from agent.policy import allow_session_offered, decide
-from tools.base import CostEstimate, ToolError, ToolSpec
-from tools.redact import redact
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.redact import redact
+from tools.core.results import CostEstimate
 
 if TYPE_CHECKING:
-    from agent.runtime import SessionCore
+    from agent.session_core import SessionCore
 
 ToolHandler = Callable[[Any], Any]
 
@@ -445,7 +447,7 @@ class ToolErrorsMiddleware(AgentMiddleware):
         self.core = core
 
     def _explain(self, request: Any, exc: Exception) -> ToolMessage:
-        from tools.errors import explain_exception
+        from tools.core.explain import explain_exception
 
         spec = self.core.specs.get(request.tool_call["name"])
         err = explain_exception(exc, None, spec)
@@ -496,7 +498,7 @@ class ToolScopeMiddleware(AgentMiddleware):
         super().__init__()
         from langchain_core.tools import StructuredTool
 
-        from tools.base import STAGES
+        from tools.core.stages import STAGES
 
         self.budget = budget_chars
         self.specs = {s.name: s for s in specs}

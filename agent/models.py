@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from agent.model_choice import OFFLINE, describe_model
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
 
 BEDROCK_PREFIX = "bedrock_converse:"
 MAX_OUTPUT_TOKENS = 4096
@@ -43,7 +43,7 @@ def bedrock_client(aws: AwsContext) -> Any:
         )
     from botocore.config import Config
 
-    from tools.aws import USER_AGENT
+    from tools.aws.context import USER_AGENT
 
     config = Config(
         retries={"mode": "adaptive", "max_attempts": 3},
@@ -147,7 +147,7 @@ class CatalogModel(BaseChatModel):
         from langchain_core.messages import AIMessage
         from langchain_core.outputs import ChatGeneration, ChatResult
 
-        from tools.base import STAGES
+        from tools.core.stages import STAGES
 
         question = ""
         for message in reversed(messages):

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tools.base import CostEstimate, ToolError, ToolSpec
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.results import CostEstimate
 
 Action = Literal["allow", "ask", "deny"]
 

@@ -1,5 +1,6 @@
 """The agent runtime: a LangChain v1 agent with sagecoach's middleware, conversations in
-SQLite, and the one event API every front end uses (agent/session_api.py).
+SQLite, and the one event API every front end uses (agent/session_api.py). A session is
+opened by `agent.startup.open_session`:
 
     session = await open_session(settings)
     async for event in session.send("list my buckets"):
@@ -14,18 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.conversations import DB_NAME, ConversationStore, new_conversation_id
-from agent.environment import AwsEnvironment, new_session_id, open_environment
+from agent.conversations import ConversationStore, new_conversation_id
+from agent.environment import AwsEnvironment
 from agent.events import (
     AnyEvent,
     ApprovalRequest,
@@ -41,176 +39,20 @@ from agent.events import (
     ToolProgress,
     TurnFinished,
 )
-from agent.model_choice import describe_model, resolve_model_spec
-from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
+from agent.model_choice import describe_model
+from agent.policy import allow_session_offered
 from agent.session_api import ConversationInfo
+from agent.session_core import AuditTee, SessionCore
 from agent.settings import MODES, Settings
-from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolError, ToolSpec
-from tools.redact import redact
+from agent.transcript import message_dict, messages_of, model_id_of, short_summary
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.redact import redact
+from tools.core.results import ProgressEvent
 
 MODEL_CALLS_PER_TURN = 25
-SUMMARY_CHARS = 300
 _DONE = object()
-
-
-# --- audit ---------------------------------------------------------------------------------
-def _open_audit(directory: Path, session_id: str) -> Any:
-    from agent.audit import AuditLog
-
-    return AuditLog(directory, session_id)
-
-
-class AuditTee:
-    """Writes to the audit log from a background thread (each record is fsynced, which must
-    not stall a turn) and keeps the latest records, redacted, in memory (tests, the UI)."""
-
-    def __init__(self, log: Any, keep: int = 2000, background: bool = True) -> None:
-        self.log = log
-        self.records: list[dict[str, Any]] = []
-        self.keep = keep
-        self._queue: queue.Queue = queue.Queue()
-        self._thread: threading.Thread | None = None
-        if log is not None and background:
-            self._thread = threading.Thread(target=self._drain, name="sagecoach-audit", daemon=True)
-            self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                self._write_now(*item)
-            finally:
-                self._queue.task_done()
-
-    def _write_now(self, kind: str, payload: dict[str, Any]) -> None:
-        try:
-            self.log.append(kind, payload)
-        except Exception:  # the audit log must never break a turn
-            pass
-
-    def _write(self, kind: str, payload: dict[str, Any]) -> None:
-        if self.log is None:
-            return
-        if self._thread is not None:
-            self._queue.put((kind, payload))
-        else:
-            self._write_now(kind, payload)
-
-    def _remember(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
-        if len(self.records) > self.keep:
-            del self.records[: len(self.records) - self.keep]
-
-    def append(self, kind: str, payload: dict[str, Any]) -> None:
-        self._remember({"kind": kind, **redact(dict(payload))})
-        self._write(kind, payload)
-
-    def aws_call_sink(self, record: dict[str, Any]) -> None:
-        self._remember({"kind": "aws_call", **record})
-        self._write("aws_call", record)
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("kind") == kind]
-
-    def flush(self) -> None:
-        """Wait until every record so far is on disk."""
-        if self._thread is not None:
-            self._queue.join()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self.log is not None:
-            with contextlib.suppress(Exception):
-                self.log.close()
-
-
-# --- the state middleware shares -----------------------------------------------------------
-class SessionCore:
-    """What the middleware needs: tools, policy inputs, pending approvals, audit."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        env: AwsEnvironment,
-        specs: dict[str, ToolSpec],
-        audit: AuditTee,
-        model_id: str,
-    ) -> None:
-        self.settings = settings
-        self.env = env
-        self.specs = specs
-        self.audit_log = audit
-        self.model_id = model_id
-        self.mode: str = settings.mode
-        self.budget = SessionBudget()
-        self.pending: dict[str, ApprovalRequest] = {}
-        self.turn_cost = 0.0
-
-    @property
-    def region(self) -> str:
-        return self.env.aws.region
-
-    def audit(self, kind: str, payload: dict[str, Any]) -> None:
-        self.audit_log.append(kind, payload)
-
-    def charge(self, estimate: CostEstimate | None) -> None:
-        self.budget.charge(estimate)
-        if estimate is not None and estimate.high_usd is not None:
-            self.turn_cost += float(estimate.high_usd)
-
-    def record_tool(
-        self,
-        call: dict[str, Any],
-        spec: ToolSpec | None,
-        status: str,
-        duration_ms: float,
-        *,
-        error: str = "",
-        resources: list[Any] | None = None,
-        estimate: CostEstimate | None = None,
-    ) -> None:
-        self.audit(
-            "tool_call",
-            {
-                "name": call.get("name"),
-                "call_id": call.get("id"),
-                "stage": spec.stage if spec else "",
-                "risk": spec.risk if spec else "",
-                "args": redact(call.get("args") or {}),
-                "status": status,
-                "duration_ms": round(duration_ms, 2),
-                "error": error,
-                "resources": resources or [],
-                "estimate": estimate.to_dict() if estimate else None,
-            },
-        )
-
-    def approval_request(
-        self, spec: ToolSpec, call: dict[str, Any], args: Any, verdict: PolicyDecision
-    ) -> ApprovalRequest:
-        aws = self.env.aws
-        return ApprovalRequest(
-            call_id=call["id"],
-            tool=spec.name,
-            stage=spec.stage,
-            risk=spec.risk,
-            args=args.model_dump(mode="json"),
-            description=spec.description,
-            operations=list(spec.operations),
-            estimate=verdict.estimate.to_dict() if verdict.estimate else None,
-            account=aws.account_label,
-            region=aws.region,
-            profile=aws.profile,
-            sandbox=aws.is_sandbox,
-            mode=self.mode,
-            reason=verdict.reason,
-            allow_session_offered=allow_session_offered(spec),
-        )
 
 
 @dataclass
@@ -262,7 +104,7 @@ class AgentSession:
         self.store = store
         self.ledger = ledger
         self.core = SessionCore(
-            settings, env, {s.name: s for s in specs}, audit, _model_id(model, model_spec)
+            settings, env, {s.name: s for s in specs}, audit, model_id_of(model, model_spec)
         )
         self._cancel_event = _new_event()
         self._task: asyncio.Task | None = None
@@ -301,7 +143,7 @@ class AgentSession:
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
-        from tools.langchain_adapter import to_langchain_tools
+        from tools.core.langchain_adapter import to_langchain_tools
 
         tools = to_langchain_tools(specs, self._tool_context)
         middleware: list[Any] = [
@@ -443,7 +285,7 @@ class AgentSession:
             turn = _Turn()
             state = await self.agent.aget_state(self._config)
             for task in getattr(state, "tasks", ()) or ():
-                for message in _messages_of(getattr(task, "result", None)):
+                for message in messages_of(getattr(task, "result", None)):
                     if isinstance(message, ToolMessage):
                         turn.finished.add(message.tool_call_id)
         for request in self.core.pending.values():
@@ -577,7 +419,7 @@ class AgentSession:
             for node, update in data.items():
                 if node == "__interrupt__":
                     continue  # read from the saved state when the stream ends
-                for message in _messages_of(update):
+                for message in messages_of(update):
                     events.extend(self._committed(message, turn))
             return events
         return []
@@ -670,7 +512,7 @@ class AgentSession:
                 call_id=message.tool_call_id,
                 name=message.name or call.get("name", ""),
                 status=status,
-                summary=_summary(content),
+                summary=short_summary(content),
                 duration_ms=round(float(duration or 0.0), 2),
                 data=dict(artifact.get("data") or {}),
                 error_kind=artifact.get("error_kind", "") if status != "success" else "",
@@ -684,7 +526,7 @@ class AgentSession:
         return events
 
     def _error_event(self, exc: BaseException) -> ErrorEvent:
-        from tools.errors import explain_exception
+        from tools.core.explain import explain_exception
 
         err = explain_exception(exc, None, None)
         message = err.message.replace("the call failed", "the model call failed")
@@ -711,7 +553,7 @@ class AgentSession:
         answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
         done: dict[str, ToolMessage] = {}
         for task in getattr(state, "tasks", ()) or ():
-            for message in _messages_of(getattr(task, "result", None)):
+            for message in messages_of(getattr(task, "result", None)):
                 if isinstance(message, ToolMessage):
                     done[message.tool_call_id] = message
         fixes: list[ToolMessage] = []
@@ -752,7 +594,7 @@ class AgentSession:
         self.conversation_id = conversation_id
         await self._load_pending()
         state = await self.agent.aget_state(self._config)
-        return [_message_dict(m) for m in (state.values or {}).get("messages", [])]
+        return [message_dict(m) for m in (state.values or {}).get("messages", [])]
 
     async def delete_conversation(self, conversation_id: str) -> None:
         await self.saver.adelete_thread(conversation_id)
@@ -782,160 +624,3 @@ def _new_event() -> Any:
     import threading
 
     return threading.Event()
-
-
-def _messages_of(update: Any) -> list[Any]:
-    """Messages inside a node update (a dict, a Command, or a list of those)."""
-    if update is None:
-        return []
-    if isinstance(update, list):
-        out: list[Any] = []
-        for item in update:
-            out.extend(_messages_of(item))
-        return out
-    if isinstance(update, dict):
-        messages = update.get("messages") or []
-        return list(messages) if isinstance(messages, list | tuple) else [messages]
-    inner = getattr(update, "update", None)  # langgraph Command
-    return _messages_of(inner) if inner is not None else []
-
-
-def _summary(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
-
-
-def _message_dict(message: Any) -> dict[str, Any]:
-    role = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}.get(
-        message.type, message.type
-    )
-    out: dict[str, Any] = {"role": role, "id": message.id, "text": message.text}
-    if isinstance(message, AIMessage) and message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls
-        ]
-    if isinstance(message, ToolMessage):
-        out["tool_call_id"] = message.tool_call_id
-        out["name"] = message.name
-        out["status"] = message.status
-    return out
-
-
-def _model_id(model: Any, spec: str) -> str:
-    return str(
-        getattr(model, "model_id", None)
-        or getattr(model, "model", None)
-        or spec
-        or type(model).__name__
-    )
-
-
-def _open_ledger(state_dir: Path) -> Any:
-    try:
-        from tools.ledger import ResourceLedger
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return ResourceLedger.in_state_dir(state_dir)
-    except Exception:
-        return None
-
-
-async def open_session(
-    settings: Settings,
-    *,
-    conversation: str | None = None,
-    model: Any = None,
-    sandbox_endpoint: str | None = None,
-    tools: list[ToolSpec] | None = None,
-    retry_delay: float = 1.0,
-) -> AgentSession:
-    """Start a session: environment, audit log, model, checkpointer, agent.
-
-    `model` injects a chat model instance (tests); `sandbox_endpoint` reuses a running moto
-    server; `tools` replaces the registry's tool set (tests, scoped sessions)."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    from agent.models import make_chat_model
-    from tools.price_refresh import use_cache
-
-    use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
-    session_id = new_session_id()
-    audit = AuditTee(_open_audit(settings.audit_dir, session_id))
-    env = open_environment(
-        settings,
-        session_id=session_id,
-        on_aws_call=audit.aws_call_sink,
-        sandbox_endpoint=sandbox_endpoint,
-    )
-    try:
-        spec = resolve_model_spec(settings.model, is_sandbox=env.is_sandbox, region=env.aws.region)
-        if model is None:
-            model = make_chat_model(spec, env.aws)
-        else:
-            spec = settings.model or getattr(model, "_llm_type", "injected")
-        if tools is None:
-            from tools.registry import load_all
-
-            tools = load_all().all()
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        saver_cm = AsyncSqliteSaver.from_conn_string(str(settings.state_dir / DB_NAME))
-        saver = await saver_cm.__aenter__()
-        await saver.setup()
-        store = ConversationStore(saver)
-        await store.setup()
-        if conversation and not await store.exists(conversation):
-            await saver_cm.__aexit__(None, None, None)
-            raise KeyError(f"no conversation '{conversation}' (see `sagecoach ask --list`)")
-        conversation_id = conversation or new_conversation_id()
-        await store.ensure(conversation_id)
-    except BaseException:
-        env.close()
-        audit.close()
-        raise
-    session = AgentSession(
-        settings=settings,
-        env=env,
-        model=model,
-        model_spec=spec,
-        specs=tools,
-        audit=audit,
-        saver_cm=saver_cm,
-        saver=saver,
-        store=store,
-        session_id=session_id,
-        conversation_id=conversation_id,
-        ledger=_open_ledger(settings.state_dir),
-        retry_delay=retry_delay,
-    )
-    aws = env.aws
-    audit.append(
-        "session_start",
-        {
-            "model": spec,
-            "mode": settings.mode,
-            "sandbox": aws.is_sandbox,
-            "region": aws.region,
-            "account": aws.account_label,
-            "profile": aws.profile,
-            "conversation": conversation_id,
-            "environment": env.reason,
-        },
-    )
-    if settings.mode == "read-only":
-        aws.set_read_only(True)
-    session.notices = await asyncio.to_thread(_startup_notices, env, session_id)
-    if conversation:
-        await session._load_pending()
-    return session
-
-
-def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
-    """What a person must know before the first request: where calls go, what is still billing."""
-    from tools.ledger import startup_endpoint_warning
-
-    notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
-    warning = startup_endpoint_warning(env.aws, session_id)
-    if warning:
-        notices.append(Notice(warning, "warning"))
-    return notices

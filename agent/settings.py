@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     def _role_shape(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        from tools.validators import check_role_arn
+        from tools.core.validators import check_role_arn
 
         return check_role_arn(value.strip())
 

@@ -26,8 +26,8 @@ def _size(obj: Any) -> int:
 def measure() -> dict[str, Any]:
     from langchain_aws.chat_models.bedrock_converse import _format_tools
 
-    from tools.langchain_adapter import to_langchain_tools
-    from tools.registry import load_all
+    from tools.core.langchain_adapter import to_langchain_tools
+    from tools.core.registry import load_all
 
     specs = load_all().all()
     sent = _format_tools(to_langchain_tools(specs, None))
@@ -40,7 +40,7 @@ def measure() -> dict[str, Any]:
     from langchain_core.messages import HumanMessage
 
     from agent.middleware import ToolScopeMiddleware
-    from tools.base import STAGES
+    from tools.core.stages import STAGES
 
     scope = ToolScopeMiddleware(specs)
     all_tools = [*to_langchain_tools(specs, None), *scope.tools]

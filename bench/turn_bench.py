@@ -32,7 +32,7 @@ class _Args(BaseModel):
 
 
 def _noop(ctx: Any, args: _Args) -> Any:
-    from tools.base import ToolResult
+    from tools.core.results import ToolResult
 
     return ToolResult(f"ok {args.name}", data={"rows": [{"name": args.name}]})
 
@@ -55,10 +55,10 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 async def measure(turns: int = 50, warmup: int = 3) -> dict[str, Any]:
     from agent.events import ToolCallFinished, ToolCallStarted, TurnFinished
-    from agent.runtime import open_session
     from agent.settings import Settings
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel, tool_turn
-    from tools.base import ToolSpec
+    from tools.core.declaration import ToolSpec
 
     spec = ToolSpec("bench_noop", "general", "Do nothing.", "read", (), _Args, _noop)
     total = turns + warmup

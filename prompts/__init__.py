@@ -1,4 +1,6 @@
-"""Prompt texts, shipped as package data and loaded with importlib.resources."""
+"""Prompt texts (markdown), shipped as package data and loaded with importlib.resources.
+Imports nothing of ours; read by agent (and shown by tui).
+"""
 
 from __future__ import annotations
 

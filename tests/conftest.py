@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import Sandbox
-from tools.aws import AwsContext
-from tools.base import ToolContext
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agent.policy import SessionBudget, decide
-from tools.aws import AwsContext
-from tools.registry import all_tools, get_tool
+from tools.aws.context import AwsContext
+from tools.core.registry import all_tools, get_tool
 
 
 def mutating_tools(modules: tuple[str, ...]) -> list[str]:

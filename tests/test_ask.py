@@ -32,7 +32,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> ScriptedChatModel
     model = ScriptedChatModel(script=[])
 
     async def fake_open(settings: Any, conversation: str | None) -> Any:
-        from agent.runtime import open_session
+        from agent.startup import open_session
 
         return await open_session(
             settings, conversation=conversation, model=model, sandbox_endpoint=sandbox.endpoint,

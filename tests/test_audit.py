@@ -13,7 +13,7 @@ import pytest
 
 from agent import audit
 from agent.audit import GENESIS, AuditLog, parse_since, read_records, verify
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
 
 
 def lines_of(path: Path) -> list[str]:

@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from agent.environment import choose_sandbox, open_environment
 from agent.settings import load_settings
 from sandbox.server import Sandbox
-from tools.aws import USER_AGENT, AwsContext
-from tools.guard import ReadOnlyViolation, allowed_in_read_only, classify
+from tools.aws.context import USER_AGENT, AwsContext
+from tools.aws.guard import ReadOnlyViolation, allowed_in_read_only, classify
 
 
 def test_sandbox_serves_s3_and_sagemaker_on_loopback_only() -> None:

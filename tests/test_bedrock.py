@@ -22,8 +22,8 @@ from agent.events import (
     TurnFinished,
 )
 from agent.models import ModelError, make_chat_model
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.bedrock_stub import BedrockStub, encode_frame, event_frame, exception_frame, tool_use
 from tests.test_runtime import TOOLS, buckets, collect, of
 
@@ -75,7 +75,7 @@ def test_encoder_matches_botocore_decoder() -> None:
 
 
 def test_converse_json_path(stub: BedrockStub, sandbox: Any) -> None:
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     stub.push(text="Checking.", tool_uses=[tool_use("tst_list_buckets", {}, "tooluse_a")])
     aws = AwsContext(sandbox_endpoint=sandbox.endpoint, session_id="t")
@@ -93,7 +93,7 @@ def test_converse_json_path(stub: BedrockStub, sandbox: Any) -> None:
 
 
 def test_sandbox_without_a_bedrock_endpoint_is_refused(sandbox: Any) -> None:
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     aws = AwsContext(sandbox_endpoint=sandbox.endpoint, session_id="t")
     with pytest.raises(ModelError, match="sandbox has no Bedrock"):
@@ -101,7 +101,7 @@ def test_sandbox_without_a_bedrock_endpoint_is_refused(sandbox: Any) -> None:
 
 
 def test_unknown_provider_names_the_package(sandbox: Any) -> None:
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     aws = AwsContext(sandbox_endpoint=sandbox.endpoint, session_id="t")
     with pytest.raises(ModelError, match="langchain-ollama"):
@@ -284,7 +284,7 @@ async def test_thread_valid_after_a_cancelled_turn(
 def test_real_aws_path_uses_the_session_client_and_endpoint_variable(
     stub: BedrockStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tools import catalog
-from tools.base import STAGES, ToolContext, ToolError
-from tools.registry import load_all
+from tools.catalog import lookup, recommender
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import load_all
+from tools.core.stages import STAGES
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "aws-ml-pipeline-stages.md"
 
@@ -97,14 +99,12 @@ def test_seed_parsing_found_every_stage() -> None:
     if SEED.is_file():  # the embedded copy agrees with the document
         for number, names in SEED_SERVICES.items():
             for name in names:
-                assert catalog.find_service(name) in {
-                    catalog.find_service(n) for n in parsed[number]
-                }
+                assert lookup.find_service(name) in {lookup.find_service(n) for n in parsed[number]}
 
 
 def test_every_seed_stage_is_in_the_catalog_in_order() -> None:
-    assert [(s.id, s.number, s.title) for s in catalog.stages()] == list(STAGES)
-    for st in catalog.stages():
+    assert [(s.id, s.number, s.title) for s in lookup.stages()] == list(STAGES)
+    for st in lookup.stages():
         assert st.purpose and st.services
 
 
@@ -112,17 +112,17 @@ def test_every_seed_stage_is_in_the_catalog_in_order() -> None:
     ("number", "name"), [(n, name) for n, names in seed_services().items() for name in names]
 )
 def test_every_seed_service_is_in_its_stage(number: int, name: str) -> None:
-    svc = catalog.find_service(name)
+    svc = lookup.find_service(name)
     assert svc is not None, f"{name} is missing from the catalog"
     stage_id = STAGES[number - 1][0]
     assert stage_id in svc.stages, f"{svc.name} is not listed under {stage_id}"
-    assert svc.id in catalog.get_stage(stage_id).services  # type: ignore[union-attr]
+    assert svc.id in lookup.get_stage(stage_id).services  # type: ignore[union-attr]
 
 
 def test_every_service_is_fully_described() -> None:
-    ids = [s.id for s in catalog.services()]
+    ids = [s.id for s in lookup.services()]
     assert len(ids) == len(set(ids))
-    for svc in catalog.services():
+    for svc in lookup.services():
         for text in (svc.purpose, svc.use_when, svc.avoid_when, svc.billing):
             assert len(text) > 20, (svc.id, text)
         assert svc.tools or svc.console, f"{svc.id}: no tool and no console guidance"
@@ -135,28 +135,28 @@ def test_every_service_is_fully_described() -> None:
 
 
 def test_stage_lists_agree_with_service_stages() -> None:
-    for st in catalog.stages():
-        assert set(st.services) == {s.id for s in catalog.services() if st.id in s.stages}
+    for st in lookup.stages():
+        assert set(st.services) == {s.id for s in lookup.services() if st.id in s.stages}
         assert len(st.services) == len(set(st.services))
 
 
 def test_console_only_services_say_what_to_do() -> None:
-    wrangler = catalog.find_service("Data Wrangler")
+    wrangler = lookup.find_service("Data Wrangler")
     assert wrangler is not None and wrangler.console_only
     assert "Studio" in wrangler.console
-    assert catalog.find_service("Studio Notebooks").console_only  # type: ignore[union-attr]
-    assert not catalog.find_service("Athena").console_only  # type: ignore[union-attr]
+    assert lookup.find_service("Studio Notebooks").console_only  # type: ignore[union-attr]
+    assert not lookup.find_service("Athena").console_only  # type: ignore[union-attr]
 
 
 def test_catalog_tools_that_exist_are_registered_for_a_related_stage() -> None:
     registry = load_all()
-    for svc in catalog.services():
+    for svc in lookup.services():
         for name in svc.tools:
             if name in registry:
                 spec = registry.get(name)
                 # a tool acts in a stage the service belongs to, or is a general/shared helper
                 related = {*svc.stages, "general"} | {
-                    s for other in catalog.services_using_tool(name) for s in other.stages
+                    s for other in lookup.services_using_tool(name) for s in other.stages
                 }
                 assert spec.stage in related, (name, spec.stage, svc.id)
 
@@ -166,9 +166,11 @@ def test_every_stage_tool_is_named_by_a_catalog_service() -> None:
     missing = sorted(
         spec.name
         for spec in load_all().all()
-        if spec.stage != "general" and spec.name not in catalog.all_tool_names()
+        if spec.stage != "general" and spec.name not in lookup.all_tool_names()
     )
-    assert not missing, f"add these tools to a service's `tools` in tools/catalog.py: {missing}"
+    assert not missing, (
+        f"add these tools to a service's `tools` in its stage's tools/stages/<stage>/catalog.py: {missing}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,35 +191,35 @@ def test_every_stage_tool_is_named_by_a_catalog_service() -> None:
     ],
 )
 def test_find_service_by_name_alias_or_id(query: str, expected: str) -> None:
-    svc = catalog.find_service(query)
+    svc = lookup.find_service(query)
     assert svc is not None and svc.id == expected
 
 
 def test_get_stage_by_id_number_or_words() -> None:
-    assert catalog.get_stage("training").id == "training"  # type: ignore[union-attr]
-    assert catalog.get_stage("4").id == "training"  # type: ignore[union-attr]
-    assert catalog.get_stage("Model deployment").id == "deployment"  # type: ignore[union-attr]
-    assert catalog.get_stage("feature engineering").id == "features"  # type: ignore[union-attr]
-    assert catalog.get_stage("eda").id == "preparation"  # type: ignore[union-attr]
-    assert catalog.get_stage("astrology") is None
+    assert lookup.get_stage("training").id == "training"  # type: ignore[union-attr]
+    assert lookup.get_stage("4").id == "training"  # type: ignore[union-attr]
+    assert lookup.get_stage("Model deployment").id == "deployment"  # type: ignore[union-attr]
+    assert lookup.get_stage("feature engineering").id == "features"  # type: ignore[union-attr]
+    assert lookup.get_stage("eda").id == "preparation"  # type: ignore[union-attr]
+    assert lookup.get_stage("astrology") is None
 
 
 def test_normalize_constraints() -> None:
-    assert catalog.normalize_constraints(["no code", "Cheapest", "low latency"]) == [
+    assert recommender.normalize_constraints(["no code", "Cheapest", "low latency"]) == [
         "no-code",
         "cheapest",
         "realtime",
     ]
-    assert catalog.normalize_constraints(["streaming"]) == ["streaming"]
-    assert catalog.normalize_constraints(["gluten-free"]) == ["gluten-free"]  # kept, harmless
-    assert catalog.normalize_constraints("without writing code, as cheap as possible") == [
+    assert recommender.normalize_constraints(["streaming"]) == ["streaming"]
+    assert recommender.normalize_constraints(["gluten-free"]) == ["gluten-free"]  # kept, harmless
+    assert recommender.normalize_constraints("without writing code, as cheap as possible") == [
         "no-code",
         "cheapest",
     ]
 
 
 def top(goal: str = "", stage: str | None = None, constraints=(), n: int = 1) -> list[str]:
-    ranked, _ = catalog.recommend(goal, stage=stage, constraints=list(constraints), limit=n)
+    ranked, _ = recommender.recommend(goal, stage=stage, constraints=list(constraints), limit=n)
     return [r.service.id for r in ranked]
 
 
@@ -264,15 +266,15 @@ def test_constraints_change_the_ranking() -> None:
     assert cheap[0] == "serverless-inference"
     assert cheap.index("endpoints") > cheap.index("batch-transform")
     # "no code" pushes code-first services down and says why
-    ranked, _ = catalog.recommend(stage="preparation", constraints=["no code"], limit=10)
+    ranked, _ = recommender.recommend(stage="preparation", constraints=["no code"], limit=10)
     lam = next(r for r in ranked if r.service.id == "lambda")
     assert any("does not fit 'no-code'" in reason for reason in lam.reasons)
     assert [r.service.id for r in ranked].index("lambda") > 2
 
 
 def test_recommend_is_deterministic_and_explains() -> None:
-    a = catalog.recommend("deploy cheaply", limit=5)
-    b = catalog.recommend("deploy cheaply", limit=5)
+    a = recommender.recommend("deploy cheaply", limit=5)
+    b = recommender.recommend("deploy cheaply", limit=5)
     assert [r.to_dict() for r in a[0]] == [r.to_dict() for r in b[0]]
     ranked, understood = a
     assert understood == {"stages": ["deployment"], "constraints": ["cheapest"]}
@@ -281,16 +283,16 @@ def test_recommend_is_deterministic_and_explains() -> None:
 
 
 def test_explicit_stage_limits_the_results() -> None:
-    ranked, _ = catalog.recommend("anything cheap", stage="tuning", limit=10)
+    ranked, _ = recommender.recommend("anything cheap", stage="tuning", limit=10)
     assert [r.service.id for r in ranked] == ["automatic-model-tuning"]
     with pytest.raises(ValueError, match="unknown stage 'astrology'"):
-        catalog.recommend("x", stage="astrology")
+        recommender.recommend("x", stage="astrology")
 
 
 # --- the knowledge tools -------------------------------------------------------------------------
 @pytest.fixture
 def ctx() -> ToolContext:
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     # No AWS call is made by these tools; the endpoint is never contacted.
     return ToolContext(AwsContext(sandbox_endpoint="http://127.0.0.1:9", session_id="k"))

@@ -10,8 +10,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from tools.base import STAGES
-from tools.registry import load_all
+from tools.core.registry import load_all
+from tools.core.stages import STAGES
 from tui.cli import app
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-import tools.collection as collection
+import tools.stages.collection.s3_upload as s3_upload
 from sandbox.demo_data import write_churn_csv
 from sandbox.server import Sandbox
-from tools.aws import AwsContext
-from tools.base import ProgressEvent, ToolContext, ToolError
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
+from tools.core.results import ProgressEvent
+from tools.stages.shared.s3_reads import human_bytes
 
 ROLE = "arn:aws:iam::123456789012:role/GlueRole"
 
@@ -89,7 +92,7 @@ def test_upload_single_file_reports_progress_and_size(
     size = churn_file.stat().st_size
     assert args.size_bytes == size
     estimate = spec.estimate(args, "us-east-1")
-    assert f"1 file(s), {collection.human(size)} to upload" in estimate.basis
+    assert f"1 file(s), {human_bytes(size)} to upload" in estimate.basis
     result = spec.run(ctx, args)
     body = ctx.client("s3").get_object(Bucket="up-bucket", Key="data/churn.csv")["Body"].read()
     assert body == churn_file.read_bytes()
@@ -107,8 +110,8 @@ def test_upload_single_file_reports_progress_and_size(
 def test_upload_large_file_uses_multipart(
     tool_ctx: ToolContext, tmp_path: Path, aws_calls: list[dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(collection, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
-    monkeypatch.setattr(collection, "MULTIPART_CHUNK", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_upload, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_upload, "MULTIPART_CHUNK", 5 * 1024 * 1024)
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * (11 * 1024 * 1024))
     run(tool_ctx, "s3_create_bucket", bucket="big-bucket")

@@ -11,23 +11,23 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from tools.aws import AwsContext
-from tools.base import NotEmulated, ToolContext, ToolError
-from tools.deployment import (
-    apigateway_create_rest_api,
-    lambda_create_endpoint_proxy,
-    sagemaker_create_endpoint,
-    sagemaker_create_model,
-    sagemaker_delete_endpoint,
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import NotEmulated, ToolError
+from tools.ledger.store import ResourceLedger
+from tools.stages.deployment.endpoint_delete import sagemaker_delete_endpoint
+from tools.stages.deployment.endpoint_status import (
     sagemaker_describe_endpoint,
-    sagemaker_describe_transform_job,
-    sagemaker_invoke_endpoint,
     sagemaker_list_endpoints,
-    sagemaker_list_models,
-    sagemaker_start_transform_job,
-    sagemaker_update_endpoint,
 )
-from tools.ledger import ResourceLedger
+from tools.stages.deployment.endpoints import sagemaker_create_endpoint, sagemaker_update_endpoint
+from tools.stages.deployment.invoke import sagemaker_invoke_endpoint
+from tools.stages.deployment.models import sagemaker_create_model, sagemaker_list_models
+from tools.stages.deployment.proxy import apigateway_create_rest_api, lambda_create_endpoint_proxy
+from tools.stages.deployment.transform import (
+    sagemaker_describe_transform_job,
+    sagemaker_start_transform_job,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-exec"
 XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -579,7 +579,7 @@ def test_lambda_proxy_and_rest_api(ledger_ctx: ToolContext) -> None:
 
 
 def test_proxy_zip_holds_only_the_handler() -> None:
-    from tools.deployment import PROXY_HANDLER, proxy_zip
+    from tools.stages.deployment.proxy import PROXY_HANDLER, proxy_zip
 
     with zipfile.ZipFile(io.BytesIO(proxy_zip())) as archive:
         assert archive.namelist() == ["handler.py"]

@@ -14,20 +14,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.events import ApprovalRequested, Decision, ToolCallFinished
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from sandbox.server import Sandbox
 from tests.safety_helpers import check_unapproved_call_sends_nothing
 from tests.safety_helpers import mutating_tools as _mutating_tools
 from tests.scripted_model import ScriptedChatModel, tool_turn
 from tests.test_deployment import ROLE, make_training_job
-from tools.aws import AwsContext
-from tools.base import Resource, ToolContext, ToolError
-from tools.ledger import ResourceLedger
-from tools.orchestration import remember_definition
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
+from tools.core.results import Resource
+from tools.ledger.store import ResourceLedger
+from tools.stages.orchestration.definition import remember_definition
 
-MODULES = ("tools.deployment", "tools.monitoring", "tools.orchestration", "tools.ledger_tools")
+MODULES = (
+    "tools.stages.deployment.",
+    "tools.stages.monitoring.",
+    "tools.stages.orchestration.",
+    "tools.ledger.session_tools",
+)
 LAMBDA_ROLE = "arn:aws:iam::123456789012:role/proxy"
 
 SAMPLE_ARGS: dict[str, dict] = {

@@ -19,7 +19,7 @@ from agent.offline.evaluate import (
     load_cases,
     run_eval,
 )
-from tools.registry import all_tools
+from tools.core.registry import all_tools
 
 CASES = Path(__file__).parent / "eval" / "cases.jsonl"
 STAGES = (

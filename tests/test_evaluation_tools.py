@@ -9,9 +9,10 @@ import pytest
 from botocore.stub import Stubber
 
 from sandbox.server import seed_demo
-from tools.aws import AwsContext
-from tools.base import ToolContext, ToolError
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"

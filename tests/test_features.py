@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from botocore.stub import ANY, Stubber
 
-import tools.features as features
+import tools.stages.features.feature_records as feature_records
+import tools.stages.features.processing as processing
 from sandbox.demo_data import churn_csv
-from tools.aws import AwsContext
-from tools.base import ProgressEvent, ToolContext, ToolError
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
+from tools.core.results import ProgressEvent
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -212,7 +215,7 @@ def _record(**values: str) -> list[dict[str, str]]:
 def test_ingest_puts_records_with_progress_and_counts_failures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(features, "INGEST_WORKERS", 1)  # deterministic order for the Stubber
+    monkeypatch.setattr(feature_records, "INGEST_WORKERS", 1)  # deterministic order for the Stubber
     data = tmp_path / "rows.csv"
     data.write_text(
         "id,signup,score,extra\nA,2024-01-02,1.5,x\n,2024-01-03,2.0,y\nB,2024-01-04 10:00:00,,z\nC,2024-01-05,3,w\n"
@@ -305,13 +308,13 @@ def test_get_record_with_stubber() -> None:
 
 
 def test_build_processing_job_request_shape(script: Path) -> None:
-    args = features.ProcessingJobArgs(
+    args = processing.ProcessingJobArgs(
         job_name="prep-1", script=str(script), role_arn=ROLE, inputs={"raw": "s3://b-in/raw/"},
         outputs={"train": "s3://b-out/train/"}, instance_type="ml.m5.xlarge", instance_count=2,
         max_runtime_s=1800, arguments=["--split", "0.2"],
     )  # fmt: skip
     tags = [{"Key": "CreatedBy", "Value": "sagecoach"}]
-    request = features.build_processing_job_request(
+    request = processing.build_processing_job_request(
         args, region="us-east-1", tags=tags, code_uri="s3://b-out/code/preprocess.py"
     )
     assert request == {
@@ -366,7 +369,7 @@ def test_build_processing_job_request_shape(script: Path) -> None:
         "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
         "Tags": tags,
     }
-    spark = features.build_processing_job_request(
+    spark = processing.build_processing_job_request(
         args.model_copy(update={"framework": "spark"}),
         region="eu-west-1",
         tags=[],

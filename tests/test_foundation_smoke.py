@@ -1,4 +1,4 @@
-from tools.base import STAGES
+from tools.core.stages import STAGES
 
 
 def test_nine_stages() -> None:

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from tools.redact import redact, redact_text
-from tools.sql_readonly import is_read_only_sql, why_not_read_only
-from tools.validators import BucketName, RoleArn, S3Uri, SageMakerName, parse_s3_uri
+from tools.aws.sql_readonly import is_read_only_sql, why_not_read_only
+from tools.core.redact import redact, redact_text
+from tools.core.validators import BucketName, RoleArn, S3Uri, SageMakerName, parse_s3_uri
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,16 @@ from langchain_core.tools import BaseTool
 
 from agent.middleware import LOAD_STAGE_TOOL, ToolScopeMiddleware
 from tests.test_runtime import TOOLS, BucketArgs, NoArgs
-from tools.base import ToolContext, ToolError, ToolResult, ToolSpec
-from tools.langchain_adapter import simple_context_factory, to_langchain_tool, to_langchain_tools
-from tools.registry import load_all
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import ToolError
+from tools.core.langchain_adapter import (
+    simple_context_factory,
+    to_langchain_tool,
+    to_langchain_tools,
+)
+from tools.core.registry import load_all
+from tools.core.results import ToolResult
 
 NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 UNSUPPORTED_TOP = ("anyOf", "oneOf", "allOf", "not", "if", "$ref")
@@ -81,7 +88,7 @@ def _call(tool: BaseTool, args: dict[str, Any], call_id: str = "call-1") -> Tool
 def test_result_becomes_content_and_artifact_and_ledger(
     tool_ctx: ToolContext, sandbox: Any, tmp_path: Path
 ) -> None:
-    from tools.ledger import ResourceLedger
+    from tools.ledger.store import ResourceLedger
 
     tool_ctx.ledger = ResourceLedger(tmp_path / "ledger.json")
     create = next(t for t in TOOLS if t.name == "tst_create_bucket")

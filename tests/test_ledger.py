@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from tools.base import Resource, ToolContext, ToolResult, ToolSpec
-from tools.ledger import (
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.results import Resource, ToolResult
+from tools.ledger.store import (
     DELETED,
     FINISHED,
     LedgerEntry,
@@ -180,7 +182,7 @@ def test_find_running_endpoints_from_earlier_sessions(aws, aws_calls) -> None:
 
 
 def test_startup_warning_never_raises(aws) -> None:
-    from tools.ledger import startup_endpoint_warning
+    from tools.ledger.store import startup_endpoint_warning
 
     _endpoint(aws, "left-on", [{"Key": "CreatedBy", "Value": "sagecoach"}])
     assert "left-on" in startup_endpoint_warning(aws, current_session="now")

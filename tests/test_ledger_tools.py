@@ -10,19 +10,19 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.test_deployment import ROLE, make_training_job
-from tools.aws import AwsContext
-from tools.base import Resource, ToolContext, ToolError
-from tools.deployment import (
-    apigateway_create_rest_api,
-    lambda_create_endpoint_proxy,
-    sagemaker_create_endpoint,
-    sagemaker_create_model,
-    sagemaker_start_transform_job,
-)
-from tools.ledger import ResourceLedger
-from tools.ledger_tools import plan_cleanup, session_cleanup, session_list_resources
-from tools.monitoring import cloudwatch_put_alarm
-from tools.orchestration import (
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.results import Resource
+from tools.ledger.cleanup import plan_cleanup
+from tools.ledger.session_tools import session_cleanup, session_list_resources
+from tools.ledger.store import ResourceLedger
+from tools.stages.deployment.endpoints import sagemaker_create_endpoint
+from tools.stages.deployment.models import sagemaker_create_model
+from tools.stages.deployment.proxy import apigateway_create_rest_api, lambda_create_endpoint_proxy
+from tools.stages.deployment.transform import sagemaker_start_transform_job
+from tools.stages.monitoring.cloudwatch_alarms import cloudwatch_put_alarm
+from tools.stages.orchestration.pipelines import (
     pipelines_build_definition,
     pipelines_create_pipeline,
     pipelines_start_execution,

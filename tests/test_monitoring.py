@@ -12,19 +12,17 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from tests.test_deployment import ROLE, TAGS, make_training_job
-from tools.aws import AwsContext
-from tools.base import NotEmulated, ToolContext, ToolError
-from tools.deployment import sagemaker_create_endpoint, sagemaker_create_model
-from tools.monitoring import (
-    cloudtrail_lookup_events,
-    cloudwatch_get_endpoint_metrics,
-    cloudwatch_get_log_events,
-    cloudwatch_list_alarms,
-    cloudwatch_put_alarm,
-    monitor_create_schedule,
-    monitor_list_executions,
-    monitor_list_schedules,
-)
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import NotEmulated, ToolError
+from tools.stages.deployment.endpoints import sagemaker_create_endpoint
+from tools.stages.deployment.models import sagemaker_create_model
+from tools.stages.monitoring.cloudtrail import cloudtrail_lookup_events
+from tools.stages.monitoring.cloudwatch_alarms import cloudwatch_list_alarms, cloudwatch_put_alarm
+from tools.stages.monitoring.cloudwatch_logs import cloudwatch_get_log_events
+from tools.stages.monitoring.cloudwatch_metrics import cloudwatch_get_endpoint_metrics
+from tools.stages.monitoring.model_monitor import monitor_create_schedule
+from tools.stages.monitoring.monitor_runs import monitor_list_executions, monitor_list_schedules
 
 CAPTURE = {
     "EnableCapture": True,

@@ -90,8 +90,8 @@ def _client(service: str, endpoint: str, region: str) -> Any:
 async def test_issue9_flow_store_features_to_cleanup(
     moto_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.runtime import open_session
     from agent.settings import load_settings
+    from agent.startup import open_session
 
     moto_server.reset()
     csv = tmp_path / "churn.csv"

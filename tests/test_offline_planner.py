@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.offline import LABEL, OfflinePlanner, split_steps
 from agent.offline.entities import extract_entities
 from agent.offline.planner import META_KEY
-from tools.base import ToolResult, ToolSpec
-from tools.validators import BucketName, InstanceType, LocalFile, RoleArn, S3Uri, SageMakerName
+from tools.core.declaration import ToolSpec
+from tools.core.results import ToolResult
+from tools.core.validators import BucketName, InstanceType, LocalFile, RoleArn, S3Uri, SageMakerName
 
 
 class CreateBucket(BaseModel):

@@ -15,7 +15,7 @@ from agent.offline.extract import match_service, match_stage
 from agent.offline.memory import Call
 from agent.offline.reply import result_reply
 from agent.offline.structured import find_hyperparameters, find_ranges
-from tools.registry import all_tools
+from tools.core.registry import all_tools
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,27 @@ from typing import Any
 import pytest
 
 from sandbox.server import seed_demo
-from tools.base import ToolContext, ToolError
-from tools.deployment import sagemaker_create_model
-from tools.features import sagemaker_start_processing_job
-from tools.ledger import ResourceLedger
-from tools.orchestration import (
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.ledger.store import ResourceLedger
+from tools.stages.deployment.models import sagemaker_create_model
+from tools.stages.features.processing import sagemaker_start_processing_job
+from tools.stages.orchestration.definition import (
     StepDraft,
     assemble_definition,
+    validate_definition,
+)
+from tools.stages.orchestration.executions import (
+    pipelines_describe_execution,
+    pipelines_list_executions,
+)
+from tools.stages.orchestration.pipelines import (
     estimate_pipeline,
     pipelines_build_definition,
     pipelines_create_pipeline,
-    pipelines_describe_execution,
-    pipelines_list_executions,
     pipelines_start_execution,
-    validate_definition,
 )
-from tools.training.jobs import sagemaker_start_training_job
+from tools.stages.training.jobs import sagemaker_start_training_job
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-exec"
 PROC_OUT = "s3://sagecoach-demo/processed/train/"
@@ -216,7 +221,7 @@ def test_create_without_a_definition_says_what_to_do(ctx: ToolContext) -> None:
 
 
 def test_failed_or_missing_jobs_are_skipped(ctx: ToolContext, tmp_path: Path) -> None:
-    from tools.base import Resource
+    from tools.core.results import Resource
 
     run_session(ctx, tmp_path)
     ctx.ledger.record(  # type: ignore[union-attr]

@@ -9,7 +9,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.policy import SessionBudget, allow_session_offered, decide
-from tools.base import RISKS, CostEstimate, ToolResult, ToolSpec
+from tools.core.declaration import ToolSpec
+from tools.core.results import CostEstimate, ToolResult
+from tools.core.stages import RISKS
 
 
 class Args(BaseModel):

@@ -12,11 +12,12 @@ from botocore.stub import Stubber
 
 from sandbox.demo_data import churn_csv
 from sandbox.server import Sandbox
-from tools import tabular
-from tools.aws import AwsContext
-from tools.base import ToolContext, ToolError
-from tools.preparation import zip_handler
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
+from tools.cost import lookups
+from tools.stages.preparation.lambda_functions import zip_handler
 
 ROLE = "arn:aws:iam::123456789012:role/DataRole"
 MB = 1024**2
@@ -41,7 +42,7 @@ def churn_table(tool_ctx: ToolContext) -> str:
         table="churn",
         s3_uri="s3://lake-bucket/churn/part-0.csv",
     )
-    tabular.forget_lookups()
+    lookups.forget_lookups()
     return "lake.churn"
 
 
@@ -307,7 +308,7 @@ def test_lambda_create_invoke_list_and_estimate(
         listed.data["rows"][0]["name"] == "clean-rows"
         and listed.data["rows"][0]["memory_mb"] == 512
     )
-    tabular.forget_lookups()
+    lookups.forget_lookups()
     estimate = get_tool("lambda_invoke").estimate({"name": "clean-rows"}, "us-east-1", tool_ctx.aws)
     assert "512 MB × up to 60 s" in estimate.basis
     assert estimate.high_usd == pytest.approx(0.2 / 1e6 + 0.5 * 60 * 1.66667e-05, rel=1e-3)

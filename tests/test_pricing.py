@@ -11,8 +11,8 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from tools import price_refresh, pricing
-from tools.pricing import (
+from tools.cost import prices, refresh
+from tools.cost.estimates import (
     estimate_athena_scan,
     estimate_hourly_resource,
     estimate_instances,
@@ -27,9 +27,9 @@ M5_L = 0.115
 @pytest.fixture(autouse=True)
 def bundled_table_only():
     """Each test starts from the bundled table (no refreshed cache from another test)."""
-    pricing.set_cache_path(None)
+    prices.set_cache_path(None)
     yield
-    pricing.set_cache_path(None)
+    prices.set_cache_path(None)
 
 
 # --- estimates ---------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ def test_training_job_estimate_is_instance_count_hours_price() -> None:
     assert est.high_usd == pytest.approx(2 * 3 * M5_XL)
     assert est.low_usd == pytest.approx(2 * 0.1 * M5_XL)  # a job that ends after 6 minutes
     assert est.basis == "2 × ml.m5.xlarge × up to 3 h × $0.23/h"
-    assert est.price_date == pricing.table().price_date and est.price_date
+    assert est.price_date == prices.table().price_date and est.price_date
     assert "us-east-1" in est.source
     assert est.summary().startswith("$0.05–$1.38 (2 × ml.m5.xlarge × up to 3 h × $0.23/h;")
     assert "billed per second while running" in est.notes
@@ -118,9 +118,9 @@ def test_unknown_prices_are_unknown_never_free(call) -> None:
 
 
 def test_check_instance_for_rejects_types_without_a_sku() -> None:
-    assert pricing.check_instance_for("training", "ml.m5.xlarge") == "ml.m5.xlarge"
+    assert prices.check_instance_for("training", "ml.m5.xlarge") == "ml.m5.xlarge"
     with pytest.raises(ValueError, match=r"ml\.t3\.medium is not a known SageMaker training"):
-        pricing.check_instance_for("training", "ml.t3.medium")
+        prices.check_instance_for("training", "ml.t3.medium")
 
 
 # --- refresh from the Price List API (botocore Stubber) ---------------------------------------
@@ -226,19 +226,19 @@ def stubbed_pricing_client():
 
 
 def test_parse_usagetype() -> None:
-    assert price_refresh.parse_usagetype("USE1-Host:ml.m5.xlarge") == ("hosting", "ml.m5.xlarge")
-    assert price_refresh.parse_usagetype("EU-Tsform:ml.c5.xlarge") == ("transform", "ml.c5.xlarge")
-    assert price_refresh.parse_usagetype("Train:ml.m5.large") == ("training", "ml.m5.large")
-    assert price_refresh.parse_usagetype("USE1-TrSpt:ml.m5.large") is None
-    assert price_refresh.parse_usagetype("USE1-Studio:JupyterLab-ml.t3.medium") is None
-    assert price_refresh.parse_usagetype("garbage") is None
+    assert refresh.parse_usagetype("USE1-Host:ml.m5.xlarge") == ("hosting", "ml.m5.xlarge")
+    assert refresh.parse_usagetype("EU-Tsform:ml.c5.xlarge") == ("transform", "ml.c5.xlarge")
+    assert refresh.parse_usagetype("Train:ml.m5.large") == ("training", "ml.m5.large")
+    assert refresh.parse_usagetype("USE1-TrSpt:ml.m5.large") is None
+    assert refresh.parse_usagetype("USE1-Studio:JupyterLab-ml.t3.medium") is None
+    assert refresh.parse_usagetype("garbage") is None
 
 
 def test_refresh_writes_a_cache_the_estimates_use(tmp_path: Path) -> None:
     client, stubber = stubbed_pricing_client()
     path = tmp_path / "cache" / "prices.json"
     pages: list[str] = []
-    report = price_refresh.refresh(
+    report = refresh.refresh(
         client, [REGION], path, progress=pages.append, now=datetime(2026, 11, 24, tzinfo=UTC)
     )
     stubber.assert_no_pending_responses()
@@ -274,7 +274,7 @@ def test_refresh_keeps_other_regions_and_rejects_empty_answers(tmp_path: Path) -
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"regions": {"eu-west-1": {"instances": {"ml.x": {"hosting": 1}}}}}))
     client, _ = stubbed_pricing_client()
-    price_refresh.refresh(client, [REGION], path)
+    refresh.refresh(client, [REGION], path)
     cache = json.loads(path.read_text())
     assert set(cache["regions"]) == {"eu-west-1", REGION}
 
@@ -286,7 +286,7 @@ def test_refresh_keeps_other_regions_and_rejects_empty_answers(tmp_path: Path) -
     stubber.activate()
     before = path.read_text()
     with pytest.raises(RuntimeError, match="no SageMaker instance prices for mars-north-1"):
-        price_refresh.refresh(empty, ["mars-north-1"], path)
+        refresh.refresh(empty, ["mars-north-1"], path)
     assert path.read_text() == before  # nothing half-written
 
 
@@ -300,12 +300,12 @@ def test_cli_refresh_refuses_in_the_sandbox(tmp_path: Path, monkeypatch) -> None
     assert "sandbox has no Price List API" in result.output
     forced = CliRunner().invoke(app, ["prices", "refresh", "--sandbox"])
     assert forced.exit_code == 1 and "--sandbox was given" in forced.output
-    assert not price_refresh.cache_path(tmp_path / "state").exists()
+    assert not refresh.cache_path(tmp_path / "state").exists()
 
 
 def test_cli_refresh_with_credentials_then_show(tmp_path: Path, monkeypatch) -> None:
     from agent import environment
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
     from tui.cli import app
 
     state = tmp_path / "state"
@@ -324,15 +324,15 @@ def test_cli_refresh_with_credentials_then_show(tmp_path: Path, monkeypatch) -> 
     assert asked == [("pricing", "us-east-1")]
     stubber.assert_no_pending_responses()
     assert "7 prices from the AWS Price List API (us-east-1: 3 instance types)" in result.output
-    assert price_refresh.cache_path(state).is_file()
+    assert refresh.cache_path(state).is_file()
 
-    pricing.set_cache_path(None)
+    prices.set_cache_path(None)
     shown = CliRunner().invoke(app, ["prices", "show", "--region", REGION, "--json"])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.output)
     assert data["instances"]["ml.m5.xlarge"]["training"] == 0.24  # from the cache
     assert data["instances"]["ml.m5.large"]["training"] == M5_L  # bundled
-    assert data["cache"] == str(price_refresh.cache_path(state))
+    assert data["cache"] == str(refresh.cache_path(state))
     assert data["units"]["athena_tb_scanned"] == 5.0
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import ApprovalRequested, TurnFinished
-from agent.runtime import open_session
 from agent.settings import Settings
-from tools.pricing import _fmt_rate, estimate_units
+from agent.startup import open_session
+from tools.cost.estimates import _fmt_rate, estimate_units
 
 
 async def _turn(session: Any, text: str) -> list[Any]:

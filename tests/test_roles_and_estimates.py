@@ -14,11 +14,14 @@ from pydantic import BaseModel, ConfigDict
 from agent.environment import open_environment
 from agent.policy import SessionBudget, decide
 from agent.settings import SettingsError, load_settings
-from tools.aws import AwsContext
-from tools.base import CostEstimate, NotEmulated, ToolContext, ToolError, ToolSpec
-from tools.errors import explain_exception
-from tools.registry import get_tool, load_all
-from tools.roles import SANDBOX_ROLE_NAME, TRUSTED_SERVICES, ensure_sandbox_role, resolve_role
+from tools.aws.context import AwsContext
+from tools.aws.roles import SANDBOX_ROLE_NAME, TRUSTED_SERVICES, ensure_sandbox_role, resolve_role
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.explain import explain_exception
+from tools.core.registry import get_tool, load_all
+from tools.core.results import CostEstimate
 
 CONFIGURED = "arn:aws:iam::111122223333:role/TeamSageMakerRole"
 SANDBOX_ROLE = f"arn:aws:iam::123456789012:role/{SANDBOX_ROLE_NAME}"
@@ -137,7 +140,7 @@ TRAIN = {"train_s3_uri": "s3://role-data/train.csv", "job_name": "no-role-given"
 async def test_training_without_role_arn_runs_as_the_sandbox_role_through_the_session(
     sandbox: Any, tmp_path: Path
 ) -> None:
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel
 
     settings = load_settings(sandbox="on", mode="yes", state_dir=tmp_path / "state")
@@ -158,7 +161,7 @@ async def test_training_without_role_arn_runs_as_the_sandbox_role_through_the_se
 
 
 async def test_configured_role_reaches_the_tools(sandbox: Any, tmp_path: Path) -> None:
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel
 
     settings = load_settings(
@@ -291,7 +294,7 @@ def test_real_aws_without_a_role_gets_one_readable_error_before_any_call(tmp_pat
 
 
 def test_real_aws_with_a_configured_role_builds_the_request_with_it(tmp_path: Path) -> None:
-    from tools.training.jobs import StartTrainingArgs, build_training_job_request
+    from tools.stages.training.training_request import StartTrainingArgs, build_training_job_request
 
     args = StartTrainingArgs.model_validate({"train_s3_uri": "s3://b-1/train.csv"})
     with pytest.raises(ToolError, match="No IAM execution role"):
@@ -299,7 +302,7 @@ def test_real_aws_with_a_configured_role_builds_the_request_with_it(tmp_path: Pa
     ctx = _real_ctx(tmp_path, [])
     ctx.default_role_arn = CONFIGURED
     assert resolve_role(ctx, None) == CONFIGURED
-    from tools.roles import with_role
+    from tools.aws.roles import with_role
 
     request = build_training_job_request(with_role(ctx, args), region="us-east-1", tags=[])
     assert request["RoleArn"] == CONFIGURED
@@ -389,7 +392,7 @@ async def test_approval_request_carries_the_looked_up_athena_estimate(
     sandbox: Any, tmp_path: Path
 ) -> None:
     from agent.events import ApprovalRequested
-    from agent.runtime import open_session
+    from agent.startup import open_session
     from tests.scripted_model import ScriptedChatModel, tool_turn
 
     settings = load_settings(sandbox="on", mode="ask", state_dir=tmp_path / "state")

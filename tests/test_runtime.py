@@ -22,11 +22,14 @@ from agent.events import (
     ToolProgress,
     TurnFinished,
 )
-from agent.runtime import AgentSession, open_session
+from agent.runtime import AgentSession
 from agent.session_api import ChatSession
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel, tool_call, tool_turn, tool_turns
-from tools.base import CostEstimate, Resource, ToolContext, ToolResult, ToolSpec
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.results import CostEstimate, Resource, ToolResult
 
 
 class BucketArgs(BaseModel):

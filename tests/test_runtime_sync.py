@@ -15,13 +15,13 @@ from agent.middleware import (
     ModelRetryMiddleware,
     ToolErrorsMiddleware,
 )
-from agent.runtime import AuditTee, SessionCore
+from agent.session_core import AuditTee, SessionCore
 from agent.settings import Settings
 from tests.scripted_model import Fail, ScriptedChatModel, tool_call, tool_turns
 from tests.test_runtime import TOOLS, buckets
-from tools.aws import AwsContext
-from tools.base import ToolContext
-from tools.langchain_adapter import simple_context_factory, to_langchain_tools
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.langchain_adapter import simple_context_factory, to_langchain_tools
 
 
 def _agent(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from agent.policy import SessionBudget, decide
 from tests import test_deployment_property, test_stage1_3_flow, test_training_property
-from tools.registry import all_tools, get_tool
+from tools.core.registry import all_tools, get_tool
 
 MODES = ("ask", "read-only", "dry-run", "auto", "yes")
 

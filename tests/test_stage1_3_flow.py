@@ -12,10 +12,11 @@ import pytest
 from agent.policy import SessionBudget, decide
 from sandbox.demo_data import write_churn_csv
 from sandbox.server import Sandbox
-from tools.aws import AwsContext
-from tools.base import NotEmulated, ToolContext, ToolError
-from tools.guard import ReadOnlyViolation
-from tools.registry import get_tool, tools_for_stage
+from tools.aws.context import AwsContext
+from tools.aws.guard import ReadOnlyViolation
+from tools.core.context import ToolContext
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.registry import get_tool, tools_for_stage
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sandbox.demo_data import churn_csv
-from tools.aws import AwsContext
-from tools.base import ToolContext
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.registry import get_tool
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 

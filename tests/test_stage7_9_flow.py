@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from sandbox.demo_data import churn_csv
 from sandbox.server import Sandbox
-from tools.aws import AwsContext
-from tools.base import ToolContext
-from tools.ledger import ResourceLedger
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.registry import get_tool
+from tools.ledger.store import ResourceLedger
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.runtime import open_session
 from agent.settings import Settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel
-from tools.aws import AwsContext
+from tools.aws.context import AwsContext
 
 
 def _leave_endpoint_running(endpoint: str, session: str) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sandbox.demo_data import churn_csv
-from tools import tabular
+from tools.stages.shared import table_schemas, tabular
 
 
 def test_infer_types_and_stats_on_the_churn_sample() -> None:
@@ -93,26 +93,26 @@ def test_parquet_without_pyarrow_says_so() -> None:
 
 def test_glue_columns_storage_format_and_feature_definitions() -> None:
     cols = [("Customer ID", "string"), ("2nd", "bigint"), ("ts", "timestamp"), ("d", "date")]
-    assert tabular.glue_columns(cols, "csv") == [
+    assert table_schemas.glue_columns(cols, "csv") == [
         {"Name": "customer_id", "Type": "string"},
         {"Name": "c_2nd", "Type": "bigint"},
         {"Name": "ts", "Type": "string"},  # Hive cannot parse ISO timestamps in text files
         {"Name": "d", "Type": "date"},
     ]
-    assert tabular.glue_columns(cols, "parquet")[2] == {"Name": "ts", "Type": "timestamp"}
-    csv_fmt = tabular.storage_format("csv")
+    assert table_schemas.glue_columns(cols, "parquet")[2] == {"Name": "ts", "Type": "timestamp"}
+    csv_fmt = table_schemas.storage_format("csv")
     assert csv_fmt.serde.endswith("LazySimpleSerDe")
     assert csv_fmt.table_params["skip.header.line.count"] == "1"
-    assert tabular.storage_format("csv", quoted=True).serde.endswith("OpenCSVSerde")
-    assert tabular.storage_format("parquet").serde.endswith("ParquetHiveSerDe")
-    defs = tabular.feature_definitions(
+    assert table_schemas.storage_format("csv", quoted=True).serde.endswith("OpenCSVSerde")
+    assert table_schemas.storage_format("parquet").serde.endswith("ParquetHiveSerDe")
+    defs = table_schemas.feature_definitions(
         [("id", "string"), ("n", "bigint"), ("x", "double"), ("d", "date")]
     )
     assert [d["FeatureType"] for d in defs] == ["String", "Integral", "Fractional", "String"]
     with pytest.raises(ValueError, match="reserved"):
-        tabular.feature_definitions([("write_time", "string")])
+        table_schemas.feature_definitions([("write_time", "string")])
     with pytest.raises(ValueError, match="not a valid feature name"):
-        tabular.feature_definitions([("bad name", "string")])
+        table_schemas.feature_definitions([("bad name", "string")])
 
 
 def test_event_time_iso_conversion() -> None:

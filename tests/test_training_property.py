@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from sandbox.server import DEMO_BUCKET, DEMO_KEY, Sandbox, seed_demo
 from tests.safety_helpers import check_unapproved_call_sends_nothing
 from tests.safety_helpers import mutating_tools as _mutating_tools
-from tools.aws import AwsContext
-from tools.base import ToolContext, ToolError
-from tools.registry import get_tool
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import ToolError
+from tools.core.registry import get_tool
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 DATA = f"s3://{DEMO_BUCKET}/{DEMO_KEY}"
-MODULES = ("tools.training", "tools.tuning", "tools.evaluation")
+MODULES = ("tools.stages.training.", "tools.stages.tuning.", "tools.stages.evaluation.")
 
 SAMPLE_ARGS: dict[str, dict] = {
     "sagemaker_start_training_job": {"train_s3_uri": DATA, "role_arn": ROLE, "job_name": "p-train"},

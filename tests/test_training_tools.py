@@ -9,12 +9,16 @@ import pytest
 from botocore.stub import Stubber
 
 from sandbox.server import seed_demo
-from tools.algorithms import ALGORITHMS, XGBoostHyperparameters, hyperparameter_strings
-from tools.aws import AwsContext
-from tools.base import NotEmulated, ToolContext, ToolError
-from tools.registry import get_tool
-from tools.training import build_training_job_request
-from tools.training.jobs import StartTrainingArgs
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.registry import get_tool
+from tools.stages.training.algorithms import (
+    ALGORITHMS,
+    XGBoostHyperparameters,
+    hyperparameter_strings,
+)
+from tools.stages.training.training_request import StartTrainingArgs, build_training_job_request
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

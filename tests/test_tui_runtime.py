@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 
-from agent.runtime import open_session
 from agent.settings import load_settings
+from agent.startup import open_session
 from tests.scripted_model import ScriptedChatModel, tool_turn
 from tests.tui_helpers import idle, plain, ready, send, wait_until
 from tui.app import SagecoachApp

@@ -138,7 +138,7 @@ def test_command_line_help_imports_no_heavy_modules() -> None:
 
 def test_agent_and_tools_never_import_textual() -> None:
     code = (
-        "import sys, agent.runtime, tools.registry; tools.registry.load_all(); "
+        "import sys, agent.runtime, tools.core.registry; tools.core.registry.load_all(); "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -227,7 +227,7 @@ async def test_slash_tool_goes_to_the_agent_as_typed(tmp_path: Path) -> None:
 
 
 async def test_a_card_without_a_start_event_gets_its_stage_and_risk(tmp_path: Path) -> None:
-    from tools.registry import load_all
+    from tools.core.registry import load_all
 
     load_all()
     assert tool_meta("s3_create_bucket") == ("collection", "write")
@@ -531,7 +531,7 @@ def test_closing_the_opener_does_not_wait_for_the_sandbox_to_stop() -> None:
     import threading
     import time
 
-    from tui.app import RuntimeOpener
+    from tui.runtime_opener import RuntimeOpener
 
     stopped = threading.Event()
 

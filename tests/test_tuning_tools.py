@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
-from tools.aws import AwsContext
-from tools.base import NotEmulated, ToolContext, ToolError
-from tools.registry import get_tool
-from tools.tuning import StartTuningArgs, build_tuning_job_request
+from tools.aws.context import AwsContext
+from tools.core.context import ToolContext
+from tools.core.errors import NotEmulated, ToolError
+from tools.core.registry import get_tool
+from tools.stages.tuning.tuning_jobs import StartTuningArgs, build_tuning_job_request
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BASE = {

@@ -50,7 +50,7 @@ def root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
-        from tools.aws import VERSION
+        from tools.aws.context import VERSION
 
         typer.echo(f"sagecoach {VERSION}")
         raise typer.Exit(0)

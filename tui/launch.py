@@ -16,19 +16,6 @@ if TYPE_CHECKING:
 FIRST_FRAME_ENV = "SAGECOACH_EXIT_AFTER_FIRST_FRAME"
 
 
-def process_age() -> float | None:
-    """Seconds since this process started (Linux /proc), or None where that is unknown."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])  # field 22, starttime, in clock ticks after boot
-        with open("/proc/uptime", encoding="ascii") as fh:
-            uptime = float(fh.read().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def launch_app(
     settings: Settings | None = None,
     *,

@@ -1,6 +1,6 @@
 """What the sidebar shows for a stage: its services and recommended next steps.
 
-The stage catalog (tools/catalog.py) is the source when it is importable; until then (or if its
+The stage catalog (tools/catalog/) is the source when it is importable; until then (or if its
 shape changes) a short built-in summary keeps the sidebar useful.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# tools.base imports boto3: loaded on first use, after the app's first frame.
+# The catalog is read on first use, after the app's first frame.
 
 
 @dataclass
@@ -106,13 +106,13 @@ _FALLBACK: dict[str, tuple[str, list[tuple[str, str]], list[str]]] = {
 
 
 def stage_infos() -> list[StageInfo]:
-    from tools.base import STAGES
+    from tools.core.stages import STAGES
 
     return [stage_info(sid) for sid, _, _ in STAGES]
 
 
 def stage_info(stage_id: str) -> StageInfo:
-    from tools.base import STAGES
+    from tools.core.stages import STAGES
 
     number, title = next(((n, t) for s, n, t in STAGES if s == stage_id), (0, stage_id))
     purpose, services, steps = _FALLBACK.get(stage_id, ("", [], []))
@@ -125,10 +125,10 @@ def stage_info(stage_id: str) -> StageInfo:
 
 
 def _from_catalog(info: StageInfo) -> None:
-    """Fill `info` from tools.catalog if it offers a stage entry we can read."""
+    """Fill `info` from tools.catalog.lookup if it offers a stage entry we can read."""
     import importlib
 
-    catalog = importlib.import_module("tools.catalog")
+    catalog = importlib.import_module("tools.catalog.lookup")
     listed = getattr(catalog, "stage_services", None)
     stage = getattr(catalog, "get_stage", None)
     if callable(listed) and callable(stage):

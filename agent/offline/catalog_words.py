@@ -1,6 +1,6 @@
 """The stage catalog's words, for recognising services and stages in a request.
 
-Prefers the project's catalog (tools/catalog.py) when it is importable; falls back to the
+Prefers the project's catalog (tools/catalog/lookup.py) when it is importable; falls back to the
 service names of the nine seed stages so the planner works on its own.
 """
 
@@ -75,7 +75,7 @@ def _from_catalog() -> dict[str, tuple[str, ...]] | None:
     try:
         import importlib
 
-        catalog: Any = importlib.import_module("tools.catalog")
+        catalog: Any = importlib.import_module("tools.catalog.lookup")
     except Exception:
         return None
     entries = None

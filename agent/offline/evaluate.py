@@ -176,9 +176,9 @@ class DirectDriver:
     """Calls the chat model with the registry's tools and runs its calls itself (approved)."""
 
     def __init__(self, model: Any, sandbox: Any, tools: list[Any] | None = None) -> None:
-        from tools.aws import AwsContext
-        from tools.base import ToolContext
-        from tools.registry import all_tools
+        from tools.aws.context import AwsContext
+        from tools.core.context import ToolContext
+        from tools.core.registry import all_tools
 
         self.specs = {s.name: s for s in (tools or all_tools())}
         self.model = model.bind_tools(list(self.specs.values()))
@@ -217,7 +217,7 @@ class DirectDriver:
     def _run_tool(self, tc: dict[str, Any]) -> Any:
         from langchain_core.messages import ToolMessage
 
-        from tools.base import ToolError
+        from tools.core.errors import ToolError
 
         spec = self.specs.get(tc["name"])
         if spec is None:
@@ -253,7 +253,7 @@ class RuntimeDriver:
         self.model = model
         self.sandbox = sandbox
         self.loop = asyncio.new_event_loop()
-        from agent.runtime import open_session
+        from agent.startup import open_session
 
         self.session = self.loop.run_until_complete(
             open_session(settings, model=model, sandbox_endpoint=sandbox.endpoint)

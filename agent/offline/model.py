@@ -29,7 +29,7 @@ _LOCK = threading.Lock()
 
 
 def _to_openai(tool: Any) -> dict[str, Any]:
-    from tools.base import ToolSpec, tool_input_schema
+    from tools.core.declaration import ToolSpec, tool_input_schema
 
     if isinstance(tool, ToolSpec):
         return {
@@ -74,7 +74,7 @@ def planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
 def _default_tools() -> list[dict[str, Any]]:
     """With no tools bound, the whole registry (knowledge questions still work)."""
     try:
-        from tools.registry import all_tools
+        from tools.core.registry import all_tools
 
         return [_to_openai(spec) for spec in all_tools()]
     except Exception:

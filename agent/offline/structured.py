@@ -7,7 +7,7 @@
                     "scaling": "Logarithmic"}, {"name": "max_depth", "type": "integer", ...}]
 
 The hyperparameter names, types and allowed values come from the algorithm's typed model
-(tools/algorithms.py) when it has one, else from a short table of the usual names; the words
+(tools/stages/training/algorithms.py) when it has one, else from a short table of the usual names; the words
 people use for them ("learning rate", "rounds", "depth") are added here.
 """
 
@@ -81,7 +81,7 @@ def hyperparameters_of(algorithm: str) -> tuple[HParam, ...]:
     """The hyperparameters an algorithm takes, with the words people use for them."""
     typed = None
     try:
-        from tools.algorithms import ALGORITHMS
+        from tools.stages.training.algorithms import ALGORITHMS
 
         algo = ALGORITHMS.get(algorithm)
         typed = algo.typed if algo is not None else None

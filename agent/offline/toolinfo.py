@@ -163,7 +163,7 @@ KNOWN_SPECS: dict[str, Any] = {}
 
 
 def remember_spec(tool: Any) -> None:
-    from tools.base import ToolSpec
+    from tools.core.declaration import ToolSpec
 
     spec = tool if isinstance(tool, ToolSpec) else getattr(tool, "spec", None)
     if isinstance(spec, ToolSpec):
@@ -174,11 +174,11 @@ def _registry_spec(name: str) -> Any:
     if name in KNOWN_SPECS:
         return KNOWN_SPECS[name]
     try:
-        from tools.base import REGISTRY
+        from tools.core.declaration import REGISTRY
 
         if name in REGISTRY:
             return REGISTRY.get(name)
-        from tools.registry import load_all
+        from tools.core.registry import load_all
 
         reg = load_all()
         return reg.get(name) if name in reg else None
@@ -188,7 +188,7 @@ def _registry_spec(name: str) -> Any:
 
 def tool_info_from_any(tool: Any) -> ToolInfo:
     """Accepts a LangChain tool, a ToolSpec, an OpenAI/Bedrock tool dict, or a pydantic model."""
-    from tools.base import ToolSpec, tool_input_schema
+    from tools.core.declaration import ToolSpec, tool_input_schema
 
     if isinstance(tool, ToolSpec):
         name, desc, schema = tool.name, tool.description, tool_input_schema(tool.args_model)

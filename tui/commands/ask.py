@@ -29,7 +29,7 @@ def _is_tty() -> bool:
 
 async def _open(settings: Any, conversation: str | None) -> Any:
     """Open the session (tests replace this to inject a model or a running sandbox)."""
-    from agent.runtime import open_session
+    from agent.startup import open_session
 
     return await open_session(settings, conversation=conversation)
 

@@ -28,7 +28,7 @@ def bedrock_check(aws, model_id: str) -> Check:
             bedrock.get_foundation_model(modelIdentifier=model_id)
         return Check("bedrock", f"{model_id} reachable")
     except Exception as exc:  # any failure is a finding, not a crash
-        from tools.errors import explain_exception
+        from tools.core.explain import explain_exception
 
         return Check(
             "bedrock",
@@ -42,7 +42,7 @@ def bedrock_check(aws, model_id: str) -> Check:
 def run_doctor(settings) -> tuple[list[Check], bool]:
     from agent.environment import new_session_id, open_environment
     from agent.model_choice import OFFLINE, resolve_model_spec
-    from tools.aws import endpoint_overrides, find_credentials_source
+    from tools.aws.context import endpoint_overrides, find_credentials_source
 
     checks: list[Check] = []
     env = open_environment(settings, session_id=new_session_id())
@@ -79,7 +79,7 @@ def run_doctor(settings) -> tuple[list[Check], bool]:
             )
             checks.append(Check("account", account))
         except Exception as exc:
-            from tools.errors import explain_exception
+            from tools.core.explain import explain_exception
 
             checks.append(
                 Check(

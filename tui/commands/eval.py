@@ -28,7 +28,7 @@ def _make_model(spec: str, settings: object) -> object:
 
         return OfflinePlanner()
     from agent.models import ModelError, make_chat_model
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     aws = AwsContext(profile=settings.profile, region=settings.region)  # type: ignore[attr-defined]
     try:

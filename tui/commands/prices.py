@@ -32,11 +32,12 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show SageMaker instance prices (USD/hour) and per-use prices for a region."""
-    from tools import price_refresh, pricing
+    from tools.cost import prices
+    from tools.cost import refresh as price_refresh
 
     settings = settings_or_exit(region=region)
     cache = price_refresh.use_cache(settings.state_dir)
-    table = pricing.table()
+    table = prices.table()
     chosen = region or settings.region or "us-east-1"
     bundled_regions = table.regions()
     cached_regions = sorted((table.cache.get("regions") or {}).keys())
@@ -112,9 +113,10 @@ def refresh(
 ) -> None:
     """Fetch current SageMaker instance prices from the AWS Price List API (needs credentials)."""
     from agent.environment import choose_sandbox
-    from tools import price_refresh, pricing
-    from tools.aws import AwsContext
-    from tools.errors import explain_exception
+    from tools.aws.context import AwsContext
+    from tools.core.explain import explain_exception
+    from tools.cost import prices
+    from tools.cost import refresh as price_refresh
 
     settings = settings_or_exit(profile=profile, sandbox=sandbox)
     use_sandbox, _ = choose_sandbox(settings)
@@ -122,11 +124,11 @@ def refresh(
         why = "--sandbox was given" if settings.sandbox == "on" else "no AWS credentials found"
         typer.echo(
             f"sagecoach: prices refresh needs real AWS ({why}); the sandbox has no Price List "
-            f"API. Estimates keep using the bundled table dated {pricing.table().price_date}.",
+            f"API. Estimates keep using the bundled table dated {prices.table().price_date}.",
             err=True,
         )
         raise typer.Exit(1)
-    regions = region or ([settings.region] if settings.region else pricing.table().regions())
+    regions = region or ([settings.region] if settings.region else prices.table().regions())
     aws = AwsContext(profile=settings.profile, region=settings.region)
     client = aws.client("pricing", region=price_refresh.PRICING_API_REGION)
     path = price_refresh.cache_path(settings.state_dir)

@@ -26,7 +26,7 @@ def serve(
 ) -> None:
     """Run a sandbox in the foreground until Ctrl+C; prints the AWS_ENDPOINT_URL line to export."""
     from sandbox.server import DEMO_BUCKET, Sandbox, seed_demo
-    from tools.aws import AwsContext
+    from tools.aws.context import AwsContext
 
     sandbox = Sandbox(port)
     try:

@@ -20,13 +20,13 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Show the nine ML pipeline stages, or one stage's services with what sagecoach can do."""
-        from tools import catalog
+        from tools.catalog import lookup
         from tui.commands.tools import format_table
 
         if stage is None:
             rows = []
-            for st in catalog.stages():
-                names = [catalog.get_service(i).name for i in st.services]
+            for st in lookup.stages():
+                names = [lookup.get_service(i).name for i in st.services]
                 rows.append((st.number, st.id, st.title, ", ".join(names)))
             if as_json:
                 keys = ("number", "stage", "title", "services")
@@ -37,12 +37,12 @@ def register(app: typer.Typer) -> None:
             typer.echo("\nMore: sagecoach stages <stage>   (e.g. sagecoach stages deployment)")
             return
 
-        st = catalog.get_stage(stage)
+        st = lookup.get_stage(stage)
         if st is None:
-            names = ", ".join(s.id for s in catalog.stages())
+            names = ", ".join(s.id for s in lookup.stages())
             typer.echo(f"sagecoach: unknown stage '{stage}' (stages: {names})", err=True)
             raise typer.Exit(2)
-        services = [catalog.get_service(i) for i in st.services]
+        services = [lookup.get_service(i) for i in st.services]
         available = _registered()
         if as_json:
             out = {
@@ -79,6 +79,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _registered() -> set[str]:
-    from tools.registry import load_all
+    from tools.core.registry import load_all
 
     return {s.name for s in load_all().all()}

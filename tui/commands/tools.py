@@ -65,8 +65,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """List the tools the assistant can call: name, stage, risk, description."""
-        from tools.base import STAGE_TITLES
-        from tools.registry import load_all
+        from tools.core.registry import load_all
+        from tools.core.stages import STAGE_TITLES
 
         registry = load_all()
         order = list(STAGE_TITLES)

@@ -36,8 +36,8 @@ Validator = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 def registry_validate(tool: str, args: dict[str, Any]) -> dict[str, Any]:
     """Validate edited arguments with the tool's own model; raises ValueError with the reason."""
-    from tools.base import ToolError
-    from tools.registry import get_tool
+    from tools.core.errors import ToolError
+    from tools.core.registry import get_tool
 
     try:
         spec = get_tool(tool)

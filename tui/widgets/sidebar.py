@@ -54,7 +54,7 @@ class Sidebar(Vertical):
             yield Static("none yet", id="resources")
 
     def on_mount(self) -> None:
-        # tools.base imports boto3: after the first frame, so it does not compete with it.
+        # The catalog loads after the first frame, so it does not compete with it.
         self.call_after_refresh(self.load_stages)
         self.set_interval(30, self.refresh_resources)
 
