@@ -28,9 +28,12 @@ from typing import Any, Literal
 
 from agent.environment import AwsEnvironment, new_session_id, open_environment
 from agent.events import ApprovalRequest, Decision
-from agent.runtime import AuditTee, SessionCore, _open_audit, _open_ledger, _startup_notices
+from agent.session_core import AuditTee, SessionCore, open_audit
 from agent.settings import Settings
-from tools.base import CostEstimate, ProgressEvent, ToolContext, ToolSpec
+from agent.startup import _open_ledger, _startup_notices
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec
+from tools.core.results import CostEstimate, ProgressEvent
 
 GateKind = Literal["run", "done", "ask"]
 ProgressSink = Callable[[ProgressEvent], None]
@@ -324,7 +327,7 @@ class ToolSession:
     def _tool(self, spec: ToolSpec) -> Any:
         tool = self._tools.get(spec.name)
         if tool is None:
-            from tools.langchain_adapter import to_langchain_tool
+            from tools.core.langchain_adapter import to_langchain_tool
 
             tool = to_langchain_tool(spec, self._tool_context)
             self._tools[spec.name] = tool
@@ -399,11 +402,11 @@ def open_tool_session(
     """Environment (the sandbox when there are no credentials), audit log, ledger. Blocking.
 
     Nothing is written to the audit log until `start()` names the client."""
-    from tools.price_refresh import use_cache
+    from tools.cost.refresh import use_cache
 
     use_cache(settings.state_dir)
     session_id = new_session_id()
-    audit = AuditTee(_open_audit(settings.audit_dir, session_id))
+    audit = AuditTee(open_audit(settings.audit_dir, session_id))
     try:
         env = open_environment(
             settings,
@@ -415,7 +418,7 @@ def open_tool_session(
         audit.close()
         raise
     if tools is None:
-        from tools.registry import load_all
+        from tools.core.registry import load_all
 
         tools = load_all().all()
     settings.state_dir.mkdir(parents=True, exist_ok=True)

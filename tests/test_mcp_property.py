@@ -22,7 +22,7 @@ from agent.policy import SessionBudget, decide
 from sandbox.server import Sandbox
 from tests.mcp_helpers import Answers, audit, client, make_server, mutating_aws_calls
 from tests.test_safety_all_tools import _samples
-from tools.registry import all_tools, get_tool
+from tools.core.registry import all_tools, get_tool
 
 MODES = ("ask", "read-only", "dry-run", "auto")
 # (elicitation answer or None for a client without elicitation, protocol era)

@@ -27,9 +27,11 @@ from tests.mcp_helpers import (
     s3,
     streams,
 )
-from tools.base import ToolContext, ToolResult, ToolSpec, tool_input_schema
-from tools.guard import ReadOnlyViolation
-from tools.registry import all_tools, get_tool
+from tools.aws.guard import ReadOnlyViolation
+from tools.core.context import ToolContext
+from tools.core.declaration import ToolSpec, tool_input_schema
+from tools.core.registry import all_tools, get_tool
+from tools.core.results import ToolResult
 
 ERAS = ["legacy", "auto"]
 STREAM = {"name": "mcp-stream"}

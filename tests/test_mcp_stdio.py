@@ -20,7 +20,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from agent.audit import verify
 from tests.mcp_helpers import CLIENT, Answers, audit, buckets, mutating_aws_calls, s3, streams
-from tools.registry import all_tools
+from tools.core.registry import all_tools
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -12,12 +12,9 @@ from mcp import types
 from typer.testing import CliRunner
 
 from agent.events import ApprovalRequest
-from tools.base import STAGES, CostEstimate, ProgressEvent
-from tools.registry import all_tools
+from tools.core.registry import all_tools
+from tools.core.results import CostEstimate, ProgressEvent
 from tui.mcp_server import approval
-from tui.mcp_server.listing import (
-    STAGES as LISTING_STAGES,
-)
 from tui.mcp_server.listing import (
     StagesError,
     annotations_for,
@@ -28,10 +25,6 @@ from tui.mcp_server.listing import (
 from tui.mcp_server.progress import ProgressRelay
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def test_the_listing_knows_the_same_stages_as_the_tools() -> None:
-    assert LISTING_STAGES == STAGES
 
 
 def test_stages_by_id_number_or_title_and_a_clear_error() -> None:

@@ -87,7 +87,7 @@ class ToolCalls:
             raise MCPError(INVALID_PARAMS, self.unknown_tool_message(exc.name)) from None
 
     def unknown_tool_message(self, name: str) -> str:
-        from tools.registry import load_all
+        from tools.core.registry import load_all
 
         registry = load_all()
         if name in registry and name not in self.front.served_names():

@@ -26,10 +26,10 @@ JSON = "application/json"
 
 
 def _catalog() -> Any:
-    """tools.catalog, loaded on first use (it imports boto3 through tools.base)."""
-    from tools import catalog
+    """The stage catalog's lookups, loaded on first use."""
+    from tools.catalog import lookup
 
-    return catalog
+    return lookup
 
 
 def resource_list() -> list[types.Resource]:

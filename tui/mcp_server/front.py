@@ -20,7 +20,7 @@ from tui.mcp_server.listing import mcp_tool, served_specs
 
 if TYPE_CHECKING:  # the agent and tools load with the session, after the first response
     from agent.tool_session import CallOutcome, ToolSession
-    from tools.base import ToolSpec
+    from tools.core.declaration import ToolSpec
 
 log = logging.getLogger("sagecoach.mcp")
 
@@ -89,7 +89,7 @@ class FrontEnd:
         if self._specs is None:
             base = self.options.tools
             if base is None:
-                from tools.registry import load_all
+                from tools.core.registry import load_all
 
                 base = load_all().all()
             self._specs = served_specs(base, self.options.stages)

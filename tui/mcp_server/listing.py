@@ -8,21 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from mcp import types
 
-if TYPE_CHECKING:
-    from tools.base import ToolSpec
+from tools.core.stages import STAGES
 
-# (id, number, title) as in tools.base.STAGES, which imports boto3: kept in step by a test.
-STAGES: tuple[tuple[str, int, str], ...] = (
-    ("collection", 1, "Data collection"),
-    ("preparation", 2, "Data preparation & exploration"),
-    ("features", 3, "Feature engineering"),
-    ("training", 4, "Model training"),
-    ("tuning", 5, "Hyperparameter tuning"),
-    ("evaluation", 6, "Model evaluation"),
-    ("deployment", 7, "Model deployment"),
-    ("monitoring", 8, "Model monitoring"),
-    ("orchestration", 9, "Automation & orchestration"),
-)
+if TYPE_CHECKING:
+    from tools.core.declaration import ToolSpec
+
 
 ALWAYS_SERVED_STAGE = "general"  # list_stages, recommend_services, describe_service, cleanup, ...
 CATALOG_TOOLS = ("list_stages", "recommend_services", "describe_service")
@@ -156,7 +146,7 @@ def description_for(spec: ToolSpec) -> str:
 
 
 def mcp_tool(spec: ToolSpec) -> types.Tool:
-    from tools.base import tool_input_schema
+    from tools.core.declaration import tool_input_schema
 
     return types.Tool(
         name=spec.name,

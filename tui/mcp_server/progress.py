@@ -12,7 +12,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tools.base import ProgressEvent
+    from tools.core.results import ProgressEvent
 
 STATUS_STEP = 1e-3
 
