@@ -578,3 +578,23 @@ async def test_without_credentials_the_server_uses_the_sandbox(tmp_path: Path) -
     assert not buckets_now.is_error
     (start,) = audit(tmp_path, "session_start")
     assert start["sandbox"] is True and "no AWS credentials" in start["environment"]
+
+
+@pytest.mark.parametrize("mode", ["ask", "yes"])
+async def test_preflight_stops_a_costly_call_before_anyone_is_asked(
+    tmp_path: Path, sandbox: Any, mode: str
+) -> None:
+    from tests.test_preflight_gate import _seed
+
+    uri = _seed(sandbox.endpoint)  # a raw CSV with a header: not XGBoost's input contract
+    server = make_server(tmp_path, sandbox, mode=mode)
+    answers = Answers("accept")
+    args = {"train_s3_uri": uri, "hyperparameters": {"num_round": 10}}
+    async with client(server, answers) as c:
+        result = await c.call_tool("sagemaker_start_training_job", args)
+    assert result.is_error and answers.asked == []  # stopped before approval, in every mode
+    assert "data.header" in result.content[0].text
+    assert result.structured_content["status"] == "denied"
+    assert mutating_aws_calls(audit(tmp_path)) == []
+    (approval,) = audit(tmp_path, "approval")
+    assert approval["who"] == "preflight"

@@ -149,3 +149,14 @@ def test_help_does_not_load_the_mcp_sdk() -> None:
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert "--stages" in out.stdout
+
+
+def test_preflight_warnings_are_in_the_question() -> None:
+    from tools.preflight.report import warned
+
+    check = warned(
+        "quota", "2 of 2 ml.m5.xlarge training instances in use", "stop a job or ask for more"
+    )
+    text = approval.approval_message(_request(preflight=[check.to_dict()]))
+    assert "Pre-flight checks:" in text and "2 of 2 ml.m5.xlarge" in text
+    assert text.rstrip().endswith("Approving runs exactly this call, once.")

@@ -67,8 +67,13 @@ def approval_message(request: ApprovalRequest) -> str:
         f"AWS operations: {', '.join(request.operations) or 'none'}",
         f"Estimated cost: {estimate_label(request.estimate)}",
         f"Arguments: {args}",
-        "Approving runs exactly this call, once.",
     ]
+    if request.preflight:  # the checks that ran before asking (warnings first), as in the app
+        from tools.preflight.report import card_lines
+
+        lines.append("Pre-flight checks:")
+        lines += [f"  {line}" for _, line in card_lines(request.preflight)]
+    lines.append("Approving runs exactly this call, once.")
     return "\n".join(lines)
 
 
