@@ -35,10 +35,26 @@ class AwsEnvironment:
             self.sandbox.stop()
 
 
+def sandbox_from_endpoint_url() -> str | None:
+    """AWS_ENDPOINT_URL on loopback naming sagecoach's sandbox (from `sagecoach sandbox serve`):
+    then the session is the sandbox, whatever credentials the environment holds."""
+    import os
+    from urllib.parse import urlparse
+
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    from sandbox.server import probe
+
+    return url.rstrip("/") if probe(url) is not None else None
+
+
 def choose_sandbox(settings: Settings) -> tuple[bool, str]:
     """(use sandbox?, reason). `auto` uses it when boto3 finds no credentials."""
     if settings.sandbox == "on":
         return True, "sandbox requested (--sandbox)"
+    if settings.sandbox == "auto" and sandbox_from_endpoint_url():
+        return True, "AWS_ENDPOINT_URL names sagecoach's sandbox"
     source = find_credentials_source(settings.profile)
     if settings.sandbox == "off":
         return (
@@ -65,22 +81,29 @@ def open_environment(
     """Start the sandbox if needed and build the guarded AwsContext."""
     use_sandbox, reason = choose_sandbox(settings)
     read_only = settings.mode == "read-only"
+    if use_sandbox and not sandbox_endpoint:
+        sandbox_endpoint = sandbox_from_endpoint_url()
+        if sandbox_endpoint:
+            reason = f"{reason}; sandbox at {sandbox_endpoint} (AWS_ENDPOINT_URL)"
     if sandbox_endpoint:  # an already running sandbox (tests, `sagecoach sandbox serve`)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
             session_id=session_id, on_aws_call=on_aws_call,
         )  # fmt: skip
-        env = AwsEnvironment(aws, None, f"sandbox at {sandbox_endpoint}")
+        env = AwsEnvironment(
+            aws, None, reason if "AWS_ENDPOINT_URL" in reason else f"sandbox at {sandbox_endpoint}"
+        )
     elif use_sandbox:
-        from sandbox.server import Sandbox
+        from sandbox import daemon
 
-        sandbox = Sandbox()
-        endpoint = sandbox.start()
+        # The state directory's one sandbox: found running, or started in the background (it
+        # outlives this session, so the next `ask` or the app finds the same state).
+        endpoint = daemon.connect(settings.state_dir)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
             session_id=session_id, on_aws_call=on_aws_call,
         )  # fmt: skip
-        env = AwsEnvironment(aws, sandbox, reason)
+        env = AwsEnvironment(aws, None, f"{reason}; shared sandbox at {endpoint}")
     else:
         aws = AwsContext(
             profile=settings.profile, region=settings.region, read_only=read_only,

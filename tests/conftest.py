@@ -17,7 +17,7 @@ from tools.core.context import ToolContext
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No test sees the developer's AWS config, credentials or state directory."""
     for key in list(os.environ):
         if key.startswith(("AWS_", "SAGECOACH_")):
@@ -32,15 +32,41 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config-absent"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials-absent"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return home
+    yield home
+    from sandbox import daemon
+
+    # A session (here, or a `sagecoach` subprocess) that started the shared sandbox of a state
+    # directory under this test's tmp_path leaves no process behind.
+    daemon.stop_spawned()
+    for info in tmp_path.rglob("sandbox/server.json"):
+        daemon.stop(info.parent.parent)
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[Sandbox]:
-    sandbox = Sandbox()
+    sandbox = Sandbox(engine=False, seed=False)
     sandbox.start()
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_server() -> Iterator[Sandbox]:
+    """A sandbox with the execution engine (jobs really run), one per test process."""
+    sandbox = Sandbox(seed=False, warm=True)
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def engine_sandbox(engine_server: Sandbox) -> Iterator[Sandbox]:
+    """The engine sandbox, wiped and seeded with the demo data for this test; jobs still
+    running at the end are stopped."""
+    engine_server.reset(seed=True)
+    yield engine_server
+    engine_server.engine.jobs.shutdown(wait_s=5)
+    engine_server.engine.jobs.closed = False
 
 
 @pytest.fixture

@@ -107,26 +107,40 @@ def test_tags_carry_session(aws: AwsContext) -> None:
     assert aws.tag_map()["sagecoach:session"] == "test-session"
 
 
-def test_real_mode_honours_aws_endpoint_url(
+def test_aws_endpoint_url_naming_the_sandbox_makes_a_sandbox_session(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, aws_calls: list[dict]
 ) -> None:
-    """Pointing sagecoach at any AWS-compatible endpoint needs no sagecoach-specific flag."""
+    """`sagecoach sandbox serve` prints an AWS_ENDPOINT_URL; a session pointed there knows it is
+    the sandbox (SANDBOX on screen and in the audit log), whatever credentials are set."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     settings = load_settings()
-    assert choose_sandbox(settings) == (False, "real AWS (credentials from env)")
+    assert choose_sandbox(settings) == (True, "AWS_ENDPOINT_URL names sagecoach's sandbox")
     env = open_environment(settings, session_id="real1", on_aws_call=aws_calls.append)
-    assert not env.is_sandbox and env.aws.region == "eu-west-1"
-    s3 = env.aws.client("s3")
-    s3.create_bucket(
+    assert env.is_sandbox and env.aws.sandbox_endpoint == sandbox.endpoint
+    assert env.aws.account_label == "SANDBOX" and env.aws.region == "eu-west-1"
+    assert "AWS_ENDPOINT_URL" in env.reason
+    env.aws.client("s3").create_bucket(
         Bucket="via-endpoint", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    # The same server seen through a plain boto3 client: it really went there.
     plain = boto3.client("s3", endpoint_url=sandbox.endpoint, region_name="eu-west-1")
     assert "via-endpoint" in [b["Name"] for b in plain.list_buckets()["Buckets"]]
-    assert aws_calls[-1]["sandbox"] is False and aws_calls[-1]["operation"] == "CreateBucket"
+    assert aws_calls[-1]["sandbox"] is True and aws_calls[-1]["operation"] == "CreateBucket"
+
+
+def test_real_mode_honours_another_aws_endpoint_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any other AWS-compatible endpoint needs no sagecoach-specific flag and is not the sandbox."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    settings = load_settings()
+    assert choose_sandbox(settings) == (False, "real AWS (credentials from env)")
+    env = open_environment(settings, session_id="real2")
+    assert not env.is_sandbox
+    assert env.aws.client("s3").meta.endpoint_url == "http://127.0.0.1:9"
 
 
 def test_per_service_endpoint_variable(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:

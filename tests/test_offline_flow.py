@@ -83,6 +83,37 @@ async def _turn(session: Any, text: str, *, stopped: bool = False) -> Turn:
     return turn
 
 
+def _wait_training(sm: Any, name: str, timeout_s: float = 60) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = sm.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return dict(job)
+        assert time.monotonic() < deadline, job["SecondaryStatus"]
+        time.sleep(0.1)
+
+
+def _constant_predictions(s3: Any, job: dict[str, Any]) -> bool:
+    """Whether the job's model predicts one value for every row (a model with no skill)."""
+    import io
+    import tarfile
+
+    import numpy as np
+    import xgboost
+
+    bucket, key = job["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        model = archive.extractfile("xgboost-model").read()  # type: ignore[union-attr]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(model))
+    rows = np.random.default_rng(0).normal(size=(20, booster.num_features())) * 50
+    predictions = booster.predict(xgboost.DMatrix(rows))
+    return bool(np.allclose(predictions, predictions[0]))
+
+
 def _engine_writes_artifacts(s3: Any, artifact: str) -> bool:
     bucket, key = artifact[5:].split("/", 1)
     return "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix=key)
@@ -99,8 +130,11 @@ def _client(service: str, endpoint: str, region: str) -> Any:
 
 
 async def test_issue9_flow_store_features_to_cleanup(
-    moto_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """In the sandbox with the engine: the training job really runs on the prepared data
+    (statuses over time, a real model.tar.gz whose model has learned something)."""
+    moto_server = engine_server
     from agent.settings import load_settings
     from agent.startup import open_session
 
@@ -180,17 +214,18 @@ async def test_issue9_flow_store_features_to_cleanup(
         job_name = sm.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"]
         job = sm.describe_training_job(TrainingJobName=job_name)
         assert job["HyperParameters"]["num_round"] == "50"
+        assert job["TrainingJobStatus"] == "InProgress"  # it runs; time passes (here, briefly)
+        job = _wait_training(sm, job_name)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        statuses = [x["Status"] for x in job["SecondaryStatusTransitions"]]
+        assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+        assert not _constant_predictions(s3, job), "the prepared data gives a model with skill"
         assert job["AlgorithmSpecification"]["TrainingImage"].endswith("xgboost:1.7-1")
         source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
         assert source == f"{prepared}train/"
         assert job_name in t.reply and "deploy it to a serverless endpoint" in t.reply
         assert "Cost bound" not in t.reply.split("\n", 1)[1]  # the card has the details
-        artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
-        if not _engine_writes_artifacts(s3, artifact):
-            # Until the sandbox engine runs training (issue 14), moto completes the job without
-            # writing model.tar.gz, and pre-flight would rightly stop the endpoint; stand in.
-            a_bucket, a_key = artifact[5:].split("/", 1)
-            s3.put_object(Bucket=a_bucket, Key=a_key, Body=b"stand-in for the engine's artifact")
+        assert _engine_writes_artifacts(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
 
         # 6. "deploy it": the model is made from the training job first, then the endpoint;
         # both pause for approval.

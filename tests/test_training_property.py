@@ -74,6 +74,21 @@ def prepared(aws: AwsContext) -> None:
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
     )
+    # A training job that is still running, so stopping it gets as far as StopTrainingJob
+    # (plain moto completes jobs at once: set its status as the engine would have it).
+    aws.client("sagemaker").create_training_job(
+        TrainingJobName="p-train",
+        AlgorithmSpecification={"TrainingImage": "x", "TrainingInputMode": "File"},
+        RoleArn=role,
+        OutputDataConfig={"S3OutputPath": f"s3://{DEMO_BUCKET}/out/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    from moto.backends import get_backend
+
+    get_backend("sagemaker")["123456789012"][aws.region].training_jobs[
+        "p-train"
+    ].training_job_status = "InProgress"
 
 
 def _state(aws: AwsContext) -> dict:

@@ -259,8 +259,7 @@ def test_describe_and_list_training_jobs(tool_ctx: ToolContext, demo_uri: str) -
     assert described.data["status"] == "Completed"
     assert described.data["artifact"].endswith("churn-a/output/model.tar.gz")
     assert described.data["metrics"] == {"train:progress": 100.0}
-    assert "Final metrics: train:progress=100" in described.text
-    assert "Sandbox" in described.text
+    assert "Final metrics: train:progress=100" in described.text  # plain moto's placeholder
     listed = get_tool("sagemaker_list_training_jobs").run(tool_ctx, {"name_contains": "churn"})
     assert sorted(r["name"] for r in listed.data["rows"]) == ["churn-a", "churn-b"]
     capped = get_tool("sagemaker_list_training_jobs").run(tool_ctx, {"max_results": 1})
@@ -277,7 +276,7 @@ def test_training_metrics_series_from_cloudwatch(
     start(tool_ctx, job_name="churn-curves", train_s3_uri=demo_uri)
     empty = get_tool("sagemaker_get_training_metrics").run(tool_ctx, {"job_name": "churn-curves"})
     assert empty.data["series"] == {}
-    assert "the sandbox emits no CloudWatch metrics" in empty.text
+    assert "No metric time series in CloudWatch yet" in empty.text
     started = aws.client("sagemaker").describe_training_job(TrainingJobName="churn-curves")[
         "TrainingStartTime"
     ]
@@ -304,14 +303,45 @@ def test_training_metrics_series_from_cloudwatch(
     assert [p[1] for p in series["validation:auc"]] == [0.70, 0.78, 0.83]
     assert [p[1] for p in series["train:logloss"]] == [0.60, 0.50, 0.45]
     assert [p[0] for p in series["validation:auc"]] == pytest.approx([0, 60, 120], abs=1)
-    assert "validation:auc: 3 points, 0.7 → 0.83" in result.text
+    assert "validation:auc: 3 points by seconds since the start, 0.7 → 0.83" in result.text
 
 
-def test_stop_training_job_not_emulated_in_sandbox(tool_ctx: ToolContext, aws_calls) -> None:
-    with pytest.raises(NotEmulated) as err:
-        get_tool("sagemaker_stop_training_job").run(tool_ctx, {"job_name": "any-job"})
-    assert "does not emulate stopping a training job" in err.value.message
-    assert aws_calls == []
+def test_in_the_engine_sandbox_jobs_run_stop_and_plot_per_iteration(engine_sandbox) -> None:
+    """Through the tools: a job that runs shows SageMaker's stages in the wait's progress, its
+    curves come per iteration, and a running job can be stopped."""
+    import time
+
+    from tests.engine_helpers import SKLEARN_IMAGE, channel, clients, tar_gz, training_request
+
+    aws = AwsContext(sandbox_endpoint=engine_sandbox.endpoint, session_id="engine-tools")
+    reports: list = []
+    ctx = ToolContext(aws, session_id="engine-tools", progress=reports.append)
+    started = start(ctx, job_name="churn-real", train_s3_uri="s3://sagecoach-demo/churn/churn.csv",
+                    hyperparameters={"num_round": 8}, wait=True)  # fmt: skip
+    assert started.data["status"] == "Completed"
+    steps = [r.done for r in reports if r.unit == "steps"]
+    assert steps and steps[-1] == 5 and steps == sorted(steps)
+    curves = get_tool("sagemaker_get_training_metrics").run(ctx, {"job_name": "churn-real"})
+    assert curves.data["x_axis"] == "iteration"
+    assert [p[0] for p in curves.data["series"]["train:logloss"]] == list(range(8))
+
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    s3.put_object(Bucket="sagecoach-demo", Key="code/sleepy.tar.gz",
+                  Body=tar_gz({"train.py": "import time\ntime.sleep(60)\n"}))  # fmt: skip
+    request = training_request("sleepy", SKLEARN_IMAGE, {
+        "sagemaker_program": '"train.py"',
+        "sagemaker_submit_directory": '"s3://sagecoach-demo/code/sleepy.tar.gz"'},
+        [channel("train", "s3://sagecoach-demo/churn/")], "s3://sagecoach-demo/out/")  # fmt: skip
+    sm.create_training_job(**request)
+    deadline = time.monotonic() + 30
+    while sm.describe_training_job(TrainingJobName="sleepy")["SecondaryStatus"] != "Training":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stopped = get_tool("sagemaker_stop_training_job").run(ctx, {"job_name": "sleepy"})
+    assert stopped.data["stopped"] is True
+    while sm.describe_training_job(TrainingJobName="sleepy")["TrainingJobStatus"] != "Stopped":
+        assert time.monotonic() < deadline + 20
+        time.sleep(0.05)
 
 
 def test_stop_training_job_sends_stop_when_running(stub_ctx: ToolContext) -> None:

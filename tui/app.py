@@ -227,11 +227,12 @@ class SagecoachApp(SlashCommands, App[int]):
     async def _start_notices(self, session: ChatSession) -> None:
         """Where calls go, why, and the session's own notices (warnings such as endpoints
         that earlier sessions left running), each once."""
-        where = (
-            "the SANDBOX (local moto; nothing reaches real AWS)"
-            if session.is_sandbox
-            else f"REAL AWS account {session.account_label}"
-        )
+        if session.is_sandbox:
+            from sandbox.server import DEMO_URI
+
+            where = f"the SANDBOX (local; nothing reaches real AWS; demo data: {DEMO_URI})"
+        else:
+            where = f"REAL AWS account {session.account_label}"
         await self._notice(
             f"Session {session.session_id} in {where}, region {session.region}; "
             f"model: {session.model_label}; mode: {session.mode}. Type / for commands, F1 for help."

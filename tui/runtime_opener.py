@@ -1,4 +1,4 @@
-"""Opening the real session for the app, off the UI thread, and the sandbox it may start."""
+"""Opening the real session for the app, off the UI thread, on the shared sandbox if needed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:  # agent.settings imports pydantic-settings: loaded after the 
 class RuntimeOpener:
     """Opens the real session (agent.startup.open_session) without blocking the UI's event loop.
 
-    The slow parts (langchain, boto3, moto imports; starting the sandbox) run in a thread;
-    the sandbox it starts outlives a /model or /region restart and stops with the app.
+    The slow parts (langchain and boto3 imports; finding or starting the shared sandbox) run
+    in a thread. `close` stops only a sandbox this opener owns (`self.sandbox`, none by default).
     """
 
     def __init__(self) -> None:
@@ -31,13 +31,12 @@ class RuntimeOpener:
         use_sandbox, self.reason = choose_sandbox(settings)
         if not use_sandbox:
             return None
-        if self.sandbox is None:
-            from sandbox.server import Sandbox
+        from sandbox import daemon
 
-            sandbox = Sandbox()
-            sandbox.start()
-            self.sandbox = sandbox
-        return str(self.sandbox.endpoint)
+        # The state directory's shared sandbox (started in the background when none runs; it
+        # outlives the app, so a later `sagecoach ask` finds the same state, and stops by
+        # itself when idle).
+        return daemon.connect(settings.state_dir)
 
     async def __call__(self, settings: Settings, conversation: str | None) -> ChatSession:
         endpoint = await asyncio.to_thread(self._prepare, settings)

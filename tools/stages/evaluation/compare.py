@@ -117,8 +117,6 @@ def sagemaker_compare_training_jobs(ctx: ToolContext, args: CompareArgs) -> Tool
         lines.append(
             f"{rank}. {row['job']} ({row['status']}): {metrics or 'no metrics'}; {params or 'same hyperparameters'}"
         )
-    if ctx.aws.is_sandbox:
-        lines.append("Sandbox: final metrics are moto placeholders.")
     return ToolResult(
         "\n".join(lines),
         {

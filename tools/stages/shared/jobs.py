@@ -43,6 +43,10 @@ class WaitOutcome:
     sandbox_short_circuit: bool = False
 
 
+#: A training job's secondary statuses in the order SageMaker goes through them.
+TRAINING_STEPS = ("Starting", "Downloading", "Training", "Uploading", "Completed")
+
+
 def wait_for_job(
     ctx: ToolContext,
     kind: str,
@@ -71,12 +75,13 @@ def wait_for_job(
         secondary = str(desc.get("SecondaryStatus") or desc.get("AutoMLJobSecondaryStatus") or "")
         waited = time.monotonic() - started
         if status != last_status or secondary:
-            ctx.report(
-                f"{kind} {name}: {status}{f' ({secondary})' if secondary else ''}",
-                waited,
-                timeout_s,
-                "s",
-            )
+            message = f"{kind} {name}: {status}{f' ({secondary})' if secondary else ''}"
+            step = TRAINING_STEPS.index(secondary) + 1 if secondary in TRAINING_STEPS else None
+            if kind == "training" and step is not None:
+                # The bar follows SageMaker's own stages: Starting → ... → Completed.
+                ctx.report(message, step, len(TRAINING_STEPS), "steps")
+            else:
+                ctx.report(message, waited, timeout_s, "s")
             last_status = status
         if status in api.done:
             return WaitOutcome(status, desc, waited)

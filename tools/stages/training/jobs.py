@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.aws.roles import with_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
-from tools.core.errors import NotEmulated, ToolError
+from tools.core.errors import ToolError
 from tools.core.results import Resource, ToolResult
 from tools.core.validators import SageMakerName
 from tools.stages.shared.jobs import newest_first_params
@@ -91,8 +91,6 @@ def sagemaker_start_training_job(ctx: ToolContext, args: StartTrainingArgs) -> T
         )
     else:
         lines.append("Check it with sagemaker_describe_training_job.")
-    if ctx.aws.is_sandbox:
-        lines.append("Sandbox: jobs complete at once and write no model file.")
     return ToolResult("\n".join(lines), data, resources)
 
 
@@ -172,8 +170,6 @@ def sagemaker_describe_training_job(ctx: ToolContext, args: JobNameArgs) -> Tool
     history = info["history"][-5:]
     if history:
         lines.append("History: " + " → ".join(h["status"] for h in history))
-    if ctx.aws.is_sandbox:
-        lines.append("Sandbox: metrics are moto placeholders and no model file is written.")
     return ToolResult("\n".join(lines), info)
 
 
@@ -230,11 +226,6 @@ def sagemaker_list_training_jobs(ctx: ToolContext, args: ListTrainingArgs) -> To
 )
 def sagemaker_stop_training_job(ctx: ToolContext, args: JobNameArgs) -> ToolResult:
     """Stop a running training job (billing stops; the model artifact may be incomplete)."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated(
-            "stopping a training job (StopTrainingJob)",
-            "In the sandbox every training job has already completed.",
-        )
     sm = ctx.client("sagemaker")
     status = sm.describe_training_job(TrainingJobName=args.job_name)["TrainingJobStatus"]
     if status not in ("InProgress",):

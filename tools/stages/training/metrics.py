@@ -1,4 +1,6 @@
-"""A training job's metrics: final values plus CloudWatch time series for the chart."""
+"""A training job's metrics: final values plus their series for the chart — per iteration from
+SageMaker Metrics (BatchGetMetrics, what the console's training curves use), else the CloudWatch
+time series."""
 
 from __future__ import annotations
 
@@ -79,12 +81,37 @@ def training_metric_series(
     return series
 
 
+def iteration_series(
+    ctx: ToolContext, desc: dict[str, Any], names: list[str]
+) -> dict[str, list[list[float]]]:
+    """{"metric": [[iteration, value], ...]} from SageMaker Metrics; {} when it has none."""
+    arn = desc.get("TrainingJobArn")
+    if not arn or not names:
+        return {}
+    queries = [
+        {"MetricName": name, "ResourceArn": arn, "MetricStat": "Avg",
+         "Period": "IterationNumber", "XAxisType": "IterationNumber"}
+        for name in names[:10]
+    ]  # fmt: skip
+    try:
+        results = ctx.client("sagemaker-metrics").batch_get_metrics(MetricQueries=queries)
+    except Exception:  # an account or region without the service: CloudWatch still answers
+        return {}
+    series: dict[str, list[list[float]]] = {}
+    for name, result in zip(names, results.get("MetricQueryResults", []), strict=False):
+        xs, values = result.get("XAxisValues") or [], result.get("MetricValues") or []
+        if result.get("Status") == "Complete" and values:
+            series[name] = [[float(x), float(v)] for x, v in zip(xs, values, strict=False)]
+    return series
+
+
 @tool(
     name="sagemaker_get_training_metrics",
     stage="training",
     risk="read",
     operations=(
         "sagemaker:DescribeTrainingJob",
+        "sagemaker:BatchGetMetrics",
         "cloudwatch:ListMetrics",
         "cloudwatch:GetMetricData",
     ),
@@ -96,28 +123,29 @@ def training_metric_series(
     ),
 )
 def sagemaker_get_training_metrics(ctx: ToolContext, args: MetricsArgs) -> ToolResult:
-    """Final metrics of a training job plus its metric time series from CloudWatch, for plotting."""
+    """Final metrics of a training job plus its metric series (per iteration, else CloudWatch over time), for plotting."""
     desc = ctx.client("sagemaker").describe_training_job(TrainingJobName=args.job_name)
     final = {m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList", []) or []}
-    series = training_metric_series(
-        ctx, args.job_name, desc, list(args.metric_names), args.period_s
-    )
+    names = list(args.metric_names) or list(final)
+    series = iteration_series(ctx, desc, names)
+    x_axis = "iteration"
+    if not series:
+        series = training_metric_series(
+            ctx, args.job_name, desc, list(args.metric_names), args.period_s
+        )
+        x_axis = "seconds since the start"
     lines = [f"Training job {args.job_name} ({desc.get('TrainingJobStatus')})."]
     if final:
         lines.append("Final: " + ", ".join(f"{k}={v:g}" for k, v in list(final.items())[:12]))
     if series:
         for name, points in list(series.items())[:10]:
             first, last = points[0][1], points[-1][1]
-            lines.append(f"{name}: {len(points)} points, {first:g} → {last:g}")
-    elif ctx.aws.is_sandbox:
-        lines.append(
-            "No metric time series were recorded (the sandbox emits no CloudWatch metrics)."
-        )
+            lines.append(f"{name}: {len(points)} points by {x_axis}, {first:g} → {last:g}")
     else:
         lines.append(
             "No metric time series in CloudWatch yet (they appear a few minutes into training)."
         )
     return ToolResult(
         "\n".join(lines),
-        {"job_name": args.job_name, "metrics": final, "series": series},
+        {"job_name": args.job_name, "metrics": final, "series": series, "x_axis": x_axis},
     )
