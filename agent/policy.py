@@ -76,6 +76,16 @@ def decide(
     except ToolError as exc:
         return PolicyDecision("deny", f"invalid arguments: {exc.message}")
     decision = _decide(spec, mode, budget_per_call, budget_per_session, session, estimate)
+    if mode == "auto" and decision.action == "allow" and spec.risk != "read":
+        unnamed = _unnamed_local_paths(args)
+        if unnamed:
+            # Data that instructs the model must not be able to ship a local file out unasked.
+            decision = PolicyDecision(
+                "ask",
+                f"auto mode: this sends the local file {unnamed[0]} to AWS and your own "
+                "messages did not name it",
+                estimate,
+            )
     if preflight is None:
         return decision
     if preflight.failed and decision.dry_run:
@@ -159,6 +169,13 @@ def _decide(
             "allow", f"auto mode: within budget (up to {format_usd(high)})", estimate
         )
     return PolicyDecision("deny", f"unknown mode '{mode}'", estimate)  # fail closed
+
+
+def _unnamed_local_paths(args: BaseModel | dict[str, Any]) -> list[str]:
+    from tools.core.local_paths import current_access, local_paths_in
+
+    access = current_access()
+    return [p for p in local_paths_in(args) if not access.was_named(p)]
 
 
 def allow_session_offered(spec: ToolSpec) -> bool:

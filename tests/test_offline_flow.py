@@ -42,7 +42,9 @@ class Turn:
         return [f.name for f in self.finished]
 
     def args(self, name: str) -> dict[str, Any]:
-        return next(s.args for s in self.started if s.name == name)
+        """The arguments the call ran with, unset ones (None) left out as the app shows them."""
+        args = next(s.args for s in self.started if s.name == name)
+        return {k: v for k, v in args.items() if v is not None}
 
 
 async def _turn(session: Any, text: str, *, stopped: bool = False) -> Turn:
@@ -270,6 +272,7 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.args("sagemaker_invoke_endpoint") == {
             "endpoint_name": endpoint,
             "payload": lines[5],
+            "content_type": "text/csv",  # the validated call, defaults filled in
         }
         assert "encoded 1 raw row(s)" in t.finished[0].summary
 

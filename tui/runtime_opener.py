@@ -46,7 +46,10 @@ class RuntimeOpener:
         endpoint = await asyncio.to_thread(self._prepare, settings)
         from agent.startup import open_session
 
-        return await open_session(settings, conversation=conversation, sandbox_endpoint=endpoint)
+        # The app says at once who has a conversation open (ask waits for its turn instead).
+        return await open_session(
+            settings, conversation=conversation, sandbox_endpoint=endpoint, lock_wait_s=2.0
+        )
 
     def close(self) -> None:
         """Stop the sandbox without holding up the app's exit (moto's server takes ~0.3 s to

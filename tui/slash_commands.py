@@ -215,7 +215,10 @@ class SlashCommands:
         self._refresh_resources()
 
     async def _slash_export(self, arg: str) -> None:
+        from tools.core.private_files import write_private
+
         path = Path(arg.strip()).expanduser() if arg.strip() else None
+        chosen = path is not None
         if path is None:
             if self._need_settings() is None:
                 return
@@ -224,8 +227,9 @@ class SlashCommands:
             name = f"conversation-{self.conversation or 'new'}-{stamp}.md"
             path = self.settings.state_dir / "exports" / name
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.export_markdown(), encoding="utf-8")
+            # 0600 from the first byte; the exports folder is the state dir's (0700), a folder
+            # the person chose keeps its mode.
+            write_private(path, self.export_markdown(), own_dir=not chosen)
         except OSError as exc:
             await self._notice(f"Could not export: {exc}", "error")
             return

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+from tools.core.local_paths import LOCAL_PATH, check_local_read
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -136,7 +137,8 @@ def check_instance_type(value: str) -> str:
 
 
 def check_local_file(path: str) -> str:
-    p = Path(path).expanduser()
+    """An existing file the local-path policy lets tools read (tools/local_paths.py), resolved."""
+    p = check_local_read(path)
     if not p.exists():
         raise ValueError(f"local file '{path}' does not exist")
     if not p.is_file():
@@ -145,7 +147,8 @@ def check_local_file(path: str) -> str:
 
 
 def check_local_path(path: str) -> str:
-    p = Path(path).expanduser()
+    """An existing file or folder the local-path policy lets tools read, resolved."""
+    p = check_local_read(path)
     if not p.exists():
         raise ValueError(f"local path '{path}' does not exist")
     return str(p)
@@ -168,5 +171,5 @@ RoleArn = Annotated[
     str, AfterValidator(check_role_arn), Field(description="IAM role ARN SageMaker assumes")
 ]
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
-LocalFile = Annotated[str, AfterValidator(check_local_file)]
-LocalPath = Annotated[str, AfterValidator(check_local_path)]
+LocalFile = Annotated[str, AfterValidator(check_local_file), LOCAL_PATH]
+LocalPath = Annotated[str, AfterValidator(check_local_path), LOCAL_PATH]

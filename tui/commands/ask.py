@@ -152,6 +152,7 @@ def _ask_terminal(request: Any, printer: _Printer) -> Any:
 async def run_ask(
     settings: Any, text: str, *, conversation: str | None, as_json: bool, yes: bool
 ) -> tuple[int, dict[str, Any]]:
+    from agent.conversation_lock import ConversationBusy
     from agent.events import (
         ApprovalRequested,
         Decision,
@@ -175,6 +176,9 @@ async def run_ask(
     except ModelError as exc:
         printer.info(f"sagecoach: {exc}")
         return EXIT_USAGE, {}
+    except ConversationBusy as exc:  # another process is writing to it
+        printer.info(f"sagecoach: {exc}")
+        return EXIT_FAILED, {}
     result: dict[str, Any] = {
         "conversation": session.conversation_id,
         "reply": "",

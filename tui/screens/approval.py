@@ -106,18 +106,21 @@ def request_table(request: ApprovalRequest) -> Table:
     table.add_row("tool", Text(request.tool, style="bold"))
     if request.description:
         table.add_row("", Text(request.description, style="italic"))
-    table.add_row("stage", request.stage)
+    table.add_row("stage", Text(request.stage))
     table.add_row("risk", risk)
     table.add_row("cost", estimate_lines(request.estimate))
     if request.preflight:
         table.add_row("pre-flight", preflight_lines(request.preflight))
-    table.add_row("AWS calls", ", ".join(request.operations) or "none")
+    table.add_row("AWS calls", Text(", ".join(request.operations) or "none"))
     table.add_row(
         "where",
-        f"account {request.account} · region {request.region} · profile {request.profile or 'default'}",
+        Text(
+            f"account {request.account} · region {request.region} · "
+            f"profile {request.profile or 'default'}"
+        ),
     )
     table.add_row("", env)
-    table.add_row("mode", request.mode)
+    table.add_row("mode", Text(request.mode))
     return table
 
 

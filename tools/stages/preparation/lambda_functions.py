@@ -44,7 +44,8 @@ class CreateFunctionArgs(BaseModel):
     role_arn: Annotated[
         RoleArnValue | None, Field(description="execution role; default: the session's role")
     ] = None
-    runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
+    # Not "runtime": LangGraph's ToolNode overwrites an argument of that name with its own object.
+    python_runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
 
@@ -101,7 +102,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
     handler = f"{path.stem}.{args.handler_function}"
     request = {
         "FunctionName": args.name,
-        "Runtime": args.runtime,
+        "Runtime": args.python_runtime,
         "Role": role,
         "Handler": handler,
         "MemorySize": args.memory_mb,
@@ -112,7 +113,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
     response = ctx.client("lambda").create_function(**request)
     recorded = {k: v for k, v in request.items() if k != "Code"}
     return ToolResult(
-        f"Created Lambda function {args.name} ({args.runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
+        f"Created Lambda function {args.name} ({args.python_runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
         {
             "function": args.name,
             "arn": response["FunctionArn"],
