@@ -30,7 +30,7 @@ from agent.environment import AwsEnvironment, new_session_id, open_environment
 from agent.events import ApprovalRequest, Decision
 from agent.session_core import AuditTee, SessionCore, open_audit
 from agent.settings import Settings
-from agent.startup import _open_ledger, _startup_notices
+from agent.startup import _open_ledger, _startup_notices, secure_state
 from tools.core.context import ToolContext
 from tools.core.declaration import ToolSpec
 from tools.core.results import CostEstimate, ProgressEvent
@@ -187,7 +187,7 @@ class ToolSession:
 
     def startup_notices(self) -> list[str]:
         """Where calls go and what earlier sessions left billing (makes AWS calls: blocking)."""
-        return [n.message for n in _startup_notices(self.env, self.session_id)]
+        return [n.message for n in _startup_notices(self.env, self.session_id, self.ledger)]
 
     # --- one call ----------------------------------------------------------------------------------
     @staticmethod
@@ -236,7 +236,7 @@ class ToolSession:
             if gate.kind != "ask" or self._asked.pop(gate.call_id, None) is None:
                 raise ValueError(f"call {gate.call_id} is not waiting for approval")
             self.core.pending.setdefault(gate.call_id, gate.approval)  # type: ignore[arg-type]
-        kind, value = self._approval._apply(gate.request, decision)
+        kind, value = self._approval._apply(gate.request, decision, gate.approval)
         call = gate.request.tool_call
         if kind == "done":
             return Gate(
@@ -406,7 +406,7 @@ def open_tool_session(
 
     use_cache(settings.state_dir)
     session_id = new_session_id()
-    audit = AuditTee(open_audit(settings.audit_dir, session_id))
+    audit = AuditTee(open_audit(settings, session_id))
     try:
         env = open_environment(
             settings,
@@ -422,11 +422,17 @@ def open_tool_session(
 
         tools = load_all().all()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    secure_state(settings)  # the same privacy at rest as the app: 0700 dirs, 0600 files
+    ledger = _open_ledger(settings.state_dir)
+    if ledger is not None:  # creates are written to the ledger before they are sent
+        from tools.ledger.intents import LedgerIntents
+
+        env.aws.add_listener(LedgerIntents(ledger, session_id, env.aws.region))
     return ToolSession(
         settings=settings,
         env=env,
         specs=tools,
         audit=audit,
-        ledger=_open_ledger(settings.state_dir),
+        ledger=ledger,
         session_id=session_id,
     )
