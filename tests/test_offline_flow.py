@@ -47,6 +47,17 @@ class Turn:
         return {k: v for k, v in args.items() if v is not None}
 
 
+async def _proposed_calls(session: Any) -> dict[str, dict[str, Any]]:
+    """The arguments the planner itself proposed in the conversation's tool calls (latest
+    call of each tool), before any tool's defaults were filled in."""
+    state = await session.agent.aget_state(session._config)
+    proposed: dict[str, dict[str, Any]] = {}
+    for message in state.values.get("messages", []):
+        for call in getattr(message, "tool_calls", None) or []:
+            proposed[call["name"]] = dict(call["args"])
+    return proposed
+
+
 async def _turn(session: Any, text: str, *, stopped: bool = False) -> Turn:
     """Send one request; approve every approval request (as a person pressing y would).
 
@@ -237,16 +248,20 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.approvals[1].risk == "costly"
         model_name = t.args("sagemaker_create_endpoint")["model_name"]
         assert t.args("sagemaker_create_model")["training_job_name"] == job_name
-        # The planner names nothing itself: the tool's declared default names the model,
-        # and the endpoint call takes that name from the model call's result.
-        assert "model_name" not in t.args("sagemaker_create_model")
+        # The planner names nothing itself: the tool's declared default names the model (the
+        # approval shows that resolved name), and the endpoint call takes it from the model
+        # call's result.
+        proposed = await _proposed_calls(session)
+        assert "model_name" not in proposed["sagemaker_create_model"]
+        assert "endpoint_name" not in proposed["sagemaker_create_endpoint"]
         assert model_name == f"{job_name}-model"
+        assert t.args("sagemaker_create_model")["model_name"] == model_name
         model = sm.describe_model(ModelName=model_name)
         assert (
             model["PrimaryContainer"]["ModelDataUrl"] == (job["ModelArtifacts"]["S3ModelArtifacts"])
         )
-        assert "endpoint_name" not in t.args("sagemaker_create_endpoint")
         endpoint = f"{model_name}-ep"
+        assert t.args("sagemaker_create_endpoint")["endpoint_name"] == endpoint
         ep = sm.describe_endpoint(EndpointName=endpoint)
         assert ep["EndpointStatus"] == "InService"
         config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])

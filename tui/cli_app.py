@@ -23,7 +23,7 @@ from tui.cli_options import (
     settings_or_exit,
 )
 
-COMMAND_MODULES = ("doctor", "sandbox", "ask", "log", "stages", "tools", "prices", "eval")
+COMMAND_MODULES = ("doctor", "sandbox", "ask", "mcp", "log", "stages", "tools", "prices", "eval")
 
 app = typer.Typer(
     name="sagecoach",

@@ -190,13 +190,20 @@ def write_demo_files(directory: Path) -> None:
 
 @contextlib.contextmanager
 def demo_workdir() -> Iterator[Path]:
+    """A temporary working directory with the demo files; tools may read there, as they may
+    read a person's working directory (the local-path policy in force outside it stays)."""
+    from tools.core.local_paths import LocalAccess, current_access, using_access
+
     old = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="sagecoach-eval-") as tmp:
-        path = Path(tmp)
+        path = Path(tmp).resolve()
         write_demo_files(path)
+        outer = current_access()
+        access = LocalAccess(roots=[path, *outer.roots], named=set(outer.named))
         os.chdir(path)
         try:
-            yield path
+            with using_access(access):
+                yield path
         finally:
             os.chdir(old)
 
