@@ -58,15 +58,28 @@ def help_wall_time(env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def first_frame(env: dict[str, str], timeout: float = 30.0) -> tuple[float, float]:
-    """(process age at the first frame, wall time of the whole process) in a pseudo-terminal."""
-    env = {**env, "SAGECOACH_EXIT_AFTER_FIRST_FRAME": "1"}
+def first_frame(
+    env: dict[str, str], timeout: float = 30.0, root: Path = ROOT
+) -> tuple[float, float]:
+    """(process age at the first frame, wall time of the whole process) in a pseudo-terminal,
+    of the checkout at `root`."""
+    age, wall, _ = app_in_pty(env, "SAGECOACH_EXIT_AFTER_FIRST_FRAME", "first frame", timeout, root)
+    return age, wall
+
+
+def app_in_pty(
+    env: dict[str, str], flag: str, label: str, timeout: float = 30.0, root: Path = ROOT
+) -> tuple[float, float, float]:
+    """Run `sagecoach --sandbox` in a pseudo-terminal with `flag` set (the app quits at that
+    point and prints `<label>: <process age>`): (that age, wall time of the whole process,
+    its user+system CPU time)."""
+    env = {**env, flag: "1"}
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "--sandbox"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdin=slave,
         stdout=slave,
@@ -75,25 +88,29 @@ def first_frame(env: dict[str, str], timeout: float = 30.0) -> tuple[float, floa
     os.close(slave)
     deadline = start + timeout
     try:
-        while proc.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
             if time.perf_counter() > deadline:
                 proc.kill()
-                raise TimeoutError("the app did not exit after its first frame")
+                proc.wait()
+                raise TimeoutError(f"the app did not exit after its {label}")
             ready, _, _ = select.select([master], [], [], 0.05)
             if ready:
                 try:
                     os.read(master, 65536)  # drain the screen output
                 except OSError:
-                    break
-        proc.wait(timeout=timeout)
+                    pass
         wall = time.perf_counter() - start
     finally:
         os.close(master)
     err = proc.stderr.read().decode() if proc.stderr else ""
-    match = re.search(r"first frame: ([0-9.]+)", err)
+    match = re.search(label + r": ([0-9.]+)", err)
     if proc.returncode != 0 or not match:
         raise RuntimeError(f"the app failed (exit {proc.returncode}): {err[-500:]}")
-    return float(match.group(1)), wall
+    return float(match.group(1)), wall, usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@
 - `sagecoach ask --sandbox "list my buckets"` end to end while the sandbox runs (target: median
   ≤ 2.5 s), as a whole process with the offline planner;
 - the app's time until it can act (its session open on the running sandbox), as a whole
-  process from interpreter start, headless.
+  process in a terminal (both as bench/startup_bench.py measures them; it also compares trees).
 
     python -m bench.engine_bench [--runs N] [--json]
 """
@@ -155,78 +155,21 @@ def bench_startup(runs: int) -> dict:
 
 
 def bench_ask(runs: int) -> dict:
-    import os
-    import subprocess
+    """As bench/startup_bench.py measures it (whole process, offline planner)."""
+    from bench.startup_bench import ROOT, measure
 
-    from sandbox import daemon
-
-    timings = []
-    with tempfile.TemporaryDirectory(prefix="sagecoach-bench-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
-        env.update(HOME=home, XDG_STATE_HOME=f"{home}/state", XDG_CONFIG_HOME=f"{home}/config",
-                   AWS_CONFIG_FILE=f"{home}/absent", AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
-                   AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
-        state = Path(home) / "state" / "sagecoach"
-        daemon.connect(state, idle_timeout_s=120)
-        try:
-            command = [sys.executable, "-m", "tui.cli", "ask", "--sandbox", "--json",
-                       "list my buckets"]  # fmt: skip
-            for _ in range(runs + 1):  # the first run warms the file cache
-                started = time.perf_counter()
-                done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-                timings.append(time.perf_counter() - started)
-                if done.returncode != 0 or "sagecoach-demo" not in done.stdout:
-                    raise RuntimeError(f"ask failed: {done.stderr[-400:] or done.stdout[-400:]}")
-        finally:
-            daemon.stop(state)
-    median = statistics.median(timings[1:])
-    return {"ask_s": round(median, 3), "target_s": ASK_TARGET_S, "ok": median <= ASK_TARGET_S}
-
-
-_APP_READY = """
-import asyncio, sys, time
-started = time.perf_counter()
-from agent.settings import load_settings
-from tui.app import SagecoachApp
-
-async def run():
-    app = SagecoachApp(load_settings(sandbox="on", model="offline"), cursor_blink=False)
-    async with app.run_test(headless=True) as pilot:
-        while app.session is None:
-            await pilot.pause(0.02)
-        print(f"READY {time.perf_counter() - started:.3f}")
-        app.exit()
-
-asyncio.run(run())
-"""
+    figures = measure({"this": ROOT}, ["ask"], runs)["ask"]["this"]
+    median = figures["wall"]
+    return {"ask_s": median, "ask_cpu_s": figures["cpu"], "target_s": ASK_TARGET_S,
+            "ok": median <= ASK_TARGET_S}  # fmt: skip
 
 
 def bench_app_ready(runs: int) -> dict:
-    import os
-    import re
-    import subprocess
+    """`sagecoach --sandbox` in a terminal until its session is open (bench/startup_bench.py)."""
+    from bench.startup_bench import ROOT, measure
 
-    from sandbox import daemon
-
-    timings = []
-    with tempfile.TemporaryDirectory(prefix="sagecoach-bench-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
-        env.update(HOME=home, XDG_STATE_HOME=f"{home}/state", XDG_CONFIG_HOME=f"{home}/config",
-                   AWS_CONFIG_FILE=f"{home}/absent", AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
-                   AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
-        state = Path(home) / "state" / "sagecoach"
-        daemon.connect(state, idle_timeout_s=120)
-        try:
-            for _ in range(runs + 1):
-                done = subprocess.run([sys.executable, "-c", _APP_READY], env=env,
-                                      capture_output=True, text=True, timeout=120)  # fmt: skip
-                found = re.search(r"READY (\d+\.\d+)", done.stdout)
-                if not found:
-                    raise RuntimeError(f"app did not get ready: {done.stderr[-400:]}")
-                timings.append(float(found.group(1)))
-        finally:
-            daemon.stop(state)
-    return {"app_ready_s": round(statistics.median(timings[1:]), 3)}
+    figures = measure({"this": ROOT}, ["app"], runs)["app"]["this"]
+    return {"app_ready_s": figures["wall"], "app_cpu_s": figures["cpu"]}
 
 
 def main(argv: list[str] | None = None) -> int:

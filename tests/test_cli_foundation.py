@@ -28,17 +28,43 @@ def test_help_lists_commands() -> None:
         assert word in proc.stdout
 
 
-def test_doctor_in_sandbox_is_ready() -> None:
+def test_doctor_in_sandbox_is_ready_and_does_not_start_one() -> None:
+    from agent.settings import load_settings
+    from sandbox import daemon
+
+    state_dir = load_settings().state_dir
     proc = run("doctor", "--sandbox", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     checks = {c["name"]: c for c in report["checks"]}
     assert report["usable"] is True
     assert checks["mode"]["value"].startswith("SANDBOX")
+    assert checks["sandbox"]["value"].startswith("not running") and checks["sandbox"]["ok"]
+    assert "`sagecoach sandbox serve`" in checks["sandbox"]["value"]
     assert checks["account"]["value"] == "sandbox (123456789012)"
     assert "offline" in checks["model"]["value"]
-    assert checks["endpoints"]["value"].startswith("all services → http://127.0.0.1:")
     assert checks["execution role"]["value"].endswith(":role/sagecoach-sandbox-execution-role")
+    assert daemon.status(state_dir) is None  # doctor started nothing
+    assert not (state_dir / "sandbox" / "server.json").exists()
+
+
+def test_doctor_reports_on_the_running_sandbox() -> None:
+    from agent.settings import load_settings
+    from sandbox import daemon
+
+    state_dir = load_settings().state_dir
+    endpoint = daemon.connect(state_dir, idle_timeout_s=120)
+    running = daemon.status(state_dir)
+    assert running is not None
+    proc = run("doctor", "--sandbox", "--json")
+    assert proc.returncode == 0, proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["sandbox"]["value"].startswith(f"running at {endpoint} (pid {running.pid})")
+    assert "running jobs: none" in checks["sandbox"]["value"]
+    assert checks["endpoints"]["value"] == f"all services → {endpoint}"
+    assert checks["account"]["value"] == "sandbox (123456789012)"
+    assert checks["execution role"]["value"].endswith(":role/sagecoach-sandbox-execution-role")
+    assert daemon.status(state_dir).pid == running.pid  # the same sandbox, still running
 
 
 def test_doctor_with_bedrock_model_in_sandbox_says_what_to_fix() -> None:

@@ -540,9 +540,9 @@ def test_closing_the_opener_does_not_wait_for_the_sandbox_to_stop() -> None:
             time.sleep(0.5)
             stopped.set()
 
-    opener = RuntimeOpener()
-    opener.sandbox = SlowSandbox()
+    opener = RuntimeOpener(sandbox_in_process=True)
+    opener.owned_sandbox = SlowSandbox()
     start = time.perf_counter()
     opener.close()
-    assert time.perf_counter() - start < 0.2 and opener.sandbox is None
+    assert time.perf_counter() - start < 0.2 and opener.owned_sandbox is None
     assert stopped.wait(5)

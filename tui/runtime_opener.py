@@ -14,12 +14,18 @@ if TYPE_CHECKING:  # agent.settings imports pydantic-settings: loaded after the 
 class RuntimeOpener:
     """Opens the real session (agent.startup.open_session) without blocking the UI's event loop.
 
-    The slow parts (langchain and boto3 imports; finding or starting the shared sandbox) run
-    in a thread. `close` stops only a sandbox this opener owns (`self.sandbox`, none by default).
+    The slow parts (langchain and boto3 imports; finding or starting the sandbox) run in a
+    thread. Who owns the sandbox is explicit:
+    - by default the session uses the state directory's shared sandbox (`sandbox.daemon`),
+      found running or started in the background. The app never stops it: it outlives the
+      app (a later `sagecoach ask` finds the same state) and stops by itself when idle;
+    - with `sandbox_in_process=True` (tests) the opener starts a sandbox in this process,
+      nothing persisted, reuses it when the session is reopened, and `close` stops it.
     """
 
-    def __init__(self) -> None:
-        self.sandbox: Any = None
+    def __init__(self, *, sandbox_in_process: bool = False) -> None:
+        self.sandbox_in_process = sandbox_in_process
+        self.owned_sandbox: Any = None  # a sandbox.server.Sandbox this opener started
         self.reason = ""
 
     def _prepare(self, settings: Settings) -> str | None:
@@ -35,27 +41,38 @@ class RuntimeOpener:
             warm_up()  # the planner's embedding model loads while the sandbox starts
         if not use_sandbox:
             return None
+        if self.sandbox_in_process:
+            if self.owned_sandbox is None:
+                from sandbox.server import Sandbox
+
+                sandbox = Sandbox()
+                sandbox.start()
+                self.owned_sandbox = sandbox
+            return str(self.owned_sandbox.endpoint)
         from sandbox import daemon
 
-        # The state directory's shared sandbox (started in the background when none runs; it
-        # outlives the app, so a later `sagecoach ask` finds the same state, and stops by
-        # itself when idle).
-        return daemon.connect(settings.state_dir)
+        return daemon.connect(settings.state_dir)  # shared: never stopped by the app
 
     async def __call__(self, settings: Settings, conversation: str | None) -> ChatSession:
-        endpoint = await asyncio.to_thread(self._prepare, settings)
-        from agent.startup import open_session
+        from tui.gc_pause import resume_collection
 
-        # The app says at once who has a conversation open (ask waits for its turn instead).
-        return await open_session(
-            settings, conversation=conversation, sandbox_endpoint=endpoint, lock_wait_s=2.0
-        )
+        try:
+            endpoint = await asyncio.to_thread(self._prepare, settings)
+            from agent.startup import open_session
+
+            # The app says at once who has a conversation open (ask waits for its turn instead).
+            return await open_session(
+                settings, conversation=conversation, sandbox_endpoint=endpoint, lock_wait_s=2.0
+            )
+        finally:
+            resume_collection()  # paused by tui/launch.py while the app started
 
     def close(self) -> None:
-        """Stop the sandbox without holding up the app's exit (moto's server takes ~0.3 s to
-        notice; its thread is a daemon, so a quitting process does not wait for it)."""
-        if self.sandbox is not None:
+        """Stop the sandbox this opener started, if any, without holding up the app's exit
+        (moto's server takes ~0.3 s to notice; its thread is a daemon, so a quitting process
+        does not wait for it). The shared sandbox is left running."""
+        sandbox, self.owned_sandbox = self.owned_sandbox, None
+        if sandbox is not None:
             import threading
 
-            threading.Thread(target=self.sandbox.stop, name="sandbox-stop", daemon=True).start()
-            self.sandbox = None
+            threading.Thread(target=sandbox.stop, name="sandbox-stop", daemon=True).start()

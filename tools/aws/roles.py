@@ -87,9 +87,11 @@ def role_help(
 _SANDBOX_IAM: dict[str, Any] = {}
 
 
-def _sandbox_iam(endpoint: str, region: str) -> Any:
+def _sandbox_iam(endpoint: str, region: str, loader: Any = None) -> Any:
     """A plain IAM client on the sandbox server: setting up the sandbox is not a session action,
-    so it is neither guarded (read-only) nor written to the audit log as one."""
+    so it is neither guarded (read-only) nor written to the audit log as one. `loader` is the
+    session's botocore data loader: sharing it saves loading the endpoint and partition data
+    twice (~0.08 s of start-up)."""
     client = _SANDBOX_IAM.get(endpoint)
     if client is None:
         import boto3
@@ -97,6 +99,8 @@ def _sandbox_iam(endpoint: str, region: str) -> Any:
         from botocore.config import Config
 
         core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        if loader is not None:
+            core.register_component("data_loader", loader)
         session = boto3.Session(
             botocore_session=core,
             aws_access_key_id="sandbox",
@@ -111,6 +115,13 @@ def _sandbox_iam(endpoint: str, region: str) -> Any:
     return client
 
 
+def _data_loader(aws: AwsContext) -> Any:
+    try:
+        return aws.session._session.get_component("data_loader")
+    except Exception:  # another kind of session: load the data again
+        return None
+
+
 def ensure_sandbox_role(aws: AwsContext, *, create: bool = True) -> str | None:
     """The sandbox's execution role in moto, created (tagged) when missing; its ARN.
 
@@ -120,7 +131,7 @@ def ensure_sandbox_role(aws: AwsContext, *, create: bool = True) -> str | None:
 
     if not aws.is_sandbox or not aws.sandbox_endpoint:
         raise RuntimeError("ensure_sandbox_role is only for the sandbox")
-    iam = _sandbox_iam(aws.sandbox_endpoint, aws.region)
+    iam = _sandbox_iam(aws.sandbox_endpoint, aws.region, _data_loader(aws))
     try:
         return str(iam.get_role(RoleName=SANDBOX_ROLE_NAME)["Role"]["Arn"])
     except ClientError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -147,7 +148,13 @@ class ToolSpec:
 
 
 def tool_input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema for a tool's arguments, without pydantic's title noise."""
+    """The JSON schema for a tool's arguments, without pydantic's title noise (a fresh copy:
+    the schema is generated once per model and process)."""
+    return json.loads(_input_schema_json(model))
+
+
+@functools.lru_cache(maxsize=512)
+def _input_schema_json(model: type[BaseModel]) -> str:
     schema = model.model_json_schema()
 
     def strip(node: Any) -> Any:
@@ -157,7 +164,7 @@ def tool_input_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [strip(v) for v in node]
         return node
 
-    return strip(schema)
+    return json.dumps(strip(schema))
 
 
 def non_finite_fields(value: Any, where: str = "") -> list[tuple[str, float]]:

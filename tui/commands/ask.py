@@ -166,6 +166,7 @@ async def run_ask(
         TurnFinished,
     )
     from agent.models import ModelError
+    from tui.gc_pause import resume_collection
 
     printer = _Printer(enabled=not as_json)
     try:
@@ -179,6 +180,8 @@ async def run_ask(
     except ConversationBusy as exc:  # another process is writing to it
         printer.info(f"sagecoach: {exc}")
         return EXIT_FAILED, {}
+    finally:
+        resume_collection()  # paused by the command while the session opened
     result: dict[str, Any] = {
         "conversation": session.conversation_id,
         "reply": "",
@@ -323,9 +326,15 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_exit(
             model=model, mode=mode, sandbox=sandbox, region=region, profile=profile
         )
-        code, result = asyncio.run(
-            run_ask(settings, text, conversation=conversation, as_json=as_json, yes=yes)
-        )
+        from tui.gc_pause import pause_collection, resume_collection
+
+        pause_collection()  # until the session is open (tui/gc_pause.py)
+        try:
+            code, result = asyncio.run(
+                run_ask(settings, text, conversation=conversation, as_json=as_json, yes=yes)
+            )
+        finally:
+            resume_collection()
         if as_json and result:
             typer.echo(json.dumps(result, default=str, ensure_ascii=False))
         raise typer.Exit(code)

@@ -2,7 +2,8 @@
 
 The data contract follows aws/sagemaker-xgboost-container: channels `train` (required) and
 `validation`; content types text/csv (label in column 0, no header: a header row is data),
-text/libsvm; hyperparameters as strings with the container's names and ranges; per-round lines
+text/libsvm, application/x-parquet (label in column 0) and application/x-recordio-protobuf;
+hyperparameters as strings with the container's names and ranges; per-round lines
 `[i]\\ttrain-<metric>:<v>\\tvalidation-<metric>:<v>`; the model saved as `xgboost-model`; spot
 checkpoints `xgboost-checkpoint.<i>` resumed from the newest.
 """
@@ -160,11 +161,10 @@ def load_matrix(path: Path, content_type: str, csv_weights: int = 0) -> Any:
                 block.resize((block.shape[0], width))
                 blocks[i] = block
         matrix = xgb.DMatrix(vstack(blocks).tocsr(), label=np.concatenate([p[1] for p in parts]))
+    elif content_type == "parquet":
+        matrix = _parquet_matrix(files)
     else:
-        raise UserError(
-            f"The sandbox cannot read {content_type} data yet (it reads text/csv and "
-            "text/libsvm); convert the channel to CSV, or run this job on AWS."
-        )
+        matrix = _recordio_protobuf_matrix(files)
     if matrix.get_label().size == 0:
         raise UserError(
             "Got input data without labels. Please check the input data set. If training job is "
@@ -173,6 +173,35 @@ def load_matrix(path: Path, content_type: str, csv_weights: int = 0) -> Any:
             "the cluster."
         )
     return matrix
+
+
+def _parquet_matrix(files: list[Path]) -> Any:
+    """The container's parquet reading: one table from every file (names starting with '_',
+    such as Spark's _SUCCESS, are skipped), the first column the label, the rest features."""
+    import xgboost as xgb
+
+    try:
+        import pyarrow.parquet as pq
+
+        paths = [str(f) for f in files if not f.name.startswith("_")]
+        data = pq.read_table(paths if len(paths) > 1 else paths[0]).to_pandas().to_numpy()
+        return xgb.DMatrix(data[:, 1:], label=data[:, 0])
+    except Exception as exc:
+        raise UserError(f"Failed to load parquet data with exception:\n{exc}") from None
+
+
+def _recordio_protobuf_matrix(files: list[Path]) -> Any:
+    """Every file's RecordIO-protobuf records, read as one (the container's reader)."""
+    import xgboost as xgb
+
+    from sandbox.engine.algorithms.recordio_protobuf import read_recordio_protobuf
+
+    try:
+        buffer = b"".join(f.read_bytes() for f in files if not f.name.startswith("_"))
+        features, labels = read_recordio_protobuf(buffer)
+        return xgb.DMatrix(features, label=labels)
+    except Exception as exc:
+        raise UserError(f"Failed to load recordio-protobuf data with exception:\n{exc}") from None
 
 
 def _eval_metrics(params: dict[str, Any]) -> tuple[list[str], list[str]]:
