@@ -59,6 +59,7 @@ MODULES = (
     "sandbox.engine.metrics_api",
     "sandbox.engine.endpoints",
     "sandbox.engine.invoke",
+    "sandbox.engine.tuning.job",
 )
 
 
