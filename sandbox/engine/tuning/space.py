@@ -31,7 +31,7 @@ class Range:
 
     def format(self, value: Any) -> str:
         if self.kind == "Integer":
-            return str(int(round(float(value))))
+            return str(round(float(value)))
         if self.kind == "Continuous":
             return repr(float(value))
         return str(value)
