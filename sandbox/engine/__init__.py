@@ -60,6 +60,7 @@ MODULES = (
     "sandbox.engine.endpoints",
     "sandbox.engine.invoke",
     "sandbox.engine.tuning.job",
+    "sandbox.engine.transform",
 )
 
 
