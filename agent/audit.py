@@ -2,7 +2,7 @@
 
 Each line is one record::
 
-    {"ts": ..., "session": ..., "seq": ..., "kind": ..., <payload keys>, "prev": "<sha256 hex>"}
+    {"ts": ..., "session": ..., "seq": ..., "kind": ..., <payload keys>, ["mac": ...,] "prev": "<sha256 hex>"}
 
 `prev` is the SHA-256 of the previous record's line (its UTF-8 bytes, without the newline), so
 `verify()` finds the first edited, inserted or removed record. The chain runs across day files,
@@ -10,34 +10,69 @@ sessions and processes: every append takes an exclusive `fcntl` lock on the dire
 file and reads the last record's hash under it. Payloads are redacted (tools/core/redact.py) before
 they are written; each record is flushed and fsynced.
 
+The head record (agent/audit_head.py) counts the records and keeps the last hash, so a cut
+tail, deleted files or a line appended by another program are found too; with a key file the
+records and the head also carry HMACs (the keyed chain), so tampering needs the key.
+
 A torn last line (a process killed mid-write) never stops the next append: it is terminated
 with a newline, skipped, and the new record chains to the last complete one. `verify` reports
 torn lines as warnings and goes on.
-
-A hash chain cannot tell that the newest records were cut off the end of the log; everything
-before the last record is covered.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
-import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.audit_files import (
+    _PREV_SUFFIX,
+    FILE_PREFIX,
+    FILE_SUFFIX,
+    _hash,
+    _last_valid_line,
+    day_file,
+    log_files,
+)
+from agent.audit_head import GENESIS, Head, HeadWriter, read_head, with_mac
+from agent.audit_read import (
+    follow_records,
+    iter_records,
+    last_session,
+    parse_since,
+    read_records,
+    record_matches,
+    record_time,
+    record_tool,
+)
+from agent.audit_verify import Problem, VerifyReport, verify
+from tools.core.private_files import private_dir
 from tools.core.redact import redact
 
-GENESIS = "0" * 64  # `prev` of the very first record in a directory
-FILE_PREFIX = "audit-"
-FILE_SUFFIX = ".jsonl"
+__all__ = [
+    "FILE_PREFIX",
+    "FILE_SUFFIX",
+    "GENESIS",
+    "AuditLog",
+    "Problem",
+    "VerifyReport",
+    "day_file",
+    "follow_records",
+    "iter_records",
+    "last_session",
+    "log_files",
+    "parse_since",
+    "read_records",
+    "record_matches",
+    "record_time",
+    "record_tool",
+    "verify",
+]
+
 LOCK_NAME = ".audit.lock"
 KINDS = (
     "session_start",
@@ -48,15 +83,8 @@ KINDS = (
     "aws_call",
     "session_end",
 )
-RESERVED = ("ts", "session", "seq", "kind", "prev")
-_FILE_RE = re.compile(r"^audit-(\d{4}-\d{2}-\d{2})\.jsonl$")
-_TAIL_CHUNK = 64 * 1024
-# Records are written with "prev" last, so a complete line ends with this shape.
-_PREV_SUFFIX = re.compile(rb',"prev":"([0-9a-f]{64})"}$')
-
-
-def _hash(line: bytes) -> str:
-    return hashlib.sha256(line).hexdigest()
+RESERVED = ("ts", "session", "seq", "kind", "prev", "mac")
+HEAD_CREATED = "audit_head_created"  # written when a head starts over records already there
 
 
 def _now() -> datetime:
@@ -67,60 +95,27 @@ def _ts(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def day_file(directory: Path, day: date) -> Path:
-    return Path(directory) / f"{FILE_PREFIX}{day.isoformat()}{FILE_SUFFIX}"
-
-
-def log_files(directory: Path) -> list[Path]:
-    """The day files in chronological order."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if _FILE_RE.match(p.name) and p.is_file())
-
-
-def _file_day(path: Path) -> date | None:
-    match = _FILE_RE.match(path.name)
-    return date.fromisoformat(match.group(1)) if match else None
-
-
-def _parse_line(line: bytes) -> dict[str, Any] | None:
-    """The record on a line, or None when the line is not a complete JSON object."""
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _last_valid_line(fd: int, size: int) -> tuple[bytes | None, bool]:
-    """(the last complete record line, whether the file ends with a newline), reading backwards."""
-    if size == 0:
-        return None, True
-    ends_with_newline = os.pread(fd, 1, size - 1) == b"\n"
-    end = size
-    carry = b""
-    while end > 0:
-        start = max(0, end - _TAIL_CHUNK)
-        chunk = os.pread(fd, end - start, start) + carry
-        lines = chunk.split(b"\n")
-        # The first piece may be cut in the middle unless we reached the start of the file.
-        carry = lines.pop(0) if start > 0 else b""
-        for line in reversed(lines if start > 0 else [*lines]):
-            if line.strip() and _parse_line(line) is not None:
-                return line, ends_with_newline
-        end = start
-    return None, ends_with_newline
-
-
 class AuditLog:
     """Appends hash-chained records for one session; safe across threads and processes."""
 
-    def __init__(self, directory: Path, session_id: str, *, durable: bool = True) -> None:
-        """durable=False skips fsync (benchmarks and bulk test data only)."""
+    def __init__(
+        self,
+        directory: Path,
+        session_id: str,
+        *,
+        durable: bool = True,
+        key: bytes | None = None,
+    ) -> None:
+        """durable=False skips fsync (benchmarks and bulk test data only); `key` turns on the
+        keyed chain (agent/audit_head.load_key reads it from outside the log directory)."""
         self.directory = Path(directory)
         self.session_id = session_id
         self.durable = durable
+        self.key = key
+        self._head = HeadWriter(self.directory, durable)
+        self._last_record: dict[str, Any] = {}
+        self._head_cache: Head | None = None  # the head as we last wrote it
+        self._tail_unchanged = False  # set by _previous_hash: the log ends with our last write
         self._seq = 0
         self._thread_lock = threading.Lock()
         self._lock_fd: int | None = None
@@ -154,6 +149,7 @@ class AuditLog:
 
     def close(self) -> None:
         with self._thread_lock:
+            self._head.close()
             for attr in ("_fd", "_lock_fd"):
                 fd = getattr(self, attr)
                 if fd is not None:
@@ -164,6 +160,7 @@ class AuditLog:
                     setattr(self, attr, None)
             self._fd_path = None
             self._last = None
+            self._head_cache = None
 
     def __enter__(self) -> AuditLog:
         return self
@@ -178,9 +175,11 @@ class AuditLog:
             self._lock_fd = self._fd = None
             self._fd_path = None
             self._last = None
+            self._head = HeadWriter(self.directory, self.durable)
+            self._head_cache = None
             self._pid = os.getpid()
         if self._lock_fd is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory)
             self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
 
     def _target(self, now: datetime) -> Path:
@@ -214,7 +213,9 @@ class AuditLog:
             and self._last[1] == st.st_ino
             and self._last[2] == st.st_size
         ):
+            self._tail_unchanged = True
             return self._last[3], False
+        self._tail_unchanged = False
         line, ends_ok = _last_valid_line(fd, st.st_size)
         needs_newline = st.st_size > 0 and not ends_ok
         if line is not None:
@@ -229,13 +230,56 @@ class AuditLog:
                 return _hash(prev_line), needs_newline
         return GENESIS, needs_newline
 
+    def _current_head(self, prev: str) -> tuple[Head, bool]:
+        """The head to build on, and whether it starts now over records already written.
+
+        An interrupted append is settled here: a record written before the head caught up
+        (its hash is the head's `pending`) is counted. A log that no longer ends where the
+        head says (cut, edited) is not "healed": the count goes on from the head, so
+        `verify` keeps reporting the difference."""
+        cached = self._head_cache
+        if cached is not None and self._tail_unchanged and cached.last == prev:
+            # Nobody appended since our last write: the head on disk is the one we wrote.
+            return Head(
+                cached.count, cached.last, None, cached.keyed or self.key is not None
+            ), False
+        head = read_head(self.directory)
+        if head is None or head.count < 0:
+            count = _count_records(self.directory)
+            return Head(count=count, last=prev, keyed=self.key is not None), count > 0
+        if head.pending and prev == head.pending:
+            head.count += 1
+            head.last = prev
+        head.pending = None
+        head.keyed = head.keyed or self.key is not None
+        return head, False
+
     def _append_locked(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         now = _now()
         target = self._target(now)
         fd = self._open_data(target)
         prev, needs_newline = self._previous_hash(target, fd)
+        head, started_over = self._current_head(prev)
+        if started_over:
+            note = {"records_before": head.count, "reason": "no head record was found"}
+            prev, head = self._write(fd, target, HEAD_CREATED, note, prev, head, needs_newline)
+            needs_newline = False
+        self._write(fd, target, kind, payload, prev, head, needs_newline)
+        return self._last_record
+
+    def _write(
+        self,
+        fd: int,
+        target: Path,
+        kind: str,
+        payload: dict[str, Any],
+        prev: str,
+        head: Head,
+        needs_newline: bool,
+    ) -> tuple[str, Head]:
+        """Write one record with the two head updates around it; returns (its hash, head)."""
         record: dict[str, Any] = {
-            "ts": _ts(now),
+            "ts": _ts(_now()),
             "session": self.session_id,
             "seq": self._seq + 1,
             "kind": kind,
@@ -246,16 +290,41 @@ class AuditLog:
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str).encode(
             "utf-8"
         )
+        if self.key:
+            line = with_mac(line, self.key)
+        digest = _hash(line)
+        head.pending = digest
+        self._head.write(head, self.key, sync=False)  # announce: a kill from here is explained
         data = (b"\n" if needs_newline else b"") + line + b"\n"
         written = 0
         while written < len(data):
             written += os.write(fd, data[written:])
         if self.durable:
             os.fsync(fd)
+        head.count += 1
+        head.last = digest
+        head.pending = None
+        self._head.write(head, self.key, sync=True)
+        self._head_cache = Head(head.count, head.last, None, head.keyed)
         self._seq += 1
         st = os.fstat(fd)
-        self._last = (target, st.st_ino, st.st_size, _hash(line))
-        return record
+        self._last = (target, st.st_ino, st.st_size, digest)
+        self._last_record = json.loads(line)
+        return digest, head
+
+
+def _count_records(directory: Path) -> int:
+    """Complete records in the log (to start a head over an older log)."""
+    count = 0
+    for path in log_files(directory):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        count += sum(
+            1 for raw in data.split(b"\n") if _PREV_SUFFIX.search(raw, max(0, len(raw) - 80))
+        )
+    return count
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -269,311 +338,3 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(dfd)
-
-
-# --- verify ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-@dataclass
-class VerifyReport:
-    ok: bool = True
-    count: int = 0  # complete records checked
-    files: int = 0
-    problems: list[Problem] = field(default_factory=list)  # edits, insertions, removals
-    warnings: list[Problem] = field(default_factory=list)  # torn lines (incomplete writes)
-
-    @property
-    def first_problem(self) -> Problem | None:
-        return self.problems[0] if self.problems else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "count": self.count,
-            "files": self.files,
-            "problems": [p.__dict__ for p in self.problems],
-            "warnings": [p.__dict__ for p in self.warnings],
-        }
-
-
-@dataclass
-class _Seen:
-    file: str
-    line: int
-    raw: bytes
-    digest: str
-
-
-def _seq_session(raw: bytes) -> tuple[str | None, int | None]:
-    rec = _parse_line(raw) or {}
-    seq = rec.get("seq")
-    return rec.get("session"), seq if isinstance(seq, int) else None
-
-
-def _diagnose(before2: _Seen | None, before: _Seen, current: _Seen, got: str) -> Problem:
-    """Name the likeliest cause of a chain break between `before` and `current`."""
-    if before2 is not None and got == before2.digest:
-        return Problem(before.file, before.line, "record inserted (the next record skips it)")
-    prev_session, prev_seq = _seq_session(before.raw)
-    session, seq = _seq_session(current.raw)
-    if prev_session == session and prev_seq is not None and seq is not None:
-        if seq == prev_seq + 1:
-            return Problem(before.file, before.line, "record edited (its hash no longer matches)")
-        if seq > prev_seq + 1:
-            return Problem(
-                current.file,
-                current.line,
-                f"{seq - prev_seq - 1} record(s) removed before this one "
-                f"(session {session} jumps from seq {prev_seq} to {seq})",
-            )
-    return Problem(
-        before.file,
-        before.line,
-        "chain broken after this record: it was edited, or records after it were removed",
-    )
-
-
-def verify(directory: Path) -> VerifyReport:
-    """Check the whole chain; report every break (the first is the first bad record)."""
-    report = VerifyReport()
-    files = log_files(directory)
-    report.files = len(files)
-    expected = GENESIS
-    before: _Seen | None = None
-    before2: _Seen | None = None
-    for path in files:
-        data = path.read_bytes()
-        lines = data.split(b"\n")
-        ends_with_newline = data.endswith(b"\n")
-        if ends_with_newline:
-            lines.pop()  # the empty piece after the final newline
-        last_index = len(lines) - 1
-        for index, raw in enumerate(lines):
-            lineno = index + 1
-            if not raw.strip():
-                continue
-            match = _PREV_SUFFIX.search(raw, max(0, len(raw) - 80))
-            if match is None:
-                # Not a complete record: a torn write (or garbage a person typed in).
-                if _parse_line(raw) is None:
-                    where = "last line" if index == last_index else "line"
-                    report.warnings.append(
-                        Problem(
-                            path.name,
-                            lineno,
-                            f"torn {where}: incomplete record (a write was interrupted); skipped",
-                        )
-                    )
-                else:
-                    report.problems.append(
-                        Problem(path.name, lineno, "not an audit record (no prev hash)")
-                    )
-                continue
-            got = match.group(1).decode("ascii")
-            current = _Seen(path.name, lineno, raw, _hash(raw))
-            if got != expected:
-                if before is None:
-                    report.problems.append(
-                        Problem(
-                            path.name,
-                            lineno,
-                            "the first record does not start the chain: earlier records or "
-                            "files were removed",
-                        )
-                    )
-                else:
-                    report.problems.append(_diagnose(before2, before, current, got))
-            report.count += 1
-            before2, before = before, current
-            expected = current.digest
-    report.ok = not report.problems
-    return report
-
-
-# --- reading ----------------------------------------------------------------------------------
-_SINCE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """'90m', '2h', '1d', '1w', or an ISO date/time (UTC unless it says otherwise)."""
-    now = now or _now()
-    match = _SINCE_RE.match(text)
-    if match:
-        amount = float(match.group(1))
-        return now - timedelta(**{_UNITS[match.group(2).lower()]: amount})
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"'{text}' is not a time: use e.g. 30m, 2h, 1d, 1w or an ISO date like 2026-11-24"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
-def record_time(record: dict[str, Any]) -> datetime | None:
-    ts = record.get("ts")
-    if not isinstance(ts, str):
-        return None
-    try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def record_tool(record: dict[str, Any]) -> str | None:
-    """The tool a record is about: tool_call and approval records, or an aws_call tagged with one."""
-    value = record.get("tool")
-    if isinstance(value, str):
-        return value
-    if record.get("kind") in ("tool_call", "approval") and isinstance(record.get("name"), str):
-        return record["name"]
-    request = record.get("request")
-    if isinstance(request, dict) and isinstance(request.get("tool"), str):
-        return request["tool"]
-    return None
-
-
-def record_matches(
-    record: dict[str, Any],
-    *,
-    session: str | None = None,
-    kinds: set[str] | None = None,
-    tool: str | None = None,
-    since: datetime | None = None,
-) -> bool:
-    if session is not None and record.get("session") != session:
-        return False
-    if kinds is not None and record.get("kind") not in kinds:
-        return False
-    if tool is not None and record_tool(record) != tool:
-        return False
-    if since is not None:
-        moment = record_time(record)
-        if moment is None or moment < since:
-            return False
-    return True
-
-
-def follow_records(
-    directory: Path,
-    *,
-    stop: Callable[[], bool],
-    poll_s: float = 0.5,
-    from_start: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """Records appended after the call (or all, from_start), as they arrive, until stop()."""
-    directory = Path(directory)
-    offsets: dict[Path, int] = {}
-    if not from_start:
-        for path in log_files(directory):
-            offsets[path] = path.stat().st_size
-    while True:
-        for path in log_files(directory):
-            start = offsets.get(path, 0)
-            try:
-                size = path.stat().st_size
-                if size <= start:
-                    continue
-                with open(path, "rb") as handle:
-                    handle.seek(start)
-                    chunk = handle.read(size - start)
-            except OSError:
-                continue
-            end = chunk.rfind(b"\n")
-            if end < 0:
-                continue  # only part of a line so far
-            offsets[path] = start + end + 1
-            for raw in chunk[:end].split(b"\n"):
-                rec = _parse_line(raw) if raw.strip() else None
-                if rec is not None:
-                    yield rec
-        if stop():
-            return
-        time.sleep(poll_s)
-
-
-def iter_records(directory: Path, *, reverse: bool = False) -> Iterator[dict[str, Any]]:
-    """Complete records, oldest first (or newest first); torn lines are skipped."""
-    files = log_files(directory)
-    if reverse:
-        files = files[::-1]
-    for path in files:
-        try:
-            lines = path.read_bytes().split(b"\n")
-        except OSError:
-            continue
-        if reverse:
-            lines.reverse()
-        for raw in lines:
-            if raw.strip():
-                rec = _parse_line(raw)
-                if rec is not None:
-                    yield rec
-
-
-def last_session(directory: Path) -> str | None:
-    for rec in iter_records(directory, reverse=True):
-        session = rec.get("session")
-        if isinstance(session, str):
-            return session
-    return None
-
-
-def read_records(
-    directory: Path,
-    *,
-    session: str | None = None,
-    kind: str | None = None,
-    tool: str | None = None,
-    since: datetime | str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Matching records in chronological order; `limit` keeps the newest N.
-
-    session: an id, or "last" for the session of the newest record.
-    """
-    directory = Path(directory)
-    if session == "last":
-        session = last_session(directory)
-        if session is None:
-            return []
-    since_dt = parse_since(since) if isinstance(since, str) else since
-    if since_dt is not None and since_dt.tzinfo is None:
-        since_dt = since_dt.replace(tzinfo=UTC)
-    kinds = {k.strip() for k in kind.split(",")} if kind else None
-    out: list[dict[str, Any]] = []
-    for path in reversed(log_files(directory)):
-        day = _file_day(path)
-        if since_dt is not None and day is not None and day < since_dt.astimezone(UTC).date():
-            # Files are per UTC day: everything in older files is older than `since`.
-            # (A clock moved back can put later records in older files; that is rare and harmless.)
-            break
-        try:
-            lines = path.read_bytes().split(b"\n")
-        except OSError:
-            continue
-        for raw in reversed(lines):
-            if not raw.strip():
-                continue
-            rec = _parse_line(raw)
-            if rec is None:
-                continue
-            if not record_matches(rec, session=session, kinds=kinds, tool=tool, since=since_dt):
-                continue
-            out.append(rec)
-            if limit is not None and len(out) >= limit:
-                out.reverse()
-                return out
-    out.reverse()
-    return out

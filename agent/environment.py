@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.settings import Settings
-from tools.aws.context import AwsCallSink, AwsContext, find_credentials_source
+from tools.aws.context import (
+    SANDBOX_READ_TIMEOUT_S,
+    AwsCallSink,
+    AwsContext,
+    find_credentials_source,
+)
 
 
 def new_session_id() -> str:
@@ -81,6 +86,12 @@ def open_environment(
     """Start the sandbox if needed and build the guarded AwsContext."""
     use_sandbox, reason = choose_sandbox(settings)
     read_only = settings.mode == "read-only"
+    timeouts = {
+        "connect_timeout": settings.aws_connect_timeout_s,
+        "read_timeout": settings.aws_read_timeout_s,
+    }
+    # The local sandbox runs real work behind some calls: give it time on a busy machine.
+    local = {**timeouts, "read_timeout": max(settings.aws_read_timeout_s, SANDBOX_READ_TIMEOUT_S)}
     if use_sandbox and not sandbox_endpoint:
         sandbox_endpoint = sandbox_from_endpoint_url()
         if sandbox_endpoint:
@@ -88,7 +99,7 @@ def open_environment(
     if sandbox_endpoint:  # an already running sandbox (tests, `sagecoach sandbox serve`)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=sandbox_endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **local,
         )  # fmt: skip
         env = AwsEnvironment(
             aws, None, reason if "AWS_ENDPOINT_URL" in reason else f"sandbox at {sandbox_endpoint}"
@@ -101,13 +112,13 @@ def open_environment(
         endpoint = daemon.connect(settings.state_dir)
         aws = AwsContext(
             region=settings.region, sandbox_endpoint=endpoint, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **local,
         )  # fmt: skip
         env = AwsEnvironment(aws, None, f"{reason}; shared sandbox at {endpoint}")
     else:
         aws = AwsContext(
             profile=settings.profile, region=settings.region, read_only=read_only,
-            session_id=session_id, on_aws_call=on_aws_call,
+            session_id=session_id, on_aws_call=on_aws_call, **timeouts,
         )  # fmt: skip
         env = AwsEnvironment(aws, None, reason)
     env.default_role_arn = session_default_role(settings, aws)

@@ -6,6 +6,8 @@ Plain dataclasses so the TUI, `sagecoach ask` and tests share one vocabulary.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -13,11 +15,17 @@ DecisionType = Literal["approve", "edit", "reject", "allow_session"]
 ToolStatus = Literal["success", "error", "rejected", "denied", "dry_run", "cancelled"]
 
 
+def args_digest(tool: str, args: dict[str, Any]) -> str:
+    """SHA-256 of a call's tool and canonical JSON arguments: what an approval is bound to."""
+    raw = json.dumps({"tool": tool, "args": args}, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 @dataclass
 class ApprovalRequest:
     """Everything a person needs to decide on one tool call."""
 
-    call_id: str  # the model's tool-call id; decisions are keyed by it
+    call_id: str  # sagecoach's id for this call (never the model's); decisions are keyed by it
     tool: str
     stage: str
     risk: str
@@ -33,6 +41,8 @@ class ApprovalRequest:
     reason: str = ""  # why the policy asks (e.g. "over the per-call budget")
     allow_session_offered: bool = False  # only for write risk
     interrupt_id: str = ""
+    # SHA-256 of tool + arguments: the call that runs after approval is exactly this one.
+    args_digest: str = ""
     preflight: list[dict[str, Any]] = field(default_factory=list)  # checks: warnings first
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +55,7 @@ class Decision:
     args: dict[str, Any] | None = None  # for edit
     reason: str = ""  # for reject
     who: str = "user"
+    digest: str = ""  # the approved request's args_digest (the session fills it in)
 
     @classmethod
     def approve(cls) -> Decision:

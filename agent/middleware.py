@@ -1,4 +1,12 @@
-"""Agent middleware, outermost first: approval, audit, model retry, tool errors.
+"""Agent middleware, outermost first: call ids, turn budget, approval, audit, model retry,
+tool errors.
+
+- CallIdsMiddleware gives every tool call the model asks for sagecoach's own id (the model's
+  ids may repeat within a turn or across turns), and turns input that is not a JSON object
+  into a call the gate answers with a clear error (it would otherwise vanish).
+- TurnBudgetMiddleware ends a turn that used its model calls or wall time, or whose model
+  asked again for a call that was refused, with a plain message; an approval round does not
+  reset it.
 
 - ApprovalMiddleware runs the policy for every tool call: allow → run; deny → an error result
   with the reason (dry-run: what would have run and its estimate); ask → `interrupt()` carrying
@@ -15,17 +23,21 @@ Each hook has a sync and an async form (LangGraph calls the async one under `ast
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from langchain.agents.middleware import AgentMiddleware
+from langchain.agents.middleware import AgentMiddleware, hook_config
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.errors import GraphBubbleUp
 from langgraph.types import interrupt
 
-from agent.events import Decision
+from agent.data_frame import mark_data
+from agent.events import Decision, args_digest
 from agent.policy import allow_session_offered, decide
 from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
@@ -38,6 +50,7 @@ if TYPE_CHECKING:
 
 ToolHandler = Callable[[Any], Any]
 
+INVALID_INPUT = "__sagecoach_invalid_input__"
 EDIT_NOTICE = (
     "Note: the person edited this call before it ran. Executed {name} with arguments {args} "
     "(not the ones you proposed).\n\n"
@@ -99,20 +112,43 @@ class ApprovalMiddleware(AgentMiddleware):
 
     # Everything before interrupt() is pure: it re-runs when the node resumes.
     def _gate(self, request: Any) -> tuple[str, Any]:
-        """('run', (request, estimate, decision)) or ('done', ToolMessage) or ('ask', ApprovalRequest)."""
+        """('run', (request, estimate, decision)) or ('done', ToolMessage) or ('ask', ApprovalRequest).
+
+        A call that runs unasked runs with its validated arguments, as an asked one runs with
+        exactly the arguments its approval request showed."""
         core = self.core
         call = request.tool_call
+        raw = call.get("args")
         spec = core.specs.get(call["name"])
+        if isinstance(raw, dict) and INVALID_INPUT in raw:
+            message = invalid_input_message(call["name"], raw)
+            core.record_tool(call, spec, "error", 0.0, error=message)
+            return "done", error_message(call, message, "error", error_kind="invalid_arguments")
         if spec is None:
             return "run", (request, None, "")  # ToolNode answers unknown tools itself
         pending = core.pending.get(call["id"])
         if pending is not None:
+            if pending.tool != spec.name:  # never show one call and run another
+                return "done", _unbound(call, spec.name)
             return "ask", pending
         try:
-            args = spec.validate(call.get("args") or {})
+            args = spec.validate(raw or {})
         except ToolError as exc:
             core.record_tool(call, spec, "error", 0.0, error=exc.message)
             return "done", error_message(call, exc.message, "error", error_kind=exc.kind)
+        validated = args.model_dump(mode="json")
+        signature = call_signature(spec.name, validated)
+        if signature in core.turn_refused:
+            core.stop_turn = (
+                f"I stopped this turn: the assistant asked again for {spec.name} with the same "
+                "arguments that were refused a moment ago. Tell me how you want to go on."
+            )
+            text = (
+                f"{spec.name} with these arguments was already refused in this turn "
+                f"({core.turn_refused[signature]}); it did not run and the turn ends here."
+            )
+            core.record_tool(call, spec, "denied", 0.0, error=text)
+            return "done", error_message(call, text, "denied", decision="repeat")
         verdict = decide(
             spec,
             args,
@@ -125,16 +161,19 @@ class ApprovalMiddleware(AgentMiddleware):
             preflight=preflight_for(core, spec, args),
         )
         if verdict.action == "allow":
-            return "run", (request, verdict.estimate, "auto")
+            bound = request.override(tool_call={**call, "args": validated})
+            _tell_args(request, call["id"], validated)
+            return "run", (bound, verdict.estimate, "auto")
         if verdict.action == "deny":
             status = "dry_run" if verdict.dry_run else "denied"
+            core.turn_refused[signature] = verdict.reason
             stopped = verdict.preflight is not None and verdict.preflight.failed
             core.audit(
                 "approval",
                 {
                     "tool": spec.name,
                     "call_id": call["id"],
-                    "args": redact(call.get("args") or {}),
+                    "args": redact(validated),
                     "decision": status,
                     "reason": verdict.reason,
                     "who": "preflight" if stopped else "policy",
@@ -156,44 +195,56 @@ class ApprovalMiddleware(AgentMiddleware):
             return "done", message
         return "ask", core.approval_request(spec, call, args, verdict)
 
-    def _apply(self, request: Any, answer: Any) -> tuple[str, Any]:
-        """Turn the person's answer into ('run', (request, estimate, decision, notice)) or ('done', msg)."""
+    def _apply(self, request: Any, answer: Any, shown: Any) -> tuple[str, Any]:
+        """Turn the person's answer into ('run', (request, estimate, decision, notice)) or
+        ('done', msg). What runs is the shown approval request's own arguments (or the edit);
+        a decision that carries the digest of another request runs nothing."""
         core = self.core
         call = request.tool_call
         spec: ToolSpec = core.specs[call["name"]]
         decision = parse_decision(answer)
-        pending = core.pending.pop(call["id"], None)
-        estimate_dict = pending.estimate if pending else None
+        core.pending.pop(call["id"], None)
+        pending = shown
+        bound = (
+            pending is not None
+            and pending.tool == spec.name
+            and pending.call_id == call["id"]
+            and pending.args_digest == args_digest(pending.tool, pending.args)
+            and (not decision.digest or decision.digest == pending.args_digest)
+        )
         core.audit(
             "approval",
             {
                 "tool": spec.name,
                 "call_id": call["id"],
                 "request": redact(pending.to_dict()) if pending else None,
-                "decision": decision.type,
+                "decision": decision.type if bound else "refused_unbound",
                 "args": redact(decision.args) if decision.args else None,
                 "reason": decision.reason,
                 "who": decision.who,
             },
         )
+        if not bound or pending is None:
+            return "done", _unbound(call, spec.name)
         if decision.type == "reject":
             reason = decision.reason.strip() or "no reason given"
             content = (
                 f"The person rejected this call to {spec.name} (reason: {reason}). It did not run. "
                 "Do not retry it unchanged; adjust or ask what they want."
             )
+            core.turn_refused[call_signature(spec.name, pending.args)] = f"rejected: {reason}"
             core.record_tool(call, spec, "rejected", 0.0, error=reason)
             return "done", error_message(call, content, "rejected", decision="reject")
         notice = ""
-        estimate = _estimate_from_dict(estimate_dict)
+        estimate = _estimate_from_dict(pending.estimate)
+        run_args: dict[str, Any] = dict(pending.args)
         if decision.type == "edit":
             try:
                 args = spec.validate(decision.args or {})
             except ToolError as exc:  # the session validates first; this is the backstop
                 core.record_tool(call, spec, "error", 0.0, error=exc.message)
                 return "done", error_message(call, exc.message, "error", decision="edit")
-            new_args = args.model_dump(mode="json")
-            request = request.override(tool_call={**call, "args": new_args})
+            run_args = args.model_dump(mode="json")
             try:
                 estimate = spec.estimate(args, core.region, core.env.aws)
             except ToolError:
@@ -209,7 +260,9 @@ class ApprovalMiddleware(AgentMiddleware):
                     error_kind="preflight_failed",
                 )
                 return "done", _annotate(message, preflight=report.to_dict())
-            notice = EDIT_NOTICE.format(name=spec.name, args=json.dumps(new_args, default=str))
+            notice = EDIT_NOTICE.format(name=spec.name, args=json.dumps(run_args, default=str))
+        request = request.override(tool_call={**call, "args": run_args})
+        _tell_args(request, call["id"], run_args)
         if decision.type == "allow_session" and allow_session_offered(spec):
             core.budget.allowed_tools.add(spec.name)
         return "run", (request, estimate, decision.type, notice)
@@ -219,6 +272,8 @@ class ApprovalMiddleware(AgentMiddleware):
     ) -> Any:
         if isinstance(result, ToolMessage) and result.status != "error":
             self.core.charge(estimate)
+            if self.core.mark_data:
+                mark_data(result, result.name or "the tool")
         if notice and isinstance(result, ToolMessage):
             result.content = notice + (
                 result.content if isinstance(result.content, str) else str(result.content)
@@ -235,7 +290,7 @@ class ApprovalMiddleware(AgentMiddleware):
             req, estimate, decision = value
             return self._finish(handler(req), estimate, decision)
         answer = interrupt(value.to_dict())
-        kind, value = self._apply(request, answer)
+        kind, value = self._apply(request, answer, value)
         if kind == "done":
             return value
         req, estimate, decision, notice = value
@@ -249,11 +304,139 @@ class ApprovalMiddleware(AgentMiddleware):
             req, estimate, decision = value
             return self._finish(await handler(req), estimate, decision)
         answer = interrupt(value.to_dict())
-        kind, value = self._apply(request, answer)
+        kind, value = self._apply(request, answer, value)
         if kind == "done":
             return value
         req, estimate, decision, notice = value
         return self._finish(await handler(req), estimate, decision, notice)
+
+
+def call_signature(tool: str, args: dict[str, Any]) -> str:
+    return args_digest(tool, args)
+
+
+def invalid_input_message(name: str, raw: dict[str, Any]) -> str:
+    got = str(raw.get(INVALID_INPUT, ""))[:200]
+    return (
+        f"The input for {name} was not a JSON object of named arguments (got: {got or 'nothing'}"
+        f"{'; ' + str(raw.get('why')) if raw.get('why') else ''}). Nothing ran. Call {name} "
+        'again with an object such as {"name": "value"}, following its schema.'
+    )
+
+
+def _tell_args(request: Any, call_id: str, args: dict[str, Any]) -> None:
+    """Front ends show the arguments a call runs with (validated), not the model's draft."""
+    writer = getattr(getattr(request, "runtime", None), "stream_writer", None)
+    if writer is not None:
+        try:
+            writer({"sagecoach": "call_args", "call_id": call_id, "args": args})
+        except Exception:
+            pass
+
+
+def _unbound(call: dict[str, Any], tool: str) -> ToolMessage:
+    text = (
+        f"sagecoach could not match this call to {tool} with the request that was shown for "
+        "approval, so it did not run. Ask for it again."
+    )
+    return error_message(call, text, "denied", error_kind="unbound", decision="refused")
+
+
+def new_call_id() -> str:
+    """sagecoach's id for a tool call (Bedrock allows [a-zA-Z0-9_-]{1,64})."""
+    return "sc_" + uuid.uuid4().hex[:24]
+
+
+def own_call_ids(message: AIMessage) -> AIMessage:
+    """The message with every tool call under a fresh sagecoach id; input that is not a JSON
+    object (the model's invalid_tool_calls) becomes a call the gate answers with an error."""
+    calls: list[dict[str, Any]] = []
+    model_ids: list[Any] = []
+    for call in message.tool_calls:
+        model_ids.append(call.get("id"))
+        args = call.get("args")
+        if not isinstance(args, dict):
+            args = {INVALID_INPUT: json.dumps(args, default=str), "why": "not an object"}
+        calls.append(
+            {"name": call.get("name") or "", "args": args, "id": new_call_id(), "type": "tool_call"}
+        )
+    for bad in message.invalid_tool_calls or []:
+        model_ids.append(bad.get("id"))
+        calls.append(
+            {
+                "name": bad.get("name") or "unnamed_tool",
+                "args": {
+                    INVALID_INPUT: str(bad.get("args") or ""),
+                    "why": str(bad.get("error") or ""),
+                },
+                "id": new_call_id(),
+                "type": "tool_call",
+            }
+        )
+    if not calls:
+        return message
+    content: Any = message.content
+    if isinstance(content, list):  # tool-use blocks are rebuilt from tool_calls, with our ids
+        content = [
+            b
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in ("tool_use", "tool_call"))
+        ]
+    metadata = {**message.response_metadata, "sagecoach_model_call_ids": model_ids}
+    return message.model_copy(
+        update={
+            "tool_calls": calls,
+            "invalid_tool_calls": [],
+            "content": content,
+            "response_metadata": metadata,
+        }
+    )
+
+
+def _with_own_ids(response: Any) -> Any:
+    if isinstance(response, AIMessage):
+        return own_call_ids(response)
+    result = getattr(response, "result", None)
+    if isinstance(result, list) and dataclasses.is_dataclass(response):
+        fixed = [own_call_ids(m) if isinstance(m, AIMessage) else m for m in result]
+        return dataclasses.replace(response, result=fixed)
+    return response
+
+
+class CallIdsMiddleware(AgentMiddleware):
+    """Every tool call gets sagecoach's own id before anything is asked or run."""
+
+    name = "sagecoach_call_ids"
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return _with_own_ids(handler(request))
+
+    async def awrap_model_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        return _with_own_ids(await handler(request))
+
+
+class TurnBudgetMiddleware(AgentMiddleware):
+    """Model calls and wall time per turn (a turn starts at the person's message and goes on
+    through approval rounds); a repeated refused call ends the turn too."""
+
+    name = "sagecoach_turn_budget"
+
+    def __init__(self, core: SessionCore) -> None:
+        super().__init__()
+        self.core = core
+
+    @hook_config(can_jump_to=["end"])
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        reason = self.core.turn_over()
+        if reason:
+            self.core.audit("turn_stopped", {"reason": reason})
+            return {"jump_to": "end", "messages": [AIMessage(content=reason)]}
+        self.core.turn_model_calls += 1
+        return None
+
+    @hook_config(can_jump_to=["end"])
+    async def abefore_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        return self.before_model(state, runtime)
 
 
 def parse_decision(answer: Any) -> Decision:
@@ -271,6 +454,7 @@ def parse_decision(answer: Any) -> Decision:
             args=answer.get("args"),
             reason=str(answer.get("reason") or ""),
             who=str(answer.get("who") or "user"),
+            digest=str(answer.get("digest") or ""),
         )
     return Decision("reject", reason=f"unreadable decision {answer!r}", who="sagecoach")
 
@@ -287,6 +471,23 @@ def _estimate_from_dict(data: dict[str, Any] | None) -> CostEstimate | None:
         hourly_usd=data.get("hourly_usd"),
         notes=tuple(data.get("notes") or ()),
     )
+
+
+def prompt_digest(request: Any) -> dict[str, Any]:
+    """Size and SHA-256 of what the model was sent: enough to prove which prompt it was
+    without a copy of the conversation in every record."""
+
+    parts = [
+        {
+            "type": getattr(m, "type", ""),
+            "content": getattr(m, "content", ""),
+            "tool_calls": getattr(m, "tool_calls", None),
+        }
+        for m in getattr(request, "messages", None) or []
+    ]
+    system = getattr(request, "system_prompt", None) or ""
+    raw = json.dumps({"system": system, "messages": parts}, default=str).encode()
+    return {"prompt_bytes": len(raw), "prompt_sha256": hashlib.sha256(raw).hexdigest()}
 
 
 class AuditMiddleware(AgentMiddleware):
@@ -320,6 +521,7 @@ class AuditMiddleware(AgentMiddleware):
                 "stop_reason": meta.get("stopReason") or meta.get("stop_reason") or "",
                 "tool_calls": [c["name"] for c in getattr(message, "tool_calls", []) or []],
                 "n_messages": len(request.messages),
+                **prompt_digest(request),
                 "error": error,
             },
         )
@@ -399,10 +601,18 @@ def is_retryable_model_error(exc: BaseException) -> bool:
     if isinstance(exc, bx.ClientError):
         code = str((getattr(exc, "response", {}) or {}).get("Error", {}).get("Code", ""))
         return code.lower() in RETRYABLE_CODES
-    if isinstance(exc, bx.ReadTimeoutError | bx.EndpointConnectionError | bx.ConnectionClosedError):
-        return True
+    if isinstance(exc, bx.ConnectionClosedError):
+        return True  # reset mid-stream (botocore already retried connects and read timeouts)
     if isinstance(exc, ConnectionError) and "stream" in str(exc).lower():
         return True  # "Incomplete Bedrock response stream"
+    if isinstance(exc, bx.ResponseStreamingError | bx.IncompleteReadError):
+        return True  # the stream dropped after 200 OK
+    try:
+        from urllib3.exceptions import ProtocolError
+    except ImportError:  # pragma: no cover
+        return bool(getattr(exc, "retryable", False))
+    if isinstance(exc, ProtocolError):
+        return True  # "Response ended prematurely": a dropped ConverseStream, like a throttle
     return bool(getattr(exc, "retryable", False))
 
 

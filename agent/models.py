@@ -43,13 +43,13 @@ def bedrock_client(aws: AwsContext) -> Any:
         )
     from botocore.config import Config
 
-    from tools.aws.context import USER_AGENT
+    from tools.aws.context import BEDROCK_READ_TIMEOUT_S, USER_AGENT
 
     config = Config(
         retries={"mode": "adaptive", "max_attempts": 3},
         user_agent_extra=USER_AGENT,
-        connect_timeout=5,
-        read_timeout=60,
+        connect_timeout=aws.connect_timeout,
+        read_timeout=max(aws.read_timeout, BEDROCK_READ_TIMEOUT_S),
     )
     return aws.session.client(
         "bedrock-runtime", region_name=aws.region, endpoint_url=endpoint, config=config

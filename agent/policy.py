@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
-from tools.core.results import CostEstimate
+from tools.core.results import CostEstimate, format_usd
 from tools.preflight.report import PreflightReport
 
 Action = Literal["allow", "ask", "deny"]
@@ -76,6 +76,16 @@ def decide(
     except ToolError as exc:
         return PolicyDecision("deny", f"invalid arguments: {exc.message}")
     decision = _decide(spec, mode, budget_per_call, budget_per_session, session, estimate)
+    if mode == "auto" and decision.action == "allow" and spec.risk != "read":
+        unnamed = _unnamed_local_paths(args)
+        if unnamed:
+            # Data that instructs the model must not be able to ship a local file out unasked.
+            decision = PolicyDecision(
+                "ask",
+                f"auto mode: this sends the local file {unnamed[0]} to AWS and your own "
+                "messages did not name it",
+                estimate,
+            )
     if preflight is None:
         return decision
     if preflight.failed and decision.dry_run:
@@ -145,18 +155,27 @@ def _decide(
         if high > budget_per_call:
             return PolicyDecision(
                 "ask",
-                f"estimate up to ${high:,.2f} is over the per-call budget ${budget_per_call:,.2f}",
+                f"estimate up to {format_usd(high)} is over the per-call budget {format_usd(budget_per_call)}",
                 estimate,
             )
         if session.spent_usd + high > budget_per_session:
             return PolicyDecision(
                 "ask",
-                f"session total would reach ${session.spent_usd + high:,.2f}, over the session budget "
-                f"${budget_per_session:,.2f}",
+                f"session total would reach {format_usd(session.spent_usd + high)}, over the session budget "
+                f"{format_usd(budget_per_session)}",
                 estimate,
             )
-        return PolicyDecision("allow", f"auto mode: within budget (up to ${high:,.2f})", estimate)
+        return PolicyDecision(
+            "allow", f"auto mode: within budget (up to {format_usd(high)})", estimate
+        )
     return PolicyDecision("deny", f"unknown mode '{mode}'", estimate)  # fail closed
+
+
+def _unnamed_local_paths(args: BaseModel | dict[str, Any]) -> list[str]:
+    from tools.core.local_paths import current_access, local_paths_in
+
+    access = current_access()
+    return [p for p in local_paths_in(args) if not access.was_named(p)]
 
 
 def allow_session_offered(spec: ToolSpec) -> bool:

@@ -18,11 +18,14 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agent.conversation_lock import ConversationLock
 from agent.conversations import ConversationStore, new_conversation_id
+from agent.data_frame import unwrap_data
 from agent.environment import AwsEnvironment
 from agent.events import (
     AnyEvent,
@@ -48,10 +51,10 @@ from agent.transcript import message_dict, messages_of, model_id_of, short_summa
 from tools.core.context import ToolContext
 from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
+from tools.core.local_paths import LocalAccess, current_access, set_access
 from tools.core.redact import redact
 from tools.core.results import ProgressEvent
 
-MODEL_CALLS_PER_TURN = 25
 _DONE = object()
 
 
@@ -91,6 +94,7 @@ class AgentSession:
         conversation_id: str,
         ledger: Any = None,
         retry_delay: float = 1.0,
+        lock: ConversationLock | None = None,
     ) -> None:
         self.settings = settings
         self.env = env
@@ -103,6 +107,7 @@ class AgentSession:
         self.saver = saver
         self.store = store
         self.ledger = ledger
+        self._lock = lock or ConversationLock(settings.state_dir, conversation_id)
         self.core = SessionCore(
             settings, env, {s.name: s for s in specs}, audit, model_id_of(model, model_spec)
         )
@@ -112,6 +117,9 @@ class AgentSession:
         self._paused: _Turn | None = None  # the turn waiting for approvals
         self._closed = False
         self.notices: list[Notice] = []  # shown by front ends at start (sandbox, running endpoints)
+        # Local files tools may read: the working directory and what the person names.
+        roots = [Path.cwd().resolve(), *current_access().roots]
+        self.local_access = LocalAccess(roots=list(dict.fromkeys(roots)))
         self.agent = self._build_agent(specs, retry_delay)
 
     # --- construction --------------------------------------------------------------------
@@ -132,14 +140,15 @@ class AgentSession:
 
     def _build_agent(self, specs: list[ToolSpec], retry_delay: float) -> Any:
         from langchain.agents import create_agent
-        from langchain.agents.middleware import ModelCallLimitMiddleware
 
         from agent.middleware import (
             ApprovalMiddleware,
             AuditMiddleware,
+            CallIdsMiddleware,
             ModelRetryMiddleware,
             ToolErrorsMiddleware,
             ToolScopeMiddleware,
+            TurnBudgetMiddleware,
         )
         from agent.models import supports_prompt_caching
         from prompts import system_prompt
@@ -147,12 +156,14 @@ class AgentSession:
 
         tools = to_langchain_tools(specs, self._tool_context)
         middleware: list[Any] = [
+            CallIdsMiddleware(),
+            TurnBudgetMiddleware(self.core),
             ApprovalMiddleware(self.core),
             AuditMiddleware(self.core),
             ModelRetryMiddleware(initial_delay=retry_delay),
             ToolErrorsMiddleware(self.core),
-            ModelCallLimitMiddleware(run_limit=MODEL_CALLS_PER_TURN, exit_behavior="end"),
         ]
+        self.core.mark_data = self.model_spec != "offline"
         if self.model_spec != "offline":  # the offline planner ranks the whole tool set itself
             middleware.append(ToolScopeMiddleware(specs))
         if supports_prompt_caching(self.model):
@@ -226,7 +237,7 @@ class AgentSession:
     def _config(self) -> dict[str, Any]:
         return {
             "configurable": {"thread_id": self.conversation_id},
-            "recursion_limit": 4 * MODEL_CALLS_PER_TURN + 10,
+            "recursion_limit": 4 * self.settings.turn_model_calls + 10,
         }
 
     # --- turns -----------------------------------------------------------------------------
@@ -236,11 +247,13 @@ class AgentSession:
             yield ErrorEvent("usage", "Nothing to send: the message is empty.")
             return
         await self.store.touch(self.conversation_id, first_text=text)
+        self.local_access.name_paths_in(text)
         self.audit.append(
             "user_message", {"conversation": self.conversation_id, "text": redact(text)}
         )
         fixes = await self._orphan_results("Not run: the person moved on without approving it.")
         self.core.pending.clear()
+        self.core.new_turn()
         messages: list[Any] = [*fixes, HumanMessage(content=text)]
         async for event in self._run({"messages": messages}):
             yield event
@@ -273,6 +286,7 @@ class AgentSession:
                 "args": decision.args,
                 "reason": decision.reason,
                 "who": decision.who,
+                "digest": request.args_digest,  # bound to what was shown
             }
         if problems or not resume:
             for problem in problems or [ErrorEvent("usage", "No decision given.")]:
@@ -288,10 +302,12 @@ class AgentSession:
                 for message in messages_of(getattr(task, "result", None)):
                     if isinstance(message, ToolMessage):
                         turn.finished.add(message.tool_call_id)
-        for request in self.core.pending.values():
-            turn.calls.setdefault(
-                request.call_id, {"id": request.call_id, "name": request.tool, "args": request.args}
-            )
+        for request in self.core.pending.values():  # what runs is what was shown
+            turn.calls[request.call_id] = {
+                "id": request.call_id,
+                "name": request.tool,
+                "args": dict(request.args),
+            }
         for call_id, decision in decisions.items():
             if decision.type == "edit" and call_id in turn.calls:
                 spec = self.core.specs[turn.calls[call_id]["name"]]
@@ -331,6 +347,7 @@ class AgentSession:
 
     async def _pump(self, graph_input: Any, turn: _Turn, queue: asyncio.Queue) -> None:
         put = queue.put_nowait
+        set_access(self.local_access)  # this task and everything it starts (tool threads)
         try:
             try:
                 async for part in self.agent.astream(
@@ -426,6 +443,10 @@ class AgentSession:
 
     def _custom_event(self, data: dict[str, Any], turn: _Turn) -> list[AnyEvent]:
         what = data.get("sagecoach")
+        if what == "call_args" and isinstance(data.get("args"), dict):
+            call = turn.calls.setdefault(data.get("call_id", ""), {"id": data.get("call_id")})
+            call["args"] = dict(data["args"])
+            return []
         if what == "tool_started":
             call_id = data.get("call_id", "")
             turn.started[call_id] = time.perf_counter()
@@ -503,6 +524,7 @@ class AgentSession:
             "error" if message.status == "error" else "success"
         )
         content = message.content if isinstance(message.content, str) else str(message.content)
+        content = unwrap_data(content)
         started = turn.started.pop(message.tool_call_id, None)
         duration = artifact.get("duration_ms")
         if duration is None and started is not None:
@@ -550,7 +572,15 @@ class AgentSession:
         Results a cancelled step already produced are kept; the rest say why they did not run."""
         state = await self.agent.aget_state(self._config)
         messages = (state.values or {}).get("messages", []) if state else []
-        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        last_index = max(
+            (i for i, m in enumerate(messages) if isinstance(m, AIMessage)), default=-1
+        )
+        # Only results after the last assistant message answer its calls: an id the model
+        # reused from an earlier turn must not count as answered (it would leave a toolUse
+        # without a toolResult and break every later turn).
+        answered = {
+            m.tool_call_id for m in messages[last_index + 1 :] if isinstance(m, ToolMessage)
+        }
         done: dict[str, ToolMessage] = {}
         for task in getattr(state, "tasks", ()) or ():
             for message in messages_of(getattr(task, "result", None)):
@@ -582,23 +612,46 @@ class AgentSession:
     async def list_conversations(self) -> list[ConversationInfo]:
         return await self.store.list()
 
+    async def _switch_lock(self, conversation_id: str, wait_s: float) -> None:
+        """Hold the new conversation's writer lock before letting go of the current one."""
+        if conversation_id == self._lock.conversation_id and self._lock.held:
+            return
+        lock = ConversationLock(self.settings.state_dir, conversation_id)
+        await lock.acquire(wait_s)
+        self._lock.release()
+        self._lock = lock
+
     async def new_conversation(self) -> str:
-        self.conversation_id = new_conversation_id()
+        conversation_id = new_conversation_id()
+        await self._switch_lock(conversation_id, 0.0)
+        self.conversation_id = conversation_id
         self.core.pending.clear()
         await self.store.ensure(self.conversation_id)
         return self.conversation_id
 
-    async def resume(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def resume(self, conversation_id: str, wait_s: float = 2.0) -> list[dict[str, Any]]:
+        """Switch to a conversation; ConversationBusy when another process writes to it."""
         if not await self.store.exists(conversation_id):
             raise KeyError(f"no conversation '{conversation_id}'")
+        await self._switch_lock(conversation_id, wait_s)
         self.conversation_id = conversation_id
         await self._load_pending()
         state = await self.agent.aget_state(self._config)
         return [message_dict(m) for m in (state.values or {}).get("messages", [])]
 
     async def delete_conversation(self, conversation_id: str) -> None:
-        await self.saver.adelete_thread(conversation_id)
-        await self.store.delete(conversation_id)
+        other = None
+        if conversation_id != self.conversation_id:  # never delete under another writer
+            other = ConversationLock(self.settings.state_dir, conversation_id)
+            await other.acquire(0.0)
+        try:
+            await self.saver.adelete_thread(conversation_id)
+            await self.store.delete(conversation_id)
+        finally:
+            if other is not None:
+                other.release()
+                with contextlib.suppress(OSError):
+                    other.path.unlink()
         if conversation_id == self.conversation_id:
             await self.new_conversation()
 
@@ -616,6 +669,7 @@ class AgentSession:
         )
         with contextlib.suppress(Exception):
             await self._saver_cm.__aexit__(None, None, None)
+        self._lock.release()
         self.audit.close()
         self.env.close()
 

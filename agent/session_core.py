@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from pathlib import Path
+import time
 from typing import Any
 
 from agent.environment import AwsEnvironment
-from agent.events import ApprovalRequest
+from agent.events import ApprovalRequest, args_digest
 from agent.policy import PolicyDecision, SessionBudget, allow_session_offered
 from agent.settings import Settings
 from tools.core.declaration import ToolSpec
@@ -20,10 +20,13 @@ from tools.core.results import CostEstimate
 
 
 # --- audit ---------------------------------------------------------------------------------
-def open_audit(directory: Path, session_id: str) -> Any:
+def open_audit(settings: Settings, session_id: str) -> Any:
+    """The session's audit log; keyed (HMAC) when the key file exists outside the log dir."""
     from agent.audit import AuditLog
+    from agent.audit_head import load_key
 
-    return AuditLog(directory, session_id)
+    key = load_key(settings.audit_key_path, settings.audit_dir)
+    return AuditLog(settings.audit_dir, session_id, key=key)
 
 
 class AuditTee:
@@ -116,6 +119,39 @@ class SessionCore:
         self.budget = SessionBudget()
         self.pending: dict[str, ApprovalRequest] = {}
         self.turn_cost = 0.0
+        # The turn's budget: kept through approval rounds, reset by the person's next message.
+        self.turn_model_calls = 0
+        self.turn_started = time.monotonic()
+        # Calls refused in this turn: their signature -> why (the reason goes with a repeat).
+        self.turn_refused: dict[str, str] = {}
+        self.stop_turn = ""
+        # Results with data are framed as data for a language model (the offline planner
+        # reads them as facts and follows no instructions).
+        self.mark_data = True
+
+    def new_turn(self) -> None:
+        self.turn_model_calls = 0
+        self.turn_started = time.monotonic()
+        self.turn_refused = {}
+        self.stop_turn = ""
+
+    def turn_over(self) -> str:
+        """Why the turn must end before another model call ('' while it may go on)."""
+        if self.stop_turn:
+            return self.stop_turn
+        limit = self.settings.turn_model_calls
+        if self.turn_model_calls >= limit:
+            return (
+                f"I stopped this turn after {limit} model calls (the per-turn limit, "
+                "turn_model_calls). Say how you want to go on."
+            )
+        elapsed = time.monotonic() - self.turn_started
+        if elapsed >= self.settings.turn_seconds:
+            return (
+                f"I stopped this turn after {elapsed / 60:.0f} minutes (the per-turn limit, "
+                "turn_seconds). Say how you want to go on."
+            )
+        return ""
 
     @property
     def region(self) -> str:
@@ -160,12 +196,14 @@ class SessionCore:
         self, spec: ToolSpec, call: dict[str, Any], args: Any, verdict: PolicyDecision
     ) -> ApprovalRequest:
         aws = self.env.aws
+        shown = args.model_dump(mode="json")
         return ApprovalRequest(
             call_id=call["id"],
             tool=spec.name,
             stage=spec.stage,
             risk=spec.risk,
-            args=args.model_dump(mode="json"),
+            args=shown,
+            args_digest=args_digest(spec.name, shown),
             description=spec.description,
             operations=list(spec.operations),
             estimate=verdict.estimate.to_dict() if verdict.estimate else None,

@@ -106,6 +106,22 @@ class Settings(BaseSettings):
             ge=0, description="auto mode: total estimated spend (USD) a session may run unasked."
         ),
     ] = 20.0
+    turn_model_calls: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Model calls one turn may make, approval rounds included; then it stops.",
+        ),
+    ] = 25
+    turn_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=86_400,
+            description="Wall time (s) after which a turn makes no further model calls.",
+        ),
+    ] = 900.0
     role_arn: Annotated[
         str | None,
         Field(
@@ -120,6 +136,26 @@ class Settings(BaseSettings):
     log_dir: Annotated[Path, Field(description="Diagnostic logs.")] = Field(
         default_factory=_default_log_dir
     )
+    aws_connect_timeout_s: Annotated[
+        float,
+        Field(gt=0, le=120, description="Seconds to wait for a connection to an AWS endpoint."),
+    ] = 3.0
+    aws_read_timeout_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=900,
+            description="Seconds to wait for an AWS answer (Bedrock gets at least 60).",
+        ),
+    ] = 15.0
+    audit_key_file: Annotated[
+        Path | None,
+        Field(
+            description="Key for the audit log's keyed (HMAC) chain, kept outside the state "
+            "directory. Empty: ~/.config/sagecoach/audit.key when it exists (`sagecoach log "
+            "init-key` creates it)."
+        ),
+    ] = None
 
     @field_validator("region")
     @classmethod
@@ -160,6 +196,12 @@ class Settings(BaseSettings):
     @property
     def audit_dir(self) -> Path:
         return self.state_dir / "audit"
+
+    @property
+    def audit_key_path(self) -> Path:
+        from agent.audit_head import default_key_file
+
+        return Path(self.audit_key_file).expanduser() if self.audit_key_file else default_key_file()
 
 
 def _source_of(key: str) -> str:

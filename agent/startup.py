@@ -13,6 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from agent.conversation_lock import ConversationBusy, ConversationLock
 from agent.conversations import DB_NAME, ConversationStore, new_conversation_id
 from agent.environment import AwsEnvironment, new_session_id, open_environment
 from agent.events import Notice
@@ -34,6 +35,18 @@ def _open_ledger(state_dir: Path) -> Any:
         return None
 
 
+def secure_state(settings: Settings) -> list[str]:
+    """State and log directories owner-only (0700/0600), the conversation database created
+    0600 before SQLite opens it (its -wal/-shm files inherit that mode)."""
+    from tools.core.private_files import private_file, secure_tree
+
+    fixed = secure_tree(settings.state_dir)
+    if settings.log_dir.exists():
+        fixed += secure_tree(settings.log_dir)
+    private_file(settings.state_dir / DB_NAME)
+    return fixed
+
+
 async def open_session(
     settings: Settings,
     *,
@@ -42,11 +55,13 @@ async def open_session(
     sandbox_endpoint: str | None = None,
     tools: list[ToolSpec] | None = None,
     retry_delay: float = 1.0,
+    lock_wait_s: float = 30.0,
 ) -> AgentSession:
     """Start a session: environment, audit log, model, checkpointer, agent.
 
     `model` injects a chat model instance (tests); `sandbox_endpoint` reuses a running moto
-    server; `tools` replaces the registry's tool set (tests, scoped sessions)."""
+    server; `tools` replaces the registry's tool set (tests, scoped sessions); `lock_wait_s` is
+    how long to wait for another process writing to `conversation` (then ConversationBusy)."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from agent.models import make_chat_model
@@ -54,7 +69,7 @@ async def open_session(
 
     use_cache(settings.state_dir)  # a refreshed price cache, when there is one, wins
     session_id = new_session_id()
-    audit = AuditTee(open_audit(settings.audit_dir, session_id))
+    audit = AuditTee(open_audit(settings, session_id))
     env = open_environment(
         settings,
         session_id=session_id,
@@ -67,11 +82,12 @@ async def open_session(
             model = make_chat_model(spec, env.aws)
         else:
             spec = settings.model or getattr(model, "_llm_type", "injected")
+        _give_account_lookup(model, env.aws)
         if tools is None:
             from tools.core.registry import load_all
 
             tools = load_all().all()
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_state, settings)
         saver_cm = AsyncSqliteSaver.from_conn_string(str(settings.state_dir / DB_NAME))
         saver = await saver_cm.__aenter__()
         await saver.setup()
@@ -81,11 +97,23 @@ async def open_session(
             await saver_cm.__aexit__(None, None, None)
             raise KeyError(f"no conversation '{conversation}' (see `sagecoach ask --list`)")
         conversation_id = conversation or new_conversation_id()
+        # One writer per conversation: wait for another process's turn, or say who has it.
+        lock = ConversationLock(settings.state_dir, conversation_id)
+        try:
+            await lock.acquire(lock_wait_s)
+        except ConversationBusy:
+            await saver_cm.__aexit__(None, None, None)
+            raise
         await store.ensure(conversation_id)
     except BaseException:
         env.close()
         audit.close()
         raise
+    ledger = _open_ledger(settings.state_dir)
+    if ledger is not None:  # creates are written to the ledger before they are sent
+        from tools.ledger.intents import LedgerIntents
+
+        env.aws.add_listener(LedgerIntents(ledger, session_id, env.aws.region))
     session = AgentSession(
         settings=settings,
         env=env,
@@ -98,8 +126,9 @@ async def open_session(
         store=store,
         session_id=session_id,
         conversation_id=conversation_id,
-        ledger=_open_ledger(settings.state_dir),
+        ledger=ledger,
         retry_delay=retry_delay,
+        lock=lock,
     )
     aws = env.aws
     audit.append(
@@ -117,18 +146,37 @@ async def open_session(
     )
     if settings.mode == "read-only":
         aws.set_read_only(True)
-    session.notices = await asyncio.to_thread(_startup_notices, env, session_id)
+    session.notices = await asyncio.to_thread(_startup_notices, env, session_id, ledger)
     if conversation:
         await session._load_pending()
     return session
 
 
-def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
-    """What a person must know before the first request: where calls go, what is still billing."""
+def _startup_notices(env: AwsEnvironment, session_id: str, ledger: Any = None) -> list[Notice]:
+    """What a person must know before the first request: where calls go, what is still billing,
+    what an earlier process created before it was killed (ledger intents, reconciled)."""
     from tools.ledger.store import startup_endpoint_warning
 
     notices = [Notice(env.reason, "warning" if env.is_sandbox else "info")]
+    if ledger is not None:
+        from tools.ledger.intents import reconcile
+
+        try:
+            settled = reconcile(ledger, env.aws, current_session=session_id)
+        except Exception:  # never block a start on this
+            settled = None
+        if settled is not None and settled.notice():
+            notices.append(Notice(settled.notice(), "warning"))
     warning = startup_endpoint_warning(env.aws, session_id)
     if warning:
         notices.append(Notice(warning, "warning"))
     return notices
+
+
+def _give_account_lookup(model: Any, aws: Any) -> None:
+    """The offline planner's questions offer what exists in the account (free list calls
+    through the session's guarded, audited AWS context)."""
+    if "account" in getattr(type(model), "model_fields", {}) and model.account is None:
+        from agent.offline.account import AccountLookup
+
+        model.account = AccountLookup(aws)

@@ -8,6 +8,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
+from agent.data_frame import unwrap_data
+
 SUMMARY_CHARS = 300
 
 
@@ -36,7 +38,8 @@ def message_dict(message: Any) -> dict[str, Any]:
     role = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}.get(
         message.type, message.type
     )
-    out: dict[str, Any] = {"role": role, "id": message.id, "text": message.text}
+    text = unwrap_data(message.text) if isinstance(message, ToolMessage) else message.text
+    out: dict[str, Any] = {"role": role, "id": message.id, "text": text}
     if isinstance(message, AIMessage) and message.tool_calls:
         out["tool_calls"] = [
             {"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls

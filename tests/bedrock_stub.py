@@ -12,7 +12,10 @@
         stub.push(text="Done.")
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = stub.url
 
-`stub.requests` keeps every request (path, model id, parsed JSON body, headers).
+`stub.requests` keeps every request (path, model id, parsed JSON body, headers). Like Bedrock,
+the stub refuses (400 ValidationException) a conversation whose toolUse/toolResult blocks do not
+pair up: ids unique per message, every toolUse answered in the next user message, no stray
+toolResult, roles alternating.
 Nothing here reaches the network: the server binds to loopback only.
 """
 
@@ -100,6 +103,7 @@ class Reply:
     fail_after: int = 1
     chunk: int = 5  # characters per text delta
     delay: float = 0.0  # seconds between frames (for cancel tests)
+    drop_after: int | None = None  # close the connection after this many frames (no end)
 
     @property
     def stop(self) -> str:
@@ -164,6 +168,37 @@ class Reply:
         frames.append(event_frame("messageStop", {"stopReason": self.stop}))
         frames.append(event_frame("metadata", {"usage": self.usage, "metrics": {"latencyMs": 12}}))
         return frames
+
+
+def pairing_problem(body: dict[str, Any]) -> str:
+    """What real Bedrock would reject in a request's messages ('' when it is well formed)."""
+    messages = body.get("messages") or []
+    previous_uses: list[str] = []
+    for index, message in enumerate(messages):
+        role = message.get("role")
+        if index and role == messages[index - 1].get("role"):
+            return "A conversation must alternate between user and assistant roles."
+        content = message.get("content") or []
+        uses = [b["toolUse"]["toolUseId"] for b in content if "toolUse" in b]
+        results = [b["toolResult"]["toolUseId"] for b in content if "toolResult" in b]
+        if len(uses) != len(set(uses)) or len(results) != len(set(results)):
+            return f"messages.{index}.content: tool use ids must be unique."
+        if role == "user":
+            missing = set(previous_uses) - set(results)
+            if missing:
+                return (
+                    f"Expected toolResult blocks at messages.{index}.content for the following "
+                    f"Ids: {', '.join(sorted(missing))}"
+                )
+            if set(results) - set(previous_uses):
+                return (
+                    f"The number of toolResult blocks at messages.{index}.content exceeds the "
+                    "number of toolUse blocks of previous turn."
+                )
+        previous_uses = uses if role == "assistant" else []
+    if previous_uses:
+        return "The conversation ends with toolUse blocks that have no toolResult."
+    return ""
 
 
 class BedrockStub:
@@ -232,6 +267,12 @@ class BedrockStub:
                             "headers": dict(self.headers),
                         }
                     )
+                problem = pairing_problem(body) if operation.startswith("converse") else ""
+                if problem:  # Bedrock refuses before generating anything
+                    self._send_json(
+                        400, {"message": problem}, {"x-amzn-ErrorType": "ValidationException"}
+                    )
+                    return
                 reply = stub._next()
                 if reply.http_error:
                     status, error_type, message = reply.http_error
@@ -267,14 +308,19 @@ class BedrockStub:
                 self.send_header("x-amzn-RequestId", f"stub-{next(_ids)}")
                 self.end_headers()
                 try:
-                    for frame in reply.frames():
+                    for index, frame in enumerate(reply.frames()):
+                        if reply.drop_after is not None and index >= reply.drop_after:
+                            self.close_connection = True
+                            self.wfile.flush()
+                            self.connection.shutdown(2)  # the stream stops mid-message
+                            return
                         if reply.delay:
                             time.sleep(reply.delay)
                         self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
                         self.wfile.flush()
                     self.wfile.write(b"0\r\n\r\n")
                     self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -42,6 +42,17 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         daemon.stop(info.parent.parent)
 
 
+@pytest.fixture(autouse=True)
+def local_access(tmp_path: Path) -> Iterator[object]:
+    """Tools may read the test's tmp_path as if it were the working directory (the local-path
+    policy, tools/local_paths.py, still refuses hidden and credential files there)."""
+    from tools.core.local_paths import LocalAccess, using_access
+
+    access = LocalAccess(roots=[Path.cwd().resolve(), tmp_path.resolve()])
+    with using_access(access):
+        yield access
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[Sandbox]:
     sandbox = Sandbox(engine=False, seed=False)

@@ -180,4 +180,6 @@ def test_ask_json_in_the_sandbox_with_bedrock_converse(monkeypatch: pytest.Monke
         assert "s3_list_buckets" in sent and "load_stage_tools" in sent
         assert len(json.dumps(first["toolConfig"])) <= 24_000  # scoped to the schema budget
         result_block = second["messages"][-1]["content"][0]["toolResult"]
-        assert result_block["toolUseId"] == "tooluse_b" and result_block["status"] == "success"
+        uses = [b["toolUse"] for b in second["messages"][-2]["content"] if "toolUse" in b]
+        assert [u["toolUseId"] for u in uses] == [result_block["toolUseId"]]  # sagecoach's id
+        assert result_block["toolUseId"] != "tooluse_b" and result_block["status"] == "success"

@@ -124,12 +124,11 @@ async def test_tool_use_approval_tool_result_final_answer(
         events = await collect(session.send("create a bucket called stub-bucket"))
         assert "".join(e.text for e in of(events, TextDelta)) == "I'll create it."
         (asked,) = of(events, ApprovalRequested)
-        assert asked.request.call_id == "tooluse_1" and asked.request.args == {
-            "bucket": "stub-bucket"
-        }
+        call_id = asked.request.call_id
+        assert call_id.startswith("sc_") and asked.request.args == {"bucket": "stub-bucket"}
         assert "stub-bucket" not in buckets(sandbox) and len(stub.requests) == 1
 
-        events = await collect(session.decide({"tooluse_1": Decision.approve()}))
+        events = await collect(session.decide({call_id: Decision.approve()}))
         assert "stub-bucket" in buckets(sandbox)
         assert (
             isinstance(events[-1], TurnFinished)
@@ -159,7 +158,7 @@ async def test_tool_use_approval_tool_result_final_answer(
         assert {"text": "I'll create it."} in assistant
         assert {
             "toolUse": {
-                "toolUseId": "tooluse_1",
+                "toolUseId": call_id,
                 "name": "tst_create_bucket",
                 "input": {"bucket": "stub-bucket"},
             }
@@ -167,7 +166,7 @@ async def test_tool_use_approval_tool_result_final_answer(
         results = [b["toolResult"] for b in messages[2]["content"] if "toolResult" in b]
         assert results == [
             {
-                "toolUseId": "tooluse_1",
+                "toolUseId": call_id,
                 "content": [{"text": "created stub-bucket"}],
                 "status": "success",
             }
@@ -185,11 +184,12 @@ async def test_rejected_call_goes_back_as_error_tool_result(
         settings, sandbox_endpoint=sandbox.endpoint, tools=TOOLS, retry_delay=0.0
     )
     try:
-        await collect(session.send("train"))
-        events = await collect(session.decide({"tooluse_t": Decision.reject("too expensive")}))
+        (asked,) = of(await collect(session.send("train")), ApprovalRequested)
+        call_id = asked.request.call_id
+        events = await collect(session.decide({call_id: Decision.reject("too expensive")}))
         assert of(events, ToolCallFinished)[0].status == "rejected"
         result = stub.bodies()[-1]["messages"][-1]["content"][0]["toolResult"]
-        assert result["status"] == "error" and result["toolUseId"] == "tooluse_t"
+        assert result["status"] == "error" and result["toolUseId"] == call_id
         assert "too expensive" in result["content"][0]["text"]
         assert buckets(sandbox) == set()
     finally:
@@ -273,8 +273,9 @@ async def test_thread_valid_after_a_cancelled_turn(
             for b in messages[2]["content"]
             if "toolResult" in b
         }
-        assert uses == set(results) == {"tooluse_s", "tooluse_l"}
-        assert results["tooluse_s"]["status"] == "error"
+        assert uses == set(results) and len(uses) == 2  # sagecoach's ids, paired
+        slow = next(b["toolUse"]["toolUseId"] for b in messages[1]["content"] if "toolUse" in b)
+        assert results[slow]["status"] == "error"
         texts = [b["text"] for b in messages[2]["content"] if "text" in b]
         assert texts == ["next"]  # the new request rides in the same user message
     finally:

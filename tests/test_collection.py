@@ -139,10 +139,11 @@ def test_upload_folder_keeps_relative_paths(tool_ctx: ToolContext, tmp_path: Pat
 
 
 def test_upload_rejects_missing_file_and_bucketless_uri(
-    tool_ctx: ToolContext, aws_calls: list[dict]
+    tool_ctx: ToolContext, aws_calls: list[dict], tmp_path: Path
 ) -> None:
+    missing = str(tmp_path / "nope" / "file.csv")
     with pytest.raises(ToolError, match="does not exist"):
-        run(tool_ctx, "s3_upload_file", local_path="/nope/file.csv", s3_uri="s3://b-ucket/x")
+        run(tool_ctx, "s3_upload_file", local_path=missing, s3_uri="s3://b-ucket/x")
     with pytest.raises(ToolError, match="no bucket name"):
         run(tool_ctx, "s3_upload_file", local_path=__file__, s3_uri="s3:///key")
     assert aws_calls == []

@@ -42,7 +42,9 @@ class Turn:
         return [f.name for f in self.finished]
 
     def args(self, name: str) -> dict[str, Any]:
-        return next(s.args for s in self.started if s.name == name)
+        """The arguments the call ran with, unset ones (None) left out as the app shows them."""
+        args = next(s.args for s in self.started if s.name == name)
+        return {k: v for k, v in args.items() if v is not None}
 
 
 async def _turn(session: Any, text: str, *, stopped: bool = False) -> Turn:
@@ -235,12 +237,16 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.approvals[1].risk == "costly"
         model_name = t.args("sagemaker_create_endpoint")["model_name"]
         assert t.args("sagemaker_create_model")["training_job_name"] == job_name
-        assert t.args("sagemaker_create_model")["model_name"] == model_name
+        # The planner names nothing itself: the tool's declared default names the model,
+        # and the endpoint call takes that name from the model call's result.
+        assert "model_name" not in t.args("sagemaker_create_model")
+        assert model_name == f"{job_name}-model"
         model = sm.describe_model(ModelName=model_name)
         assert (
             model["PrimaryContainer"]["ModelDataUrl"] == (job["ModelArtifacts"]["S3ModelArtifacts"])
         )
-        endpoint = t.args("sagemaker_create_endpoint")["endpoint_name"]
+        assert "endpoint_name" not in t.args("sagemaker_create_endpoint")
+        endpoint = f"{model_name}-ep"
         ep = sm.describe_endpoint(EndpointName=endpoint)
         assert ep["EndpointStatus"] == "InService"
         config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
@@ -271,6 +277,7 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.args("sagemaker_invoke_endpoint") == {
             "endpoint_name": endpoint,
             "payload": lines[5],
+            "content_type": "text/csv",  # the validated call, defaults filled in
         }
         assert "encoded 1 raw row(s)" in t.finished[0].summary
 

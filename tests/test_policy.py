@@ -18,6 +18,8 @@ class Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     usd: Annotated[float | None, Field(description="the estimate's high end; None = unknown")] = 1.0
     name: str = "ok"
+    # An estimator bug's figure ("nan", "inf"): arguments themselves must be finite numbers.
+    broken_estimate: str = ""
 
     @field_validator("name")
     @classmethod
@@ -30,7 +32,8 @@ class Args(BaseModel):
 def estimator(args: Args, region: str) -> CostEstimate:
     if args.usd is None:
         return CostEstimate.unknown("ml.x9.huge × 1 h")
-    return CostEstimate(args.usd / 2, args.usd, f"test basis in {region}")
+    usd = float(args.broken_estimate) if args.broken_estimate else args.usd
+    return CostEstimate(usd / 2, usd, f"test basis in {region}")
 
 
 def spec(risk: str, name: str | None = None) -> ToolSpec:
@@ -47,9 +50,10 @@ def spec(risk: str, name: str | None = None) -> ToolSpec:
 
 
 def run(mode: str, risk: str, usd: float | None = 1.0, spent: float = 0.0, **kw):
+    finite = usd is None or math.isfinite(usd)
     return decide(
         spec(risk),
-        {"usd": usd},
+        {"usd": usd} if finite else {"usd": 1.0, "broken_estimate": str(usd)},
         mode=mode,
         budget_per_call=kw.get("per_call", 5.0),
         budget_per_session=kw.get("per_session", 20.0),

@@ -263,22 +263,28 @@ async def test_parallel_calls_get_their_own_decisions(settings: Settings, sandbo
     session, model = await start(settings, sandbox, [turn, "Made one."])
     try:
         events = await collect(session.send("make two buckets"))
-        asked = {e.request.call_id for e in of(events, ApprovalRequested)}
-        assert asked == {"c-keep", "c-drop"}
-        assert [f.call_id for f in of(events, ToolCallFinished)] == [
-            "c-read"
-        ]  # the read ran already
+        # Decisions are keyed by sagecoach's ids, never the model's.
+        asked = {e.request.args["bucket"]: e.request.call_id for e in of(events, ApprovalRequested)}
+        assert set(asked) == {"keep-me", "drop-me"}
+        assert not set(asked.values()) & {"c-keep", "c-drop", "c-read"}
+        (read,) = of(events, ToolCallFinished)  # the read ran already
+        assert read.name == "tst_list_buckets"
         ids = {r.interrupt_id for r in session.pending_approvals}
         assert len(ids) == 2
         events = await collect(
-            session.decide({"c-keep": Decision.approve(), "c-drop": Decision.reject("only one")})
+            session.decide(
+                {
+                    asked["keep-me"]: Decision.approve(),
+                    asked["drop-me"]: Decision.reject("only one"),
+                }
+            )
         )
         statuses = {f.call_id: f.status for f in of(events, ToolCallFinished)}
-        assert statuses == {"c-keep": "success", "c-drop": "rejected"}
+        assert statuses == {asked["keep-me"]: "success", asked["drop-me"]: "rejected"}
         assert buckets(sandbox) == {"keep-me"}
         results = {m.tool_call_id: m for m in model.calls[-1] if isinstance(m, ToolMessage)}
-        assert set(results) == {"c-keep", "c-drop", "c-read"}
-        assert "only one" in results["c-drop"].content
+        assert set(results) == {*asked.values(), read.call_id}
+        assert "only one" in results[asked["drop-me"]].content
     finally:
         await session.aclose()
 

@@ -1,9 +1,15 @@
-"""Prompt history: Up/Down in the prompt walks it; kept across sessions in the state directory."""
+"""Prompt history: Up/Down in the prompt walks it; kept across sessions in the state directory.
+
+The file is private (0600) and holds redacted text: a secret typed once is not kept on disk
+(this session's Up arrow still has it)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from tools.core.private_files import open_private, write_private
+from tools.core.redact import redact_text
 
 MAX_ENTRIES = 1000
 
@@ -46,15 +52,14 @@ class PromptHistory:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             if len(self.entries) > self.max_entries * 2:
                 self.entries = self.entries[-self.max_entries :]
                 self._cursor = len(self.entries)
-                body = "".join(json.dumps({"text": e}) + "\n" for e in self.entries)
-                self.path.write_text(body, encoding="utf-8")
+                body = "".join(json.dumps({"text": redact_text(e)}) + "\n" for e in self.entries)
+                write_private(self.path, body)
             else:
-                with self.path.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps({"text": text}) + "\n")
+                with open_private(self.path, "a") as fh:
+                    fh.write(json.dumps({"text": redact_text(text)}) + "\n")
         except OSError:
             pass  # history is a convenience; never break the app over it
 

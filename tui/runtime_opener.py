@@ -29,6 +29,10 @@ class RuntimeOpener:
 
         load_all()
         use_sandbox, self.reason = choose_sandbox(settings)
+        if settings.model == "offline" or (use_sandbox and not settings.model):
+            from agent.offline.model import warm_up
+
+            warm_up()  # the planner's embedding model loads while the sandbox starts
         if not use_sandbox:
             return None
         from sandbox import daemon
@@ -42,7 +46,10 @@ class RuntimeOpener:
         endpoint = await asyncio.to_thread(self._prepare, settings)
         from agent.startup import open_session
 
-        return await open_session(settings, conversation=conversation, sandbox_endpoint=endpoint)
+        # The app says at once who has a conversation open (ask waits for its turn instead).
+        return await open_session(
+            settings, conversation=conversation, sandbox_endpoint=endpoint, lock_wait_s=2.0
+        )
 
     def close(self) -> None:
         """Stop the sandbox without holding up the app's exit (moto's server takes ~0.3 s to

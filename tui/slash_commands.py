@@ -56,8 +56,17 @@ class SlashCommands:
     @work(thread=True, group="tools")
     def _list_tools(self, stage: str) -> None:
         from tools.core.registry import all_tools
+        from tui.commands.tools import resolve_tool_stage
 
-        tools = [t for t in all_tools() if not stage or t.stage == stage]
+        stage_id = resolve_tool_stage(stage) if stage else None
+        if stage and stage_id is None:
+            self.call_from_thread(
+                self._local_reply,
+                f"No stage '{stage}': use a number 1-9, a title or an id (e.g. `/tools 4`, "
+                "`/tools model training`, `/tools general`).",
+            )
+            return
+        tools = [t for t in all_tools() if not stage_id or t.stage == stage_id]
         if not tools:
             text = f"No tools for stage '{stage}'." if stage else "No tools are registered yet."
         else:
@@ -206,7 +215,10 @@ class SlashCommands:
         self._refresh_resources()
 
     async def _slash_export(self, arg: str) -> None:
+        from tools.core.private_files import write_private
+
         path = Path(arg.strip()).expanduser() if arg.strip() else None
+        chosen = path is not None
         if path is None:
             if self._need_settings() is None:
                 return
@@ -215,8 +227,9 @@ class SlashCommands:
             name = f"conversation-{self.conversation or 'new'}-{stamp}.md"
             path = self.settings.state_dir / "exports" / name
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.export_markdown(), encoding="utf-8")
+            # 0600 from the first byte; the exports folder is the state dir's (0700), a folder
+            # the person chose keeps its mode.
+            write_private(path, self.export_markdown(), own_dir=not chosen)
         except OSError as exc:
             await self._notice(f"Could not export: {exc}", "error")
             return

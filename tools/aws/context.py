@@ -86,6 +86,18 @@ def endpoint_overrides() -> dict[str, str]:
     return {k: v for k, v in sorted(os.environ.items()) if k.startswith("AWS_ENDPOINT_URL") and v}
 
 
+# Timeouts and retries (README: "Timeouts and retries"). A closed port or a dead host fails
+# in seconds (connect timeout, connection errors retried); an endpoint that accepts and never
+# answers fails after one read timeout for a call that changes something (it may have reached
+# AWS: never sent twice), after two for a read. Bedrock answers can take longer to start.
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 15.0
+SANDBOX_READ_TIMEOUT_S = 30.0  # the local sandbox does real work behind some calls
+BEDROCK_READ_TIMEOUT_S = 60.0
+MAX_ATTEMPTS = 3  # in all, first try included (adaptive mode: throttling, 5xx, refused connects)
+READ_TIMEOUT_RETRIES_FOR_READS = 1
+
+
 class AwsContext:
     """A boto3 session, a cached client per service, a lazy identity, the guard and the audit hook."""
 
@@ -99,11 +111,14 @@ class AwsContext:
         session_id: str = "",
         on_aws_call: AwsCallSink | None = None,
         max_attempts: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self.sandbox_endpoint = sandbox_endpoint
         self.session_id = session_id
         self.read_only = read_only
         self._sinks: list[AwsCallSink] = [on_aws_call] if on_aws_call else []
+        self._listeners: list[Any] = []
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._identity: CallerIdentity | None = None
@@ -121,7 +136,7 @@ class AwsContext:
                 or os.environ.get("AWS_DEFAULT_REGION")
                 or DEFAULT_REGION,
             )
-            attempts = max_attempts or 1  # moto answers unimplemented operations with 500s
+            attempts = max_attempts or 2  # moto answers unimplemented operations with 500s
         else:
             self.profile = profile or os.environ.get("AWS_PROFILE") or None
             # AWS_REGION wins over AWS_DEFAULT_REGION and the profile, as in the other AWS SDKs.
@@ -129,13 +144,18 @@ class AwsContext:
                 botocore_session=_botocore_session(profile),
                 region_name=region or os.environ.get("AWS_REGION") or None,
             )
-            attempts = max_attempts or 5
+            attempts = max_attempts or MAX_ATTEMPTS
         self.region: str = self.session.region_name or DEFAULT_REGION
+        self.connect_timeout = connect_timeout or CONNECT_TIMEOUT_S
+        self.read_timeout = read_timeout or (
+            SANDBOX_READ_TIMEOUT_S if sandbox_endpoint else READ_TIMEOUT_S
+        )
+        self.max_attempts = attempts
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": attempts},
+            retries={"mode": "adaptive", "total_max_attempts": attempts},
             user_agent_extra=USER_AGENT,
-            connect_timeout=5 if sandbox_endpoint else 10,
-            read_timeout=30 if sandbox_endpoint else 60,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
         )
         events = self.session._session.get_component("event_emitter")  # type: ignore[attr-defined]
         events.register(
@@ -146,6 +166,8 @@ class AwsContext:
         events.register(
             "after-call-error.*.*", self._after_call_error, unique_id="sagecoach-audit-error"
         )
+        # Before botocore's own retry handler: a call that may have reached AWS is not resent.
+        events.register_first("needs-retry.*.*", _no_blind_resend, unique_id="sagecoach-resend")
 
     # --- public API -------------------------------------------------------------------
     @property
@@ -158,16 +180,24 @@ class AwsContext:
     def set_read_only(self, value: bool) -> None:
         self.read_only = value
 
+    def add_listener(self, listener: Any) -> None:
+        """An object with `before_call(service, operation, params)` and
+        `after_call(service, operation, params, outcome)` (the ledger's intents); its errors
+        never break a call."""
+        self._listeners.append(listener)
+
     def client(self, service: str, region: str | None = None) -> Any:
         """A cached client; in the sandbox every client talks to the loopback moto server."""
         key = f"{service}@{region or self.region}"
         with self._lock:
             cached = self._clients.get(key)
             if cached is None:
-                kwargs: dict[str, Any] = {
-                    "config": self._config,
-                    "region_name": region or self.region,
-                }
+                config = self._config
+                if service == "bedrock-runtime":  # a model may think before its first byte
+                    config = config.merge(
+                        Config(read_timeout=max(self.read_timeout, BEDROCK_READ_TIMEOUT_S))
+                    )
+                kwargs: dict[str, Any] = {"config": config, "region_name": region or self.region}
                 if self.sandbox_endpoint:
                     kwargs["endpoint_url"] = self.sandbox_endpoint
                 cached = self.session.client(service, **kwargs)
@@ -216,6 +246,7 @@ class AwsContext:
     def _before_call(self, model: Any, context: dict, **_: Any) -> None:
         service, operation = self._names(model)
         context["sagecoach_started"] = time.perf_counter()
+        context["sagecoach_operation"] = (service, operation)
         params = _request_params(context)
         if self.read_only and not allowed_in_read_only(service, operation, params):
             self._emit(
@@ -229,6 +260,7 @@ class AwsContext:
                 blocked=True,
             )
             raise ReadOnlyViolation(service, operation)
+        self._notify("before_call", service, operation, params)
 
     def _after_call(
         self, model: Any, http_response: Any, parsed: dict, context: dict, **_: Any
@@ -236,33 +268,66 @@ class AwsContext:
         service, operation = self._names(model)
         meta = (parsed or {}).get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
         error = None
+        code = ""
         if isinstance(parsed, dict) and "Error" in parsed and parsed["Error"].get("Code"):
-            error = f"{parsed['Error'].get('Code')}: {parsed['Error'].get('Message', '')}".strip()
+            code = str(parsed["Error"].get("Code"))
+            error = f"{code}: {parsed['Error'].get('Message', '')}".strip()
+        status = getattr(http_response, "status_code", None) or meta.get("HTTPStatusCode")
+        params = _request_params(context)
         self._emit(
             service,
             operation,
-            _request_params(context),
-            status=getattr(http_response, "status_code", None) or meta.get("HTTPStatusCode"),
+            params,
+            status=status,
             request_id=meta.get("RequestId"),
             latency_ms=_elapsed_ms(context),
             error=error,
         )
+        outcome = {"ok": error is None, "status": status, "code": code}
+        outcome["retries"] = int(meta.get("RetryAttempts") or 0)
+        self._notify("after_call", service, operation, params, outcome)
 
-    def _after_call_error(self, model: Any, exception: Exception, context: dict, **_: Any) -> None:
-        service, operation = self._names(model)
+    def _after_call_error(
+        self,
+        exception: BaseException | None = None,
+        context: dict | None = None,
+        event_name: str = "",
+        model: Any = None,
+        **_: Any,
+    ) -> None:
+        """A call that got no answer (reset, refused, timed out). botocore sends this event
+        without the operation model, so the operation comes from before-call's note (or the
+        event name when before-call never ran)."""
+        context = context if isinstance(context, dict) else {}
+        if model is not None:
+            service, operation = self._names(model)
+        else:
+            service, operation = context.get("sagecoach_operation") or _names_from_event(event_name)
+        params = _request_params(context)
         self._emit(
             service,
             operation,
-            _request_params(context),
+            params,
             status=None,
             request_id=None,
             latency_ms=_elapsed_ms(context),
-            error=f"{type(exception).__name__}: {exception}",
+            error=connection_error_text(exception, service, operation),
+            no_answer=True,
         )
+        self._notify("after_call", service, operation, params, {"ok": False, "no_answer": True})
+
+    def _notify(self, hook: str, *args: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                getattr(listener, hook)(*args)
+            except Exception:  # a listener (the ledger) must never break the AWS call
+                pass
 
     def _emit(self, service: str, operation: str, params: Any, **fields: Any) -> None:
         if not self._sinks:
             return
+        if service == "bedrock-runtime":
+            params = model_request_digest(params or {})
         record = {
             "service": service,
             "operation": operation,
@@ -277,6 +342,83 @@ class AwsContext:
                 sink(record)
             except Exception:  # an audit sink must never break the AWS call
                 pass
+
+
+def connection_error_text(exc: BaseException | None, service: str, operation: str) -> str:
+    """What failed, for a person: which call, where, and whether it may have happened."""
+    from botocore import exceptions as bx
+
+    where = f"{service}:{operation}"
+    if exc is None:
+        return f"{where}: no answer"
+    endpoint = getattr(exc, "kwargs", {}).get("endpoint_url") or ""
+    at = f" at {endpoint}" if endpoint else ""
+    if isinstance(exc, bx.ConnectTimeoutError):
+        return (
+            f"{where}: could not connect{at} within the connect timeout (host down or unreachable)"
+        )
+    if isinstance(exc, bx.ReadTimeoutError):
+        return (
+            f"{where}: connected{at} but got no answer within the read timeout; the call may "
+            "or may not have taken effect"
+        )
+    if isinstance(exc, bx.ConnectionClosedError):
+        return (
+            f"{where}: the connection{at} was closed or reset before an answer; the call may "
+            "or may not have taken effect"
+        )
+    if isinstance(exc, bx.EndpointConnectionError):
+        return f"{where}: could not connect{at} (connection refused or no route)"
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
+def _names_from_event(event_name: str) -> tuple[str, str]:
+    parts = event_name.split(".")
+    return (parts[1], parts[2]) if len(parts) >= 3 else ("unknown", "unknown")
+
+
+def _no_blind_resend(
+    caught_exception: BaseException | None = None,
+    operation: Any = None,
+    attempts: int = 1,
+    **_: Any,
+) -> bool | None:
+    """False (do not retry) when an answer never came back for a call that changes something
+    (AWS may have done it: resending could create twice) or, for reads, after one resend.
+    None leaves the decision to botocore's retry handler (throttling, 5xx, refused connects)."""
+    from botocore import exceptions as bx
+
+    if not isinstance(caught_exception, bx.ReadTimeoutError | bx.ConnectionClosedError):
+        return None
+    service = getattr(getattr(operation, "service_model", None), "service_name", "")
+    name = getattr(operation, "name", "")
+    if classify(service, name) == "mutating":
+        return False
+    return False if attempts > READ_TIMEOUT_RETRIES_FOR_READS else None
+
+
+def model_request_digest(params: dict) -> dict:
+    """A Bedrock request as sizes and hashes: the audit log proves what was sent (compare the
+    hash) without keeping a copy of the conversation in every record."""
+    import hashlib
+    import json
+
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("messages", "system", "toolConfig", "body"):
+            raw = value if isinstance(value, bytes) else json.dumps(value, default=str).encode()
+            digest: dict[str, Any] = {
+                "bytes": len(raw),
+                "sha256": hashlib.sha256(raw).hexdigest(),
+            }
+            if isinstance(value, list):
+                digest["count"] = len(value)
+            if key == "toolConfig" and isinstance(value, dict):
+                digest["tools"] = len(value.get("tools") or [])
+            out[key] = digest
+        else:
+            out[key] = value
+    return out
 
 
 def _elapsed_ms(context: dict) -> float:

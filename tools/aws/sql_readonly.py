@@ -4,6 +4,11 @@ A prefix match is not enough: `SELECT 1; DROP TABLE t`, `WITH x AS (...) INSERT 
 `/* SELECT */ UNLOAD ...` and `EXPLAIN ANALYZE INSERT ...` all start like reads. So the text is
 tokenised (comments and quoted strings removed), split into statements, and each statement is
 checked for a mutating keyword at any nesting depth.
+
+Text the tokeniser cannot read with certainty is refused, never guessed: an unterminated
+string, quoted name or block comment, and a backslash before a quote inside a string literal (Trino reads
+`'\''` as a one-character string followed by a new string; Hive, which runs Athena's DDL,
+reads it as an escaped quote, so `SELECT '\'' ; DROP TABLE x; --'` hides a DROP).
 """
 
 from __future__ import annotations
@@ -33,11 +38,32 @@ _TOKEN = re.compile(
 )
 
 
+class UnreadableSql(ValueError):
+    """SQL whose statements cannot be told apart with certainty."""
+
+
+def _check_token(kind: str | None, text: str) -> None:
+    if kind == "block_comment" and not text.endswith("*/"):
+        raise UnreadableSql("a /* comment is never closed")
+    if kind in ("sq", "dq", "bq"):
+        quote = text[0]
+        if len(text) < 2 or not text.endswith(quote):
+            raise UnreadableSql(f"a {quote} quote is never closed")
+        if kind == "sq" and "\\'" in text:
+            raise UnreadableSql(
+                "a string holds \\' (a backslash before a quote), which Athena's engines read "
+                "differently: write a quote inside a string as ''"
+            )
+
+
 def statements(sql: str) -> list[list[str]]:
-    """Upper-cased keyword tokens of each statement; literals and identifiers in quotes dropped."""
+    """Upper-cased keyword tokens of each statement; literals and identifiers in quotes dropped.
+
+    Raises UnreadableSql for text that could be split into statements in more than one way."""
     result: list[list[str]] = [[]]
     for match in _TOKEN.finditer(sql):
         kind = match.lastgroup
+        _check_token(kind, match.group())
         if kind == "word":
             result[-1].append(match.group().upper())
         elif kind == "semi":
@@ -48,12 +74,19 @@ def statements(sql: str) -> list[list[str]]:
 
 
 def first_keyword(sql: str) -> str:
-    parts = statements(sql)
+    try:
+        parts = statements(sql)
+    except UnreadableSql:
+        return ""
     return parts[0][0] if parts and parts[0] else ""
 
 
 def is_read_only_sql(sql: str) -> bool:
-    parts = statements(sql)
+    """True only when every statement certainly only reads; unreadable text is not."""
+    try:
+        parts = statements(sql)
+    except UnreadableSql:
+        return False
     if not parts:
         return False
     for tokens in parts:
@@ -67,7 +100,10 @@ def is_read_only_sql(sql: str) -> bool:
 
 def why_not_read_only(sql: str) -> str:
     """A short reason for the person, e.g. "statement 2 is DROP"."""
-    parts = statements(sql)
+    try:
+        parts = statements(sql)
+    except UnreadableSql as exc:
+        return f"the query cannot be read with certainty ({exc})"
     if not parts:
         return "the query is empty"
     for index, tokens in enumerate(parts, start=1):

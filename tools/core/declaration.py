@@ -84,11 +84,21 @@ class ToolSpec:
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()
         try:
-            return self.args_model.model_validate(raw or {})
+            model = self.args_model.model_validate(raw or {})
         except ValidationError as exc:
             raise ToolError(
                 format_validation_error(self.name, exc), kind="invalid_arguments"
             ) from None
+        bad = non_finite_fields(model.model_dump())
+        if bad:
+            raise ToolError(
+                f"Invalid arguments for {self.name}: "
+                + "; ".join(
+                    f"{where}: must be a finite number (got {value})" for where, value in bad
+                ),
+                kind="invalid_arguments",
+            )
+        return model
 
     def estimate(
         self, args: BaseModel | dict[str, Any], region: str, aws: AwsContext | None = None
@@ -148,6 +158,23 @@ def tool_input_schema(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return strip(schema)
+
+
+def non_finite_fields(value: Any, where: str = "") -> list[tuple[str, float]]:
+    """(path, value) of every NaN or infinity in validated arguments (JSON's 1e309 parses as
+    inf; AWS must never see one, and NaN compares false with every limit)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(where or "arguments", value)]
+    found: list[tuple[str, float]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += non_finite_fields(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += non_finite_fields(item, f"{where}[{index}]")
+    return found
 
 
 def format_validation_error(tool_name: str, exc: ValidationError) -> str:

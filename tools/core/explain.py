@@ -200,10 +200,20 @@ def explain_exception(
             f"Your SSO session has expired. Run `aws sso login --profile {profile}` and try again.",
             kind="expired_credentials",
         )
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError):
+    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectionClosedError):
+        where = "the sandbox server" if sandbox else "AWS"
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url") or ""
+        return ToolError(
+            f"{what}: {where} did not answer ({'no answer in time' if isinstance(exc, bx.ReadTimeoutError) else 'connection closed'}"
+            f"{' at ' + endpoint if endpoint else ''}). The call may or may not have taken "
+            "effect: check with a list or describe call before trying again.",
+            kind="network",
+        )
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
         where = "the sandbox server" if sandbox else "AWS"
         return ToolError(
-            f"Could not reach {where}: {exc}. Check the network or endpoint settings.",
+            f"Could not reach {where}: {exc}. Nothing was sent; check the network or endpoint "
+            "settings (AWS_ENDPOINT_URL, proxy, VPN).",
             kind="network",
         )
     if isinstance(exc, bx.ParamValidationError):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+from tools.core.local_paths import LOCAL_PATH, check_local_read
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -70,6 +71,22 @@ def check_s3_prefix_uri(uri: str) -> str:
 _JOB = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
+def derived_name(*parts: str, suffix: str = "", limit: int = 63) -> str:
+    """A name a tool declares as its default, made from what the call is about
+    ("xgb-1" + "model" -> "xgb-1-model"): letters, digits and hyphens, within `limit`
+    (long ones keep a short hash so they stay distinct). Deterministic, so an approval and
+    the call it approved name the same thing."""
+    import hashlib
+
+    raw = "-".join(p for p in (*parts, suffix) if p)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", raw).strip("-") or "sagecoach"
+    if len(name) > limit:
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:6]
+        tail = f"-{suffix}-{digest}" if suffix else f"-{digest}"
+        name = name[: limit - len(tail)].rstrip("-") + tail
+    return name
+
+
 def check_sagemaker_name(name: str) -> str:
     """SageMaker job, model, endpoint and config names: 1–63 letters, digits and hyphens."""
     if not name:
@@ -120,7 +137,8 @@ def check_instance_type(value: str) -> str:
 
 
 def check_local_file(path: str) -> str:
-    p = Path(path).expanduser()
+    """An existing file the local-path policy lets tools read (tools/local_paths.py), resolved."""
+    p = check_local_read(path)
     if not p.exists():
         raise ValueError(f"local file '{path}' does not exist")
     if not p.is_file():
@@ -129,7 +147,8 @@ def check_local_file(path: str) -> str:
 
 
 def check_local_path(path: str) -> str:
-    p = Path(path).expanduser()
+    """An existing file or folder the local-path policy lets tools read, resolved."""
+    p = check_local_read(path)
     if not p.exists():
         raise ValueError(f"local path '{path}' does not exist")
     return str(p)
@@ -152,5 +171,5 @@ RoleArn = Annotated[
     str, AfterValidator(check_role_arn), Field(description="IAM role ARN SageMaker assumes")
 ]
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
-LocalFile = Annotated[str, AfterValidator(check_local_file)]
-LocalPath = Annotated[str, AfterValidator(check_local_path)]
+LocalFile = Annotated[str, AfterValidator(check_local_file), LOCAL_PATH]
+LocalPath = Annotated[str, AfterValidator(check_local_path), LOCAL_PATH]

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.core.private_files import private_dir
+from tools.core.redact import redact
 from tools.core.results import Resource, utc_now
 
 try:  # POSIX advisory lock between processes; threads use the RLock below
@@ -35,7 +37,8 @@ ACTIVE = "active"
 DELETED = "deleted"
 STOPPED = "stopped"
 FINISHED = "finished"  # a job that ended by itself: nothing left to clean up
-STATUSES = (ACTIVE, DELETED, STOPPED, FINISHED)
+PENDING = "pending"  # a create call sent but not yet answered (tools/ledger_intents.py)
+STATUSES = (ACTIVE, DELETED, STOPPED, FINISHED, PENDING)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -158,6 +161,71 @@ class ResourceLedger:
             entries.append(entry)
             return entry
 
+    # --- intents (tools/ledger_intents.py) ----------------------------------------------------
+    def record_intent(
+        self,
+        kind: str,
+        name: str,
+        *,
+        session_id: str,
+        region: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> LedgerEntry:
+        """A create about to be sent: a pending entry, written before the call."""
+        with self._mutate() as entries:
+            entry = LedgerEntry(
+                id=uuid.uuid4().hex[:12],
+                session_id=session_id,
+                kind=kind,
+                name=name,
+                region=region,
+                status=PENDING,
+                extra=_jsonable(extra or {}),
+            )
+            entries.append(entry)
+            return entry
+
+    def _pending(
+        self, entries: list[LedgerEntry], kind: str, name: str, session_id: str
+    ) -> LedgerEntry | None:
+        return next(
+            (
+                e
+                for e in reversed(entries)
+                if e.status == PENDING
+                and e.kind == kind
+                and e.name == name
+                and e.session_id == session_id
+            ),
+            None,
+        )
+
+    def confirm_intent(self, kind: str, name: str, session_id: str) -> None:
+        """AWS answered the create: the resource exists from now on."""
+        with self._mutate() as entries:
+            entry = self._pending(entries, kind, name, session_id)
+            if entry is not None:
+                entry.status = ACTIVE
+                entry.created_at = utc_now()
+
+    def drop_intent(self, kind: str, name: str, session_id: str) -> None:
+        """AWS refused the create: nothing was made."""
+        with self._mutate() as entries:
+            entry = self._pending(entries, kind, name, session_id)
+            if entry is not None:
+                entries.remove(entry)
+
+    def confirm_entry(self, entry_id: str) -> bool:
+        return self.mark_entry(entry_id, ACTIVE)
+
+    def remove_entry(self, entry_id: str) -> bool:
+        with self._mutate() as entries:
+            for entry in entries:
+                if entry.id == entry_id:
+                    entries.remove(entry)
+                    return True
+        return False
+
     # --- queries -------------------------------------------------------------------------
     def entries(
         self,
@@ -249,14 +317,17 @@ class ResourceLedger:
         if fcntl is None:
             yield
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def _read(self) -> list[LedgerEntry]:
         try:
@@ -279,7 +350,7 @@ class ResourceLedger:
             return []
 
     def _write(self, entries: list[LedgerEntry]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         payload = json.dumps(
             {"version": 1, "entries": [asdict(e) for e in entries]},
             indent=1,
@@ -313,8 +384,9 @@ def _find(
 
 
 def _jsonable(value: Any) -> Any:
-    """Request dicts may hold datetimes or bytes; keep the ledger file plain JSON."""
-    return json.loads(json.dumps(value, default=str))
+    """Request dicts may hold datetimes, bytes and secrets (environment values, passwords):
+    keep the ledger file plain JSON with secrets redacted."""
+    return redact(json.loads(json.dumps(value, default=str)))
 
 
 def find_running_endpoints(

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tools.core.results import format_usd
 from tui.cli_options import ModelOpt, ModeOpt, ProfileOpt, RegionOpt, SandboxOpt, settings_or_exit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -151,6 +152,7 @@ def _ask_terminal(request: Any, printer: _Printer) -> Any:
 async def run_ask(
     settings: Any, text: str, *, conversation: str | None, as_json: bool, yes: bool
 ) -> tuple[int, dict[str, Any]]:
+    from agent.conversation_lock import ConversationBusy
     from agent.events import (
         ApprovalRequested,
         Decision,
@@ -174,6 +176,9 @@ async def run_ask(
     except ModelError as exc:
         printer.info(f"sagecoach: {exc}")
         return EXIT_USAGE, {}
+    except ConversationBusy as exc:  # another process is writing to it
+        printer.info(f"sagecoach: {exc}")
+        return EXIT_FAILED, {}
     result: dict[str, Any] = {
         "conversation": session.conversation_id,
         "reply": "",
@@ -281,7 +286,7 @@ async def run_ask(
         if usage:
             printer.info(
                 f"tokens in {usage.get('input_tokens', 0)} / out {usage.get('output_tokens', 0)}"
-                f" · estimated tool cost ${result['estimated_cost_usd']:.2f}"
+                f" · estimated tool cost {format_usd(result['estimated_cost_usd'])}"
                 f" · conversation {session.conversation_id}"
             )
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -192,24 +192,38 @@ def _print(records: list[dict[str, Any]], *, as_json: bool, header: bool) -> Non
     typer.echo("\n".join(lines if header else lines[2:]))
 
 
+def _audit_key(settings: Any) -> bytes | None:
+    from agent.audit_head import AuditKeyError, load_key
+
+    try:
+        return load_key(settings.audit_key_path, settings.audit_dir)
+    except AuditKeyError as exc:
+        typer.echo(f"sagecoach: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @log_app.command("verify")
 def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check the audit log's hash chain; exit 1 at the first edited, inserted or removed record."""
+    """Check the audit log: hash chain, head record (cut tail, deleted files, foreign appends)
+    and, with the key file, every record's MAC; exit 1 at the first problem."""
     from agent import audit
+    from tui.cli_options import settings_or_exit
 
-    directory = _audit_dir()
-    report = audit.verify(directory)
+    settings = settings_or_exit()
+    directory = settings.audit_dir
+    report = audit.verify(directory, key=_audit_key(settings))
     if as_json:
         typer.echo(json.dumps(report.to_dict() | {"directory": str(directory)}, indent=2))
-    elif report.files == 0:
+    elif report.files == 0 and report.ok:
         typer.echo(f"No audit log yet in {directory}.")
     else:
         status = "OK" if report.ok else "FAILED"
+        checked = "hash chain intact, head matches" + (", MACs valid" if report.keyed else "")
         typer.echo(
             f"{status}: {report.count} records in {report.files} file(s) under {directory}"
-            + (", hash chain intact." if report.ok else ".")
+            + (f", {checked}." if report.ok else ".")
         )
         for warning in report.warnings:
             typer.echo(f"warning: {warning}")
@@ -220,6 +234,30 @@ def verify_command(
             if len(report.problems) > 6:
                 typer.echo(f"... and {len(report.problems) - 6} more")
     raise typer.Exit(0 if report.ok else 1)
+
+
+@log_app.command("init-key")
+def init_key_command() -> None:
+    """Create the key for the keyed (HMAC) chain, outside the log directory; new records and
+    the head carry MACs from then on, so tampering needs the key."""
+    from agent.audit_head import create_key
+    from tui.cli_options import settings_or_exit
+
+    settings = settings_or_exit()
+    path = settings.audit_key_path
+    try:
+        create_key(path)
+    except FileExistsError:
+        typer.echo(
+            f"An audit key already exists at {path}; keep it (a new one cannot check old MACs)."
+        )
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"sagecoach: could not create {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"Created the audit key {path} (mode 0600). Back it up: `sagecoach log verify` needs it."
+    )
 
 
 def register(app: typer.Typer) -> None:

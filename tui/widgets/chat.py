@@ -8,6 +8,7 @@ at most MAX_MOUNTED items mounted; older ones wait behind a "show earlier" line.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -84,7 +85,9 @@ class RowsTable:
                 if key not in columns:
                     columns.append(key)
         self.columns = sorted(columns, key=lambda col: self._rank(col))
-        self.cells = [[_cut(_cell(row.get(col))) for col in self.columns] for row in self.rows]
+        self.cells = [
+            [_cut(literal(_cell(row.get(col)))) for col in self.columns] for row in self.rows
+        ]
 
     def _rank(self, column: str) -> int:
         """Names first; columns that tell rows apart next; the same value in every row,
@@ -126,15 +129,18 @@ class RowsTable:
             pad_edge=False,
             expand=False,
             header_style="bold",
-            caption=f"+{len(hidden)} more columns: {', '.join(hidden)} (c copies all)"
+            caption=Text(
+                literal(f"+{len(hidden)} more columns: {', '.join(hidden)} (c copies all)")
+            )
             if hidden
             else None,
             caption_justify="left",
         )
         for index in shown:
-            table.add_column(str(self.columns[index]), overflow="fold", max_width=CELL_CHARS)
-        for cells in self.cells:
-            table.add_row(*(cells[index] for index in shown))
+            header = Text(literal(str(self.columns[index])), style="bold")
+            table.add_column(header, overflow="fold", max_width=CELL_CHARS)
+        for cells in self.cells:  # Text, not str: a cell's "[red]" is shown, never obeyed
+            table.add_row(*(Text(cells[index]) for index in shown))
         return table
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
@@ -144,6 +150,45 @@ class RowsTable:
 def rows_table(rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[RowsTable, int]:
     """The first `limit` rows as a RowsTable, with the number of rows left out."""
     return RowsTable(rows, limit), max(0, len(rows) - limit)
+
+
+# ANSI/VT escape sequences (CSI, OSC, two-character ESC forms) and other control characters.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def literal(text: str) -> str:
+    """Text from data (cells, summaries, arguments) as it is, for showing: terminal escape
+    sequences and control characters removed. Show it with `Text(...)`, never as markup."""
+    return _CONTROL.sub("", _ESCAPES.sub("", text))
+
+
+def schema_table(columns: list[dict[str, Any]]) -> Table | None:
+    """Every column of a previewed table with its type and null count (and distinct values,
+    min and max when known) — all of them, not the few the summary line has room for."""
+    cols = [c for c in columns if isinstance(c, dict) and "name" in c and "type" in c]
+    if not cols:
+        return None
+    table = Table(
+        box=None, pad_edge=False, show_edge=False, header_style="bold", title_justify="left"
+    )
+    for head in ("column", "type", "nulls", "distinct", "min", "max"):
+        table.add_column(head, overflow="fold", max_width=CELL_CHARS)
+    for col in cols:
+        low, high = col.get("min"), col.get("max")
+        numeric = col.get("type") != "string"
+        cells = (  # column names and values come from data: shown literally
+            _cut(str(col["name"])),
+            str(col["type"]),
+            _cell(col.get("nulls", "")),
+            _cell(col.get("distinct", "")),
+            _cut(_cell(low)) if numeric and low is not None else "",
+            _cut(_cell(high)) if numeric and high is not None else "",
+        )
+        table.add_row(*(Text(literal(c)) for c in cells))
+    return table
 
 
 def _cut(text: str, limit: int = CELL_CHARS) -> str:
@@ -157,7 +202,7 @@ def _markdown(text: str) -> RenderableType:
     `<something>` is text, not HTML a terminal cannot show (rich drops it)."""
     from rich.markdown import Markdown  # markdown-it loads on the first reply, not at start-up
 
-    markdown = Markdown(text)
+    markdown = Markdown(literal(text))
     for token in markdown.parsed:
         for child in token.children or ():
             if child.type == "softbreak":
@@ -202,7 +247,7 @@ class ChatItem(Widget):
 
 class UserMessage(ChatItem, Static):
     def __init__(self, text: str, **kwargs: Any) -> None:
-        super().__init__(Text(text), **kwargs)
+        super().__init__(Text(literal(text)), **kwargs)
         self.text = text
         self.border_title = "you"
 
@@ -248,7 +293,7 @@ class NoticeItem(ChatItem, Static):
     """A line from sagecoach itself; warnings and errors carry an icon and their colour."""
 
     def __init__(self, text: str, level: str = "info", **kwargs: Any) -> None:
-        super().__init__(Text(NOTICE_ICON.get(level, "") + text), **kwargs)
+        super().__init__(Text(NOTICE_ICON.get(level, "") + literal(text)), **kwargs)
         self.text = text
         self.add_class(f"-{level}")
 
@@ -312,7 +357,7 @@ class ToolCard(ChatItem, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self._head(), classes="head")
-        yield Static(Text(format_args(self.args)), classes="args body")
+        yield Static(Text(literal(format_args(self.args))), classes="args body")
         yield ProgressBar(total=None, show_eta=False, classes="progress")
         yield Static("", classes="summary")
         yield Static("", classes="data body")
@@ -351,9 +396,9 @@ class ToolCard(ChatItem, Vertical):
         for status in STATUS_ICON:
             self.set_class(self.status == status, f"-{status}")
         self.query_one(".head", Label).update(self._head())
-        self.query_one(".args", Static).update(Text(format_args(self.args)))
+        self.query_one(".args", Static).update(Text(literal(format_args(self.args))))
         summary = self.summary or self.progress_text
-        self.query_one(".summary", Static).update(Text(summary))
+        self.query_one(".summary", Static).update(Text(literal(summary)))
         self.query_one(".summary", Static).display = bool(summary)
         bar = self.query_one(ProgressBar)
         bar.display = self.status == "running" and self._has_progress
@@ -405,6 +450,10 @@ class ToolCard(ChatItem, Vertical):
 
     def _render_data(self) -> None:
         parts: list[RenderableType] = []
+        columns = self.data.get("columns")
+        schema = schema_table(columns) if isinstance(columns, list) else None
+        if schema is not None:
+            parts.append(schema)
         rows = self.data.get("rows")
         if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
             table, left = rows_table(rows)
@@ -413,7 +462,7 @@ class ToolCard(ChatItem, Vertical):
                 parts.append(Text(f"… {left} more rows not shown", style="italic"))
         metrics = self.data.get("metrics")
         if isinstance(metrics, dict) and metrics and not rows:
-            parts.append(Text("  ".join(f"{k} {_cell(v)}" for k, v in metrics.items())))
+            parts.append(Text(literal("  ".join(f"{k} {_cell(v)}" for k, v in metrics.items()))))
         static = self.query_one(".data", Static)
         static.update(Group(*parts) if parts else "")
         static.display = bool(parts)

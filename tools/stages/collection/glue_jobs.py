@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from tools.aws.roles import resolve_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
+from tools.core.local_paths import LOCAL_PATH, check_local_read
 from tools.core.results import CostEstimate, Resource, ToolResult
 from tools.core.validators import GlueName, parse_s3_uri
 from tools.cost.estimates import estimate_units
@@ -28,7 +29,7 @@ class CreateJobArgs(BaseModel):
     model_config = Strict
     name: GlueName
     role: GlueRole | None = None
-    script: Annotated[str, Field(description="local .py or s3 uri")]
+    script: Annotated[str, LOCAL_PATH, Field(description="local .py or s3 uri")]
     code_s3_uri: Annotated[str, Field(description="upload prefix")] = ""
     worker_type: WorkerType = "G.1X"
     number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
@@ -44,11 +45,12 @@ class CreateJobArgs(BaseModel):
         if self.script.startswith("s3://"):
             parse_s3_uri(self.script)
             return self
-        path = Path(self.script).expanduser()
+        path = check_local_read(self.script)
         if not path.is_file():
             raise ValueError(
                 f"script '{self.script}' is neither an s3:// URI nor an existing local file"
             )
+        self.script = str(path)
         if not self.code_s3_uri:
             raise ValueError("code_s3_uri is required to upload a local script")
         parse_s3_uri(self.code_s3_uri)

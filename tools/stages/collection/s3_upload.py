@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
+from tools.core.local_paths import walk_upload
 from tools.core.results import CostEstimate, Resource, ToolResult
 from tools.core.validators import LocalPath, S3PrefixUri, parse_s3_uri
 from tools.cost.prices import unit_price
@@ -33,24 +34,21 @@ class UploadArgs(BaseModel):
 
     @model_validator(mode="after")
     def _measure(self) -> UploadArgs:
-        """Walk the files once so the size is known before approval."""
+        """Walk the files once (bounded: tools/core/local_paths.py) so the size is known before
+        approval; hidden and credential files in a folder are left out."""
         root = Path(self.local_path)
         _, key = parse_s3_uri(self.s3_uri)
         if root.is_file():
             target = key + root.name if (not key or key.endswith("/")) else key
-            files = [(root, target)]
-        else:
-            prefix = key if (not key or key.endswith("/")) else key + "/"
-            files = [
-                (p, prefix + p.relative_to(root).as_posix())
-                for p in sorted(root.rglob("*"))
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            ]
-            if not files:
-                raise ValueError(f"folder '{self.local_path}' has no files to upload")
+            self._files = [(root, target)]
+            self._size = root.stat().st_size
+            return self
+        prefix = key if (not key or key.endswith("/")) else key + "/"
+        files, size = walk_upload(root, prefix)
+        if not files:
+            raise ValueError(f"folder '{self.local_path}' has no files to upload")
         self._files = files
-        self._size = sum(p.stat().st_size for p, _ in files)
+        self._size = size
         return self
 
     @property

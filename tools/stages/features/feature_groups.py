@@ -12,6 +12,7 @@ from tools.aws.roles import RoleArnValue, resolve_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import NotEmulated, ToolError
+from tools.core.local_paths import LOCAL_PATH, check_local_read
 from tools.core.results import Resource, ToolResult
 from tools.core.validators import parse_s3_uri
 from tools.stages.shared.listing import MAX_LIST, NoArgs, Strict, cut
@@ -88,7 +89,7 @@ def check_source(s3_uri: str, local_file: str, *, required: bool = True) -> str:
         if not key or key.endswith("/"):
             raise ValueError(f"{s3_uri} is a prefix; name one object")
         return ""
-    path = Path(local_file).expanduser()
+    path = check_local_read(local_file)
     if not path.is_file():
         raise ValueError(f"local file '{local_file}' does not exist")
     return str(path)
@@ -99,7 +100,7 @@ class SourceArgs(BaseModel):
 
     model_config = Strict
     s3_uri: Annotated[str, Field(description="CSV/JSON Lines/Parquet object")] = ""
-    local_file: Annotated[str, Field(description="or a local file")] = ""
+    local_file: Annotated[str, LOCAL_PATH, Field(description="or a local file")] = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceArgs:
@@ -111,7 +112,7 @@ class CreateFeatureGroupArgs(BaseModel):
     model_config = Strict
     name: FeatureGroupName
     s3_uri: Annotated[str, Field(description="data to infer features from")] = ""
-    local_file: Annotated[str, Field(description="or a local file")] = ""
+    local_file: Annotated[str, LOCAL_PATH, Field(description="or a local file")] = ""
     features: Annotated[dict[str, FeatureType], Field(description="or an explicit schema")] = {}
     record_identifier: Annotated[str, Field(description="unique id column")]
     event_time_feature: Annotated[str, Field(description="default: first date column")] = ""

@@ -15,7 +15,7 @@ from tools.aws.roles import RoleArnValue, resolve_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import LocalFile
+from tools.core.validators import LocalFile, derived_name
 from tools.cost.lookups import cached_lookup
 from tools.cost.prices import unit_price
 from tools.stages.preparation.athena import MB
@@ -36,19 +36,24 @@ def check_function_name(value: str) -> str:
 
 class CreateFunctionArgs(BaseModel):
     model_config = Strict
-    name: FunctionName
+    name: Annotated[FunctionName | None, Field(description="default: the handler file's name")] = (
+        None
+    )
     handler_file: LocalFile
     handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
     role_arn: Annotated[
         RoleArnValue | None, Field(description="execution role; default: the session's role")
     ] = None
-    runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
+    # Not "runtime": LangGraph's ToolNode overwrites an argument of that name with its own object.
+    python_runtime: Literal["python3.10", "python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
 
     @model_validator(mode="after")
     def _check_handler(self) -> CreateFunctionArgs:
         path = Path(self.handler_file)
+        if self.name is None:
+            self.name = derived_name(path.stem, suffix="fn", limit=64)
         if path.suffix != ".py":
             raise ValueError(f"handler_file must be a .py file, not '{path.name}'")
         if path.stat().st_size > 50 * MB:
@@ -97,7 +102,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
     handler = f"{path.stem}.{args.handler_function}"
     request = {
         "FunctionName": args.name,
-        "Runtime": args.runtime,
+        "Runtime": args.python_runtime,
         "Role": role,
         "Handler": handler,
         "MemorySize": args.memory_mb,
@@ -108,7 +113,7 @@ def lambda_create_function(ctx: ToolContext, args: CreateFunctionArgs) -> ToolRe
     response = ctx.client("lambda").create_function(**request)
     recorded = {k: v for k, v in request.items() if k != "Code"}
     return ToolResult(
-        f"Created Lambda function {args.name} ({args.runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
+        f"Created Lambda function {args.name} ({args.python_runtime}, handler {handler}, {args.memory_mb} MB, {args.timeout_s} s); state {response.get('State', 'unknown')}.",
         {
             "function": args.name,
             "arn": response["FunctionArn"],

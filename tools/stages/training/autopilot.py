@@ -49,7 +49,7 @@ class StartAutopilotArgs(BaseModel):
 
     data_s3_uri: Annotated[S3Uri, Field(description="CSV with a header row")]
     target_column: Annotated[str, Field(min_length=1)]
-    job_name: Annotated[str | None, AfterValidator(check_short_name)] = None
+    job_name: Annotated[str, AfterValidator(check_short_name)] | None = None
     problem_type: ProblemType | None = None
     objective_metric: AutopilotMetric | None = None
     max_candidates: Annotated[int, Field(ge=1, le=750)] = 10
