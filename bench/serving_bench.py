@@ -42,7 +42,7 @@ def _artifact(x: Any, y: Any) -> bytes:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_invoke(calls: int = 300) -> dict[str, Any]:
@@ -73,7 +73,9 @@ def bench_invoke(calls: int = 300) -> dict[str, Any]:
             for i in range(calls):
                 payload = "\n".join(rows[i % 9000 : i % 9000 + count])
                 started = time.perf_counter()
-                answer = rt.invoke_endpoint(EndpointName="bench", Body=payload, ContentType="text/csv")
+                answer = rt.invoke_endpoint(
+                    EndpointName="bench", Body=payload, ContentType="text/csv"
+                )
                 answer["Body"].read()
                 times.append((time.perf_counter() - started) * 1000)
             results[label] = {"p50_ms": round(statistics.median(times), 2),
@@ -119,7 +121,9 @@ def bench_tuning() -> dict[str, Any]:
         sm, s3 = _clients(sandbox.endpoint, "sagemaker", "s3")
         s3.create_bucket(Bucket="bench-tune")
         s3.put_object(Bucket="bench-tune", Key="train/a.csv", Body="".join(lines[:8000]).encode())
-        s3.put_object(Bucket="bench-tune", Key="validation/a.csv", Body="".join(lines[8000:]).encode())
+        s3.put_object(
+            Bucket="bench-tune", Key="validation/a.csv", Body="".join(lines[8000:]).encode()
+        )
         walls: dict[str, float] = {}
         for label, parallel in (("4 at a time", 4), ("one by one", 1)):
             name = f"bench-{parallel}"
@@ -153,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures, indent=2))
     else:
         for label, item in figures["invoke"].items():
-            print(f"invoke {label}: p50 {item['p50_ms']} ms, p99 {item['p99_ms']} ms ({item['calls']} calls)")
+            print(
+                f"invoke {label}: p50 {item['p50_ms']} ms, p99 {item['p99_ms']} ms ({item['calls']} calls)"
+            )
         if "tuning" in figures:
             t = figures["tuning"]
             print(f"tuning 12 jobs: 4 at a time {t['4 at a time']} s, one by one {t['one by one']} s, "
