@@ -280,6 +280,11 @@ async def test_issue9_flow_store_features_to_cleanup(
             schema["status"] == "pass" and "raw rows: sagecoach encodes them" in schema["message"]
         )
         assert "encoded 3 raw row(s)" in t.finished[0].summary
+        # The model's own answer: one churn probability per row, quoted to the person.
+        predictions = t.finished[0].data["predictions"]
+        assert len(predictions) == 3 and all(0.0 <= float(p) <= 1.0 for p in predictions)
+        assert all(p in t.reply or p in t.finished[0].summary for p in predictions), t.reply
+        assert "canned" not in t.reply
 
         # 8. One raw row given inline, encoded the same way.
         t = await _turn(session, f"invoke the endpoint with {lines[5]}")

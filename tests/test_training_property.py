@@ -86,9 +86,32 @@ def prepared(aws: AwsContext) -> None:
     )
     from moto.backends import get_backend
 
-    get_backend("sagemaker")["123456789012"][aws.region].training_jobs[
-        "p-train"
-    ].training_job_status = "InProgress"
+    backend = get_backend("sagemaker")["123456789012"][aws.region]
+    backend.training_jobs["p-train"].training_job_status = "InProgress"
+    # Likewise a tuning job still running, so stopping it gets as far as its stop call.
+    aws.client("sagemaker").create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="p-hpo",
+        HyperParameterTuningJobConfig={
+            "Strategy": "Random",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize",
+                "MetricName": "validation:auc",
+            },
+        },
+        TrainingJobDefinition={
+            "AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "File"},
+            "RoleArn": role,
+            "OutputDataConfig": {"S3OutputPath": f"s3://{DEMO_BUCKET}/out/"},
+            "ResourceConfig": {
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 1,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        },
+    )
+    backend.hyper_parameter_tuning_jobs["p-hpo"].hyper_parameter_tuning_job_status = "InProgress"
 
 
 def _state(aws: AwsContext) -> dict:

@@ -864,7 +864,7 @@ class Extractor:
     def _fill_from_context(self, fields: list[FieldInfo]) -> None:
         refers = bool(REFERENCE.search(self.text))
         for f in fields:
-            if f.name in self.result.args:
+            if f.name in self.result.args or f.name in _ONLY_WHEN_SAID:
                 continue
             kind = self._kind(f)
             value = None
@@ -992,6 +992,9 @@ def _looks_named(value: str) -> bool:
     return bool(re.search(r"[-_.\d]", value)) and _name_like(value)
 
 
+# Optional arguments that change what a call means: only ever from the request's own words (a
+# TargetModel sent to a single-model endpoint is refused).
+_ONLY_WHEN_SAID = {"target_model", "target_variant"}
 _FREE_TEXT = {
     "description", "command", "script", "environment", "content_type", "accept", "text", "goal",
     "payload", "payload_file", "query", "sql", "contains", "version", "schedule", "headers",

@@ -7,6 +7,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class Engine:
         self.lock = threading.RLock()
         #: Per-extension state, keyed by a module's own name (issue 16/18 modules keep theirs here).
         self.extensions: dict[str, Any] = {}
+        #: Called first in `shutdown` (modules that keep processes or buffers stop them here).
+        self.shutdown_hooks: list[Callable[[], None]] = []
         from sandbox.engine.persistence import Persistence
 
         self.persistence = Persistence(state_dir / "sandbox") if state_dir else None
@@ -49,6 +52,11 @@ class Engine:
             self.warm.prewarm()
 
     def shutdown(self) -> None:
+        for hook in list(self.shutdown_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("an engine shutdown hook failed")
         self.jobs.shutdown()
         self.warm.close()
         if self._scratch is not None:

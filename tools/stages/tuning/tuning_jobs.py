@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools.aws.roles import with_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
-from tools.core.errors import NotEmulated, ToolError
+from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
 from tools.core.validators import check_sagemaker_name
 from tools.cost.estimates import estimate_instances
@@ -281,7 +281,10 @@ def sagemaker_start_tuning_job(ctx: ToolContext, args: StartTuningArgs) -> ToolR
         f"Cost bound: {estimate.summary()}. Follow it with sagemaker_describe_tuning_job."
     )
     if ctx.aws.is_sandbox:
-        text += " Sandbox: completes at once; its best job is a moto placeholder."
+        text += (
+            " Sandbox: its training jobs run here for real (as many at once as the sandbox has "
+            "container slots)."
+        )
     return ToolResult(
         text,
         {"job_name": name, "arn": arn, "request": request},
@@ -349,8 +352,6 @@ def sagemaker_describe_tuning_job(ctx: ToolContext, args: TuningNameArgs) -> Too
         lines.append(
             f"Best: {info['best_job']} with {info['best_metric']}={info['best_value']} [{params}]"
         )
-    if ctx.aws.is_sandbox:
-        lines.append("Sandbox: moto reports a placeholder best job (FakeTrainingJobName).")
     return ToolResult("\n".join(lines), info)
 
 
@@ -404,11 +405,6 @@ def sagemaker_list_tuning_jobs(ctx: ToolContext, args: ListTuningArgs) -> ToolRe
 )
 def sagemaker_stop_tuning_job(ctx: ToolContext, args: TuningNameArgs) -> ToolResult:
     """Stop a running tuning job and its running training jobs."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated(
-            "stopping a tuning job (StopHyperParameterTuningJob)",
-            "In the sandbox every tuning job has already completed.",
-        )
     sm = ctx.client("sagemaker")
     status = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=args.job_name)[
         "HyperParameterTuningJobStatus"
