@@ -53,7 +53,12 @@ from sandbox.engine.core import Engine
 from sandbox.engine.dispatch import HOOKS, ApiError, Call, Reply
 
 #: Modules whose import registers hooks (add yours here).
-MODULES = ("sandbox.engine.training", "sandbox.engine.processing", "sandbox.engine.metrics_api")
+MODULES = (
+    "sandbox.engine.training",
+    "sandbox.engine.processing",
+    "sandbox.engine.metrics_api",
+    "sandbox.engine.clarify",
+)
 
 
 def install() -> None:
