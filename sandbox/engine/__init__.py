@@ -58,6 +58,7 @@ MODULES = (
     "sandbox.engine.processing",
     "sandbox.engine.metrics_api",
     "sandbox.engine.clarify",
+    "sandbox.engine.monitor",
 )
 
 

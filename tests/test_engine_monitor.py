@@ -1,0 +1,142 @@
+"""Model Monitor in the sandbox: the analyzer image's processing jobs write statistics.json and
+constraints.json (a baseline) and constraint_violations.json (a run over captured data)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.server import Sandbox
+from tests.engine_helpers import ROLE, clients, wait_processing
+
+pytestmark = pytest.mark.slow
+
+ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+BUCKET = "sagecoach-demo"
+BASELINE_CSV = "churned,tenure,charges,plan\n" + "".join(
+    f"{i % 2},{10 + i},{20.5 + i},{'basic' if i % 3 else 'pro'}\n" for i in range(30)
+)
+
+
+def _analyzer_job(sm, name: str, inputs: list[tuple[str, str, str]], env: dict[str, str]) -> dict:
+    sm.create_processing_job(
+        ProcessingJobName=name,
+        RoleArn=ROLE,
+        AppSpecification={"ImageUri": ANALYZER},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                               "VolumeSizeInGB": 5}},
+        ProcessingInputs=[
+            {"InputName": input_name, "S3Input": {"S3Uri": uri, "LocalPath": local,
+                                                  "S3DataType": "S3Prefix", "S3InputMode": "File"}}
+            for input_name, uri, local in inputs
+        ],
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "monitoring_output", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/monitor/{name}", "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"}}]},
+        Environment={"output_path": "/opt/ml/processing/output",
+                     "publish_cloudwatch_metrics": "Disabled", **env},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+    )  # fmt: skip
+    return wait_processing(sm, name)
+
+
+def _json(s3, key: str) -> dict:
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def _baseline(sm, s3, name: str = "baseline-job") -> dict:
+    s3.put_object(Bucket=BUCKET, Key="monitor/data/train.csv", Body=BASELINE_CSV.encode())
+    return _analyzer_job(
+        sm, name,
+        [("baseline_dataset_input", f"s3://{BUCKET}/monitor/data/",
+          "/opt/ml/processing/input/baseline_dataset_input")],
+        {"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}),
+         "dataset_source": "/opt/ml/processing/input/baseline_dataset_input"},
+    )  # fmt: skip
+
+
+def _capture_record(features: list[object], score: float, event: int) -> str:
+    return json.dumps({
+        "captureData": {
+            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                              "data": ",".join(map(str, features)), "encoding": "CSV"},
+            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
+                               "data": str(score), "encoding": "CSV"}},
+        "eventMetadata": {"eventId": f"event-{event}", "inferenceTime": "2026-01-01T12:00:00Z"},
+        "eventVersion": "0",
+    })  # fmt: skip
+
+
+def test_a_baseline_job_writes_statistics_and_constraints(engine_sandbox: Sandbox) -> None:
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    job = _baseline(sm, s3)
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    stats = _json(s3, "monitor/baseline-job/statistics.json")
+    assert stats["version"] == 0.0 and stats["dataset"]["item_count"] == 30
+    features = {f["name"]: f for f in stats["features"]}
+    assert [f["name"] for f in stats["features"]] == ["churned", "tenure", "charges", "plan"]
+    assert features["tenure"]["inferred_type"] == "Integral"
+    assert features["charges"]["inferred_type"] == "Fractional"
+    tenure = features["tenure"]["numerical_statistics"]
+    assert tenure["mean"] == pytest.approx(sum(10 + i for i in range(30)) / 30)
+    assert (tenure["min"], tenure["max"]) == (10.0, 39.0)
+    assert tenure["common"] == {"num_present": 30, "num_missing": 0}
+    assert sum(b["count"] for b in tenure["distribution"]["kll"]["buckets"]) == 30
+    plan = features["plan"]["string_statistics"]["distribution"]["categorical"]["buckets"]
+    assert {b["value"]: b["count"] for b in plan} == {"basic": 20, "pro": 10}
+    constraints = _json(s3, "monitor/baseline-job/constraints.json")
+    by_name = {f["name"]: f for f in constraints["features"]}
+    assert by_name["plan"]["string_constraints"]["domains"] == ["basic", "pro"]
+    assert by_name["tenure"]["completeness"] == 1.0
+    assert by_name["tenure"]["num_constraints"] == {"is_non_negative": True}
+    assert (
+        constraints["monitoring_config"]["distribution_constraints"]["comparison_threshold"] == 0.1
+    )
+
+
+def test_a_baseline_on_an_empty_prefix_fails_saying_where_it_looked(
+    engine_sandbox: Sandbox,
+) -> None:
+    sm, _ = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    job = _analyzer_job(
+        sm, "baseline-empty",
+        [("baseline_dataset_input", f"s3://{BUCKET}/nothing-here/",
+          "/opt/ml/processing/input/baseline_dataset_input")],
+        {"dataset_format": json.dumps({"csv": {"header": True}}),
+         "dataset_source": "/opt/ml/processing/input/baseline_dataset_input"},
+    )  # fmt: skip
+    assert job["ProcessingJobStatus"] == "Failed"
+    assert f"s3://{BUCKET}/nothing-here/" in job["FailureReason"]
+    assert job["FailureReason"].startswith("ClientError: No S3 objects found")
+
+
+def test_a_run_over_drifted_captured_data_reports_violations(engine_sandbox: Sandbox) -> None:
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    assert _baseline(sm, s3, "baseline-for-run")["ProcessingJobStatus"] == "Completed"
+    # served traffic: tenure far above anything in the baseline, plan values it never saw;
+    # charges and the predicted label as in the baseline
+    lines = [_capture_record([200 + i, 20.5 + i, "enterprise"], i % 2, i) for i in range(30)]
+    key = "capture/churn-endpoint/AllTraffic/2026/01/01/12/capture.jsonl"
+    s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
+    job = _analyzer_job(
+        sm, "monitor-run",
+        [("endpoint_input", f"s3://{BUCKET}/capture/churn-endpoint",
+          "/opt/ml/processing/input/endpoint"),
+         ("baseline", f"s3://{BUCKET}/monitor/baseline-for-run/", "/opt/ml/processing/baseline")],
+        {"dataset_format": json.dumps({"sagemakerCaptureJson": {
+            "captureIndexNames": ["endpointInput", "endpointOutput"]}}),
+         "dataset_source": "/opt/ml/processing/input/endpoint",
+         "baseline_constraints": "/opt/ml/processing/baseline/constraints.json",
+         "baseline_statistics": "/opt/ml/processing/baseline/statistics.json",
+         "start_time": "2026-01-01T11:00:00Z", "end_time": "2026-01-01T13:00:00Z"},
+    )  # fmt: skip
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    violations = _json(s3, "monitor/monitor-run/constraint_violations.json")["violations"]
+    found = {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+    assert ("tenure", "baseline_drift_check") in found
+    assert ("plan", "categorical_values_check") in found
+    assert {f for f, _ in found} == {"tenure", "plan"}  # charges and churned did not move
+    drift = next(v for v in violations if v["feature_name"] == "tenure"
+                 and v["constraint_check_type"] == "baseline_drift_check")  # fmt: skip
+    assert drift["description"] == "Baseline drift distance: 1.0 exceeds threshold: 0.1"
