@@ -59,6 +59,7 @@ MODULES = (
     "sandbox.engine.metrics_api",
     "sandbox.engine.clarify",
     "sandbox.engine.monitor",
+    "sandbox.engine.alarms",
 )
 
 

@@ -38,6 +38,8 @@ class Engine:
         self.lock = threading.RLock()
         #: Per-extension state, keyed by a module's own name (issue 16/18 modules keep theirs here).
         self.extensions: dict[str, Any] = {}
+        #: Set when the sandbox stops: periodic work (alarm evaluation, schedules) ends with it.
+        self.stopping = threading.Event()
         from sandbox.engine.persistence import Persistence
 
         self.persistence = Persistence(state_dir / "sandbox") if state_dir else None
@@ -49,6 +51,7 @@ class Engine:
             self.warm.prewarm()
 
     def shutdown(self) -> None:
+        self.stopping.set()
         self.jobs.shutdown()
         self.warm.close()
         if self._scratch is not None:
