@@ -33,6 +33,7 @@ class ApprovalRequest:
     reason: str = ""  # why the policy asks (e.g. "over the per-call budget")
     allow_session_offered: bool = False  # only for write risk
     interrupt_id: str = ""
+    preflight: list[dict[str, Any]] = field(default_factory=list)  # checks: warnings first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

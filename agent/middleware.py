@@ -31,6 +31,7 @@ from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
 from tools.core.redact import redact
 from tools.core.results import CostEstimate
+from tools.preflight import PreflightReport, has_preflight, run_preflight
 
 if TYPE_CHECKING:
     from agent.session_core import SessionCore
@@ -65,6 +66,17 @@ def error_message(
             "decision": decision,
         },
     )
+
+
+def preflight_for(core: SessionCore, spec: ToolSpec, args: Any) -> PreflightReport | None:
+    """The call's pre-flight report (None for tools without checks, or if pre-flight broke)."""
+    if not has_preflight(spec.name):
+        return None
+    role = core.settings.role_arn or getattr(core.env, "default_role_arn", None)
+    try:
+        return run_preflight(spec.name, args, core.env.aws, default_role_arn=role)
+    except Exception:  # a broken check must not block the call; the policy still decides
+        return None
 
 
 def _annotate(result: Any, **fields: Any) -> Any:
@@ -110,11 +122,13 @@ class ApprovalMiddleware(AgentMiddleware):
             session=core.budget,
             region=core.region,
             aws=core.env.aws,
+            preflight=preflight_for(core, spec, args),
         )
         if verdict.action == "allow":
             return "run", (request, verdict.estimate, "auto")
         if verdict.action == "deny":
             status = "dry_run" if verdict.dry_run else "denied"
+            stopped = verdict.preflight is not None and verdict.preflight.failed
             core.audit(
                 "approval",
                 {
@@ -123,15 +137,23 @@ class ApprovalMiddleware(AgentMiddleware):
                     "args": redact(call.get("args") or {}),
                     "decision": status,
                     "reason": verdict.reason,
-                    "who": "policy",
+                    "who": "preflight" if stopped else "policy",
                 },
             )
             core.record_tool(
                 call, spec, status, 0.0, error=verdict.reason, estimate=verdict.estimate
             )
-            return "done", error_message(
-                call, verdict.reason, status, estimate=verdict.estimate, decision=status
+            message = error_message(
+                call,
+                verdict.reason,
+                status,
+                estimate=verdict.estimate,
+                decision=status,
+                error_kind="preflight_failed" if stopped and not verdict.dry_run else "",
             )
+            if verdict.preflight is not None:
+                _annotate(message, preflight=verdict.preflight.to_dict())
+            return "done", message
         return "ask", core.approval_request(spec, call, args, verdict)
 
     def _apply(self, request: Any, answer: Any) -> tuple[str, Any]:
@@ -176,6 +198,17 @@ class ApprovalMiddleware(AgentMiddleware):
                 estimate = spec.estimate(args, core.region, core.env.aws)
             except ToolError:
                 estimate = None
+            report = preflight_for(core, spec, args)
+            if report is not None and report.failed:  # the edit broke what was approved
+                core.record_tool(call, spec, "denied", 0.0, error=report.for_model())
+                message = error_message(
+                    call,
+                    report.for_model(),
+                    "denied",
+                    decision="edit",
+                    error_kind="preflight_failed",
+                )
+                return "done", _annotate(message, preflight=report.to_dict())
             notice = EDIT_NOTICE.format(name=spec.name, args=json.dumps(new_args, default=str))
         if decision.type == "allow_session" and allow_session_offered(spec):
             core.budget.allowed_tools.add(spec.name)

@@ -7,7 +7,7 @@ asks about does not run until a person approves it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate
+from tools.preflight.report import PreflightReport
 
 Action = Literal["allow", "ask", "deny"]
 
@@ -33,6 +34,7 @@ class PolicyDecision:
     reason: str
     estimate: CostEstimate | None = None
     dry_run: bool = False  # deny because the session only shows what would run
+    preflight: PreflightReport | None = None  # the checks run before this decision
 
 
 @dataclass
@@ -60,16 +62,41 @@ def decide(
     session: SessionBudget,
     region: str,
     aws: Any = None,
+    preflight: PreflightReport | None = None,
 ) -> PolicyDecision:
     """allow, ask, or deny (with a reason the model and the person can read).
 
     `aws` (the session's AwsContext) goes to estimators that look things up; without it those
-    estimates are unknown, which asks rather than runs."""
+    estimates are unknown, which asks rather than runs. `preflight` is the call's pre-flight
+    report: a failed check denies in every mode (nothing is asked, nothing runs), and in auto
+    mode a warning asks so a person sees it."""
     try:
         args = spec.validate(args)  # every tool, not only those with an estimator
         estimate = spec.estimate(args, region, aws)
     except ToolError as exc:
         return PolicyDecision("deny", f"invalid arguments: {exc.message}")
+    decision = _decide(spec, mode, budget_per_call, budget_per_session, session, estimate)
+    if preflight is None:
+        return decision
+    if preflight.failed and decision.dry_run:
+        reason = f"{decision.reason}\n{preflight.for_model()}"
+        return replace(decision, reason=reason, preflight=preflight)
+    if preflight.failed and decision.action != "deny":
+        return PolicyDecision("deny", preflight.for_model(), estimate, preflight=preflight)
+    if decision.action == "allow" and mode == "auto" and preflight.warnings:
+        reason = f"auto mode asks: pre-flight warns ({preflight.warnings[0].line()})"
+        return PolicyDecision("ask", reason, estimate, preflight=preflight)
+    return replace(decision, preflight=preflight)
+
+
+def _decide(
+    spec: ToolSpec,
+    mode: str,
+    budget_per_call: float,
+    budget_per_session: float,
+    session: SessionBudget,
+    estimate: CostEstimate | None,
+) -> PolicyDecision:
     risk = spec.risk
 
     if mode == "dry-run":

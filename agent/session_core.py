@@ -176,4 +176,5 @@ class SessionCore:
             mode=self.mode,
             reason=verdict.reason,
             allow_session_offered=allow_session_offered(spec),
+            preflight=verdict.preflight.for_approval() if verdict.preflight else [],
         )

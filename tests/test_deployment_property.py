@@ -106,6 +106,16 @@ def prepare(aws: AwsContext, state_dir: Path, session_id: str) -> None:
         FunctionName="churn-proxy", Runtime="python3.12", Role=LAMBDA_ROLE, Handler="h.h",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )  # fmt: skip
+    # What pre-flight looks for, so the call gets as far as its approval: the execution role,
+    # the model's artifact and the transform's input.
+    sm_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    aws.client("iam").create_role(
+        RoleName="sagemaker-exec", AssumeRolePolicyDocument=json.dumps(sm_trust)
+    )
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="sagecoach-demo")
+    s3.put_object(Bucket="sagecoach-demo", Key="m.tar.gz", Body=b"model")
+    s3.put_object(Bucket="sagecoach-demo", Key="in/rows.csv", Body=b"1,2,3\n")
     remember_definition("p-pipeline", DEFINITION)
     remember_definition("churn-pipeline", DEFINITION)
     ledger = ResourceLedger.in_state_dir(state_dir)

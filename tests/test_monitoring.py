@@ -373,6 +373,7 @@ def test_model_quality_schedule_creates_its_job_definition_first(tmp_path: Path)
                         "InferenceAttribute": "0",
                         "StartTimeOffset": "-P2D",
                         "EndTimeOffset": "-P1D",
+                        "ProbabilityAttribute": "0",
                         "ProbabilityThresholdAttribute": 0.5,
                     },
                     "GroundTruthS3Input": {"S3Uri": "s3://sagecoach-demo/labels/"},

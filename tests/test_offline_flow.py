@@ -1,6 +1,8 @@
 """Issue 9's "done when" flow, in plain sentences, through the real agent runtime in the sandbox
 with the offline planner: from "what should I use to store features?" to a trained, deployed,
-invoked and cleaned-up model. The session runs in "ask" mode and every call that asks is
+invoked and cleaned-up model. Training on the raw CSV is stopped by pre-flight (header row, id
+column first); the data is prepared (prepare_training_data), trained on, deployed, and invoked
+with raw rows from the same file, which the model's manifest says how to encode. The session runs in "ask" mode and every call that asks is
 approved, so each costly step visibly pauses for approval first."""
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ class Turn:
         return next(s.args for s in self.started if s.name == name)
 
 
-async def _turn(session: Any, text: str) -> Turn:
-    """Send one request; approve every approval request (as a person pressing y would)."""
+async def _turn(session: Any, text: str, *, stopped: bool = False) -> Turn:
+    """Send one request; approve every approval request (as a person pressing y would).
+
+    stopped: the turn's call is expected to be stopped by pre-flight (denied, nothing asked)."""
     turn = Turn()
     events = session.send(text)
     while True:
@@ -65,6 +69,8 @@ async def _turn(session: Any, text: str) -> Turn:
             break
         events = session.decide({r.call_id: Decision.approve() for r in pending})
     assert not turn.errors, (text, turn.errors)
+    if stopped:
+        return turn
     assert all(f.status == "success" for f in turn.finished), (
         text,
         [(f.name, f.status, f.summary) for f in turn.finished],
@@ -89,8 +95,8 @@ def _wait_training(sm: Any, name: str, timeout_s: float = 60) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def _constant_predictions(s3: Any, job: dict[str, Any], lines: list[str]) -> bool:
-    """Whether the job's model predicts one value for every row (the CSV's features)."""
+def _constant_predictions(s3: Any, job: dict[str, Any]) -> bool:
+    """Whether the job's model predicts one value for every row (a model with no skill)."""
     import io
     import tarfile
 
@@ -108,6 +114,11 @@ def _constant_predictions(s3: Any, job: dict[str, Any], lines: list[str]) -> boo
     return bool(np.allclose(predictions, predictions[0]))
 
 
+def _engine_writes_artifacts(s3: Any, artifact: str) -> bool:
+    bucket, key = artifact[5:].split("/", 1)
+    return "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix=key)
+
+
 def _client(service: str, endpoint: str, region: str) -> Any:
     return boto3.client(
         service,
@@ -121,9 +132,8 @@ def _client(service: str, endpoint: str, region: str) -> Any:
 async def test_issue9_flow_store_features_to_cleanup(
     engine_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In the sandbox with the engine: the job really runs on the CSV as uploaded, and (as on
-    AWS) XGBoost reads its header as data and the customer id as the label, so the model it
-    makes has no skill: every prediction is the same."""
+    """In the sandbox with the engine: the training job really runs on the prepared data
+    (statuses over time, a real model.tar.gz whose model has learned something)."""
     moto_server = engine_server
     from agent.settings import load_settings
     from agent.startup import open_session
@@ -168,11 +178,37 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.args("s3_preview_object")["s3_uri"] == f"s3://{bucket}/raw/churn.csv"
         assert "200 rows" in t.reply and lines[1] not in t.reply  # rows stay in the card
 
-        # 5. Training: the hyperparameter reaches the job; the costly call asked first.
+        # 5. Training on the raw CSV is stopped by pre-flight before anything is asked or
+        # sent: the header row and the id column in the label's place, each with its fix.
+        t = await _turn(session, "train an xgboost model on it for 50 rounds", stopped=True)
+        assert t.names == ["sagemaker_start_training_job"] and t.approvals == []
+        assert t.finished[0].status == "denied"
+        assert sm.list_training_jobs()["TrainingJobSummaries"] == []
+        assert "Pre-flight stopped sagemaker_start_training_job" in t.reply
+        assert "header row (customer_id, signup_date" in t.reply
+        assert "first column (customer_id" in t.reply and "is an id" in t.reply
+        assert "Fix: run prepare_training_data" in t.reply and "target_column=churned" in t.reply
+
+        # 5b. Prepare it: the approval card shows what will be dropped and encoded first.
+        t = await _turn(session, "prepare it for training with target churned")
+        assert t.names == ["prepare_training_data"] and len(t.approvals) == 1
+        plan = next(c for c in t.approvals[0].preflight if c["name"] == "prepare.plan")
+        assert any(d.startswith("customer_id: id-like") for d in plan["detail"]["dropped"])
+        assert any(e.startswith("contract: one-hot") for e in plan["detail"]["encoded"])
+        prepared = f"s3://{bucket}/sagecoach/prepared/churn/"
+        head = s3.get_object(Bucket=bucket, Key="sagecoach/prepared/churn/train/train.csv")
+        assert head["Body"].read().split(b"\n", 1)[0][:2] in (b"0,", b"1,")  # label first
+
+        # 5c. Training now runs on the prepared train channel, after approval.
         t = await _turn(session, "train an xgboost model on it for 50 rounds")
         assert t.names == ["sagemaker_start_training_job"]
         request = t.approvals[0]
         assert request.risk == "costly" and request.estimate and request.sandbox
+        assert {c["name"] for c in request.preflight if c["status"] == "pass"} >= {
+            "s3.exists",
+            "data.contract",
+            "iam.trust",
+        }
         args = t.args("sagemaker_start_training_job")
         assert args["hyperparameters"] == {"num_round": 50}
         job_name = sm.list_training_jobs()["TrainingJobSummaries"][0]["TrainingJobName"]
@@ -183,12 +219,13 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
         statuses = [x["Status"] for x in job["SecondaryStatusTransitions"]]
         assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
-        assert _constant_predictions(s3, job, lines), "the raw CSV must teach the model nothing"
+        assert not _constant_predictions(s3, job), "the prepared data gives a model with skill"
         assert job["AlgorithmSpecification"]["TrainingImage"].endswith("xgboost:1.7-1")
         source = job["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-        assert source == f"s3://{bucket}/raw/churn.csv"
+        assert source == f"{prepared}train/"
         assert job_name in t.reply and "deploy it to a serverless endpoint" in t.reply
         assert "Cost bound" not in t.reply.split("\n", 1)[1]  # the card has the details
+        assert _engine_writes_artifacts(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
 
         # 6. "deploy it": the model is made from the training job first, then the endpoint;
         # both pause for approval.
@@ -210,20 +247,27 @@ async def test_issue9_flow_store_features_to_cleanup(
         variant = config["ProductionVariants"][0]
         assert variant["ModelName"] == model_name and "ServerlessConfig" in variant
 
-        # 7. Three data rows of the local CSV (the header left out) go to the endpoint.
+        # 7. Three raw rows of the local CSV (the header left out) go to the endpoint; the
+        # model's manifest says how they are encoded before they are sent.
         t = await _turn(session, "send it 3 rows from the csv")
         assert t.names == ["sagemaker_invoke_endpoint"] and len(t.approvals) == 1
         sent = t.args("sagemaker_invoke_endpoint")
         assert sent["endpoint_name"] == endpoint
         assert sent["payload"] == "\n".join(lines[1:4])
+        (schema,) = [c for c in t.approvals[0].preflight if c["name"] == "payload.schema"]
+        assert (
+            schema["status"] == "pass" and "raw rows: sagecoach encodes them" in schema["message"]
+        )
+        assert "encoded 3 raw row(s)" in t.finished[0].summary
 
-        # 8. One row given inline.
+        # 8. One raw row given inline, encoded the same way.
         t = await _turn(session, f"invoke the endpoint with {lines[5]}")
         assert t.names == ["sagemaker_invoke_endpoint"]
         assert t.args("sagemaker_invoke_endpoint") == {
             "endpoint_name": endpoint,
             "payload": lines[5],
         }
+        assert "encoded 1 raw row(s)" in t.finished[0].summary
 
         # 9. What is running: the session's ledger, a free read.
         t = await _turn(session, "what is running and what does it cost?")

@@ -286,9 +286,13 @@ def test_real_aws_without_a_role_gets_one_readable_error_before_any_call(tmp_pat
         assert text.startswith("No IAM execution role"), (tool_name, text)
         assert "SAGECOACH_ROLE_ARN" in text and "aws iam create-role" in text, tool_name
         assert calls == [], (tool_name, calls)
-        # one message for every tool; only the purpose and the field name differ
+        # one message for every tool; only the purpose, the field name and the data's
+        # buckets (a policy scoped to them, not to *sagemaker* bucket names) differ
+        general, _, scoped = text.partition(" Then let it read and write your data's buckets")
+        if scoped:
+            assert "put-role-policy" in scoped and "arn:aws:s3:::" in scoped, tool_name
         messages.add(
-            text.split(": ", 1)[1].split(" run as", 1)[1].replace("Pass role,", "Pass role_arn,")
+            general.split(": ", 1)[1].split(" run as", 1)[1].replace("Pass role,", "Pass role_arn,")
         )
     assert len(messages) == 1
 

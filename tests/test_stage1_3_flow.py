@@ -146,6 +146,10 @@ def _valid_args(tmp: Path) -> dict[str, dict[str, Any]]:
             "role_arn": ROLE,
         },
         "featurestore_ingest": {"name": "fg2", "s3_uri": "s3://seed-bucket/raw/churn.csv"},
+        "prepare_training_data": {
+            "source_s3_uri": "s3://seed-bucket/raw/churn.csv",
+            "target_column": "churned",
+        },
         "sagemaker_start_processing_job": {
             "job_name": "p2",
             "script": str(script),

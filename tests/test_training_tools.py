@@ -88,7 +88,7 @@ def test_training_request_matches_the_api_reference() -> None:
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 14400},
         "EnableManagedSpotTraining": True,
-        "CheckpointConfig": {"S3Uri": "s3://data-bucket/sagecoach/output/checkpoints/"},
+        "CheckpointConfig": {"S3Uri": "s3://data-bucket/sagecoach/output/churn-xgb/checkpoints/"},
         "HyperParameters": {
             "objective": "binary:logistic",
             "num_round": "50",

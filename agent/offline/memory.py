@@ -236,4 +236,9 @@ def read_messages(messages: list[BaseMessage]) -> Memory:
                 for key, value in data.items():
                     if key in _DATA_KEYS and isinstance(value, str) and value.startswith("s3://"):
                         memory.add("s3_uri", value)
+                channels = data.get("channels")  # prepared data: "it" is now the train channel
+                if isinstance(channels, dict) and str(channels.get("train", "")).startswith(
+                    "s3://"
+                ):
+                    memory.add("s3_uri", channels["train"])
     return memory

@@ -320,6 +320,21 @@ def suggestion(call: Call, info: ToolInfo | None, all_tools: list[ToolInfo]) -> 
     return next_stage_hint(info.stage if info else "", all_tools)
 
 
+def _preflight_failures(call: Call) -> list[dict[str, Any]]:
+    artifact = call.artifact if isinstance(call.artifact, dict) else {}
+    report = artifact.get("preflight") or {}
+    return [c for c in report.get("checks", []) if c.get("status") == "fail"]
+
+
+def preflight_reply(call: Call) -> list[str]:
+    """A call pre-flight stopped: each failed check, then the fixes once each."""
+    failures = _preflight_failures(call)
+    lines = [f"✗ Pre-flight stopped {call.name}: nothing ran and nothing was billed."]
+    lines += [f"  ✗ {c['name']}: {_cut(c['message'], 240)}" for c in failures]
+    lines += [f"  Fix: {fix}" for fix in dict.fromkeys(c.get("fix", "") for c in failures) if fix]
+    return lines
+
+
 def result_reply(
     calls: list[Call],
     tools: dict[str, ToolInfo],
@@ -347,6 +362,8 @@ def result_reply(
             parts.append(
                 f"◦ {call.name} would run (dry-run; nothing was sent): {_cut(call.content, 300)}"
             )
+        elif call.status == "denied" and _preflight_failures(call):
+            parts.extend(preflight_reply(call))
         elif call.status == "denied":
             parts.append(f"✗ {call.name} is not allowed here: {_cut(call.content, 300)}")
         else:

@@ -52,9 +52,22 @@ def trust_policy(services: tuple[str, ...] = TRUSTED_SERVICES) -> dict[str, Any]
     }
 
 
-def role_help(purpose: str = "SageMaker jobs", field: str = "role_arn") -> str:
-    """How to get a role: the one message every tool shows when there is none."""
+def role_help(
+    purpose: str = "SageMaker jobs",
+    field: str = "role_arn",
+    buckets: tuple[str, ...] | list[str] = (),
+) -> str:
+    """How to get a role: the one message every tool shows when there is none. The managed
+    policies reach only buckets named like *sagemaker*; the data's buckets get their own policy."""
     principals = ",".join(f'"{s}"' for s in TRUSTED_SERVICES)
+    scoped = ""
+    if buckets:
+        from tools.preflight.checks_iam import grant_command
+
+        scoped = (
+            f" Then let it read and write your data's buckets ({', '.join(sorted(set(buckets)))}): "
+            f"`{grant_command('SagecoachExecutionRole', list(buckets))}`."
+        )
     return (
         f"No IAM execution role: {purpose} run as an IAM role that AWS assumes, and this session "
         f"has no default. Pass {field}, or set a default once with SAGECOACH_ROLE_ARN or "
@@ -67,7 +80,7 @@ def role_help(purpose: str = "SageMaker jobs", field: str = "role_arn") -> str:
         f'\'{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":'
         f'[{principals}]}},"Action":"sts:AssumeRole"}}]}}\'` then `aws iam attach-role-policy '
         "--role-name SagecoachExecutionRole --policy-arn "
-        "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`."
+        "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`." + scoped
     )
 
 
@@ -145,7 +158,12 @@ def default_role_for(aws: AwsContext, configured: str | None) -> str | None:
 
 
 def resolve_role(
-    ctx: ToolContext, given: str | None, purpose: str = "SageMaker jobs", *, field: str = "role_arn"
+    ctx: ToolContext,
+    given: str | None,
+    purpose: str = "SageMaker jobs",
+    *,
+    field: str = "role_arn",
+    buckets: list[str] | tuple[str, ...] = (),
 ) -> str:
     """The role a call runs as: `given`, else the session's default; else a ToolError saying how
     to create one. Raised before any AWS call outside the sandbox."""
@@ -164,7 +182,27 @@ def resolve_role(
         if arn:
             ctx.default_role_arn = arn
             return arn
-    raise ToolError(role_help(purpose, field), kind="invalid_arguments")
+    raise ToolError(role_help(purpose, field, buckets), kind="invalid_arguments")
+
+
+def buckets_in(args: BaseModel) -> list[str]:
+    """The S3 buckets a call's arguments name (what its role must reach)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value.startswith("s3://"):
+            bucket = value[5:].split("/", 1)[0]
+            if bucket and bucket not in found:
+                found.append(bucket)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(args.model_dump())
+    return found
 
 
 def with_role(
@@ -172,7 +210,7 @@ def with_role(
 ) -> M:
     """A copy of `args` whose role field holds the resolved role (for the request builders)."""
     given = getattr(args, field)
-    role = resolve_role(ctx, given, purpose, field=field)
+    role = resolve_role(ctx, given, purpose, field=field, buckets=buckets_in(args))
     return args if role == given else args.model_copy(update={field: role})
 
 

@@ -25,6 +25,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "tools.stages.features.feature_groups",
     "tools.stages.features.feature_records",
     "tools.stages.features.processing",
+    "tools.stages.features.prepare",
     "tools.stages.features.wait",
     "tools.stages.training.jobs",
     "tools.stages.training.metrics",

@@ -37,6 +37,7 @@ async def _open(settings: Any, conversation: str | None) -> Any:
 def mode_that_allows(session: Any, request: Any) -> str:
     """The least permissive --mode under which the policy would run this call unasked."""
     from agent.policy import SessionBudget, decide
+    from tools.preflight.report import PreflightReport
 
     spec = session.core.specs.get(request.tool)
     if spec is None:
@@ -50,6 +51,9 @@ def mode_that_allows(session: Any, request: Any) -> str:
         session=SessionBudget(spent_usd=session.spent_usd),
         region=session.region,
         aws=session.env.aws,
+        preflight=PreflightReport.from_dict(
+            {"tool": request.tool, "checks": getattr(request, "preflight", None) or []}
+        ),
     )
     return "auto" if verdict.action == "allow" else "yes"
 
@@ -85,6 +89,11 @@ def _describe(request: Any) -> str:
     ]
     if request.estimate:
         lines.append(f"  estimated cost: {request.estimate.get('summary', '')}")
+    if getattr(request, "preflight", None):
+        from tools.preflight.report import card_lines
+
+        lines.append("  pre-flight:")
+        lines += [f"    {line}" for _, line in card_lines(request.preflight)]
     return "\n".join(lines)
 
 

@@ -72,6 +72,19 @@ def estimate_lines(estimate: dict[str, Any] | None) -> Text:
     return text
 
 
+PREFLIGHT_STYLE = {"fail": "bold red", "warn": "bold yellow", "pass": "green", "skip": "dim"}
+
+
+def preflight_lines(checks: list[dict[str, Any]]) -> Text:
+    """Warnings first, then what passed; the data plan (drops, encodings) under its check."""
+    from tools.preflight.report import card_lines
+
+    text = Text()
+    for index, (status, line) in enumerate(card_lines(checks)):
+        text.append(("\n" if index else "") + line, style=PREFLIGHT_STYLE.get(status, ""))
+    return text
+
+
 def request_table(request: ApprovalRequest) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -90,6 +103,8 @@ def request_table(request: ApprovalRequest) -> Table:
     table.add_row("stage", request.stage)
     table.add_row("risk", risk)
     table.add_row("cost", estimate_lines(request.estimate))
+    if request.preflight:
+        table.add_row("pre-flight", preflight_lines(request.preflight))
     table.add_row("AWS calls", ", ".join(request.operations) or "none")
     table.add_row(
         "where",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -37,6 +37,10 @@ class CreateJobArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check_script(self) -> CreateJobArgs:
+        if self.worker_type == "G.025X":
+            raise ValueError(
+                "G.025X workers are for Glue streaming jobs only; a Spark ETL job takes G.1X or larger"
+            )
         if self.script.startswith("s3://"):
             parse_s3_uri(self.script)
             return self
@@ -91,14 +95,27 @@ def glue_create_job(ctx: ToolContext, args: CreateJobArgs) -> ToolResult:
 class StartJobRunArgs(BaseModel):
     model_config = Strict
     job_name: GlueName
-    worker_type: WorkerType = "G.1X"
-    number_of_workers: Annotated[int, Field(ge=2, le=299)] = 2
+    worker_type: Annotated[WorkerType | None, Field(description="default: the job's")] = None
+    number_of_workers: Annotated[
+        int | None, Field(ge=2, le=299, description="default: the job's")
+    ] = None
     timeout_minutes: Annotated[
         int, Field(ge=1, le=2880, description="hard stop; bounds the cost")
     ] = 60
 
 
-def _job_run_estimate(args: StartJobRunArgs, region: str) -> CostEstimate:
+def _job_run_estimate(args: StartJobRunArgs, region: str, aws: Any = None) -> CostEstimate:
+    worker, workers = args.worker_type, args.number_of_workers
+    if (worker is None or workers is None) and aws is not None:
+        try:
+            job = aws.client("glue").get_job(JobName=args.job_name)["Job"]
+            worker = worker or job.get("WorkerType")
+            workers = workers or job.get("NumberOfWorkers")
+        except Exception:
+            pass
+    if worker not in WORKER_DPU or not workers:
+        return CostEstimate.unknown(f"the job's workers × up to {args.timeout_minutes} min")
+    args = args.model_copy(update={"worker_type": worker, "number_of_workers": workers})
     dpus = WORKER_DPU[args.worker_type] * args.number_of_workers
     return estimate_units(
         "glue_dpu_hour",
@@ -119,12 +136,11 @@ def _job_run_estimate(args: StartJobRunArgs, region: str) -> CostEstimate:
 )
 def glue_start_job_run(ctx: ToolContext, args: StartJobRunArgs) -> ToolResult:
     """Start a Glue job run (billed in DPU-hours)."""
-    request = {
-        "JobName": args.job_name,
-        "WorkerType": args.worker_type,
-        "NumberOfWorkers": args.number_of_workers,
-        "Timeout": args.timeout_minutes,
-    }
+    request: dict[str, Any] = {"JobName": args.job_name, "Timeout": args.timeout_minutes}
+    if args.worker_type is not None:  # else the run keeps the job's own workers
+        request["WorkerType"] = args.worker_type
+    if args.number_of_workers is not None:
+        request["NumberOfWorkers"] = args.number_of_workers
     run_id = ctx.client("glue").start_job_run(**request)["JobRunId"]
     return ToolResult(
         f"Started run {run_id} of Glue job {args.job_name}. Check it with glue_get_job_run.",

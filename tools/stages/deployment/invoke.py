@@ -120,9 +120,12 @@ def decode_prediction(body: bytes, content_type: str) -> dict[str, Any]:
 )
 def sagemaker_invoke_endpoint(ctx: ToolContext, args: InvokeEndpointArgs) -> ToolResult:
     """Send a CSV or JSON payload (text or local file) to an endpoint and show the decoded response."""
+    from tools.dataprep.manifest import encode_payload
+
+    body, encoded = encode_payload(ctx.aws, args.endpoint_name, args.body(), args.content_type)
     params: dict[str, Any] = {
         "EndpointName": args.endpoint_name,
-        "Body": args.body(),
+        "Body": body,
         "ContentType": args.content_type,
     }
     if args.accept:
@@ -143,7 +146,9 @@ def sagemaker_invoke_endpoint(ctx: ToolContext, args: InvokeEndpointArgs) -> Too
         f"{args.endpoint_name} answered ({content_type or 'no content type'}"
         f"{', variant ' + variant if variant else ''}):\n{shown}"
     )
+    if encoded:
+        text = f"Sent {encoded}.\n{text}"
     if ctx.aws.is_sandbox:
         text += "\n(sandbox: the response is canned, not a real prediction)"
-    data = {**decoded, "content_type": content_type, "invoked_variant": variant}
+    data = {**decoded, "content_type": content_type, "invoked_variant": variant, "encoded": encoded}
     return ToolResult(text, data=data)

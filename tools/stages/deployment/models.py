@@ -105,6 +105,7 @@ def resolve_create_model_request(ctx: ToolContext, args: CreateModelArgs) -> dic
     """Fill image, artifact and role from a training job when one is named; else the role is the
     given one or the session's (resolved before any AWS call)."""
     image, data, role = args.image_uri, args.model_data_url, args.role_arn
+    environment = args.environment
     if not args.training_job_name:
         role = resolve_role(ctx, role, "SageMaker models")
     else:
@@ -117,6 +118,10 @@ def resolve_create_model_request(ctx: ToolContext, args: CreateModelArgs) -> dic
         image = image or job["AlgorithmSpecification"].get("TrainingImage")
         data = data or job.get("ModelArtifacts", {}).get("S3ModelArtifacts")
         role = role or job.get("RoleArn") or resolve_role(ctx, None, "SageMaker models")
+        from tools.stages.training.algorithms import script_mode_environment
+
+        script_env = script_mode_environment(job.get("HyperParameters") or {}, ctx.region)
+        environment = {**script_env, **(environment or {})} or None
         if not image:
             raise ToolError(
                 f"training job {args.training_job_name} used an algorithm resource, not an image; "
@@ -130,7 +135,7 @@ def resolve_create_model_request(ctx: ToolContext, args: CreateModelArgs) -> dic
         model_data_url=data,
         model_package_arn=args.model_package_arn,
         mode=args.mode,
-        environment=args.environment,
+        environment=environment,
     )
 
 

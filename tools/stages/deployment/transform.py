@@ -53,7 +53,11 @@ class TransformJobArgs(BaseModel):
 
 
 def build_transform_job_request(
-    args: TransformJobArgs, *, region: str, tags: list[dict[str, str]]
+    args: TransformJobArgs,
+    *,
+    region: str,
+    tags: list[dict[str, str]],
+    input_filter: str | None = None,
 ) -> dict[str, Any]:
     """The CreateTransformJob request (pipeline Transform steps use it without the name)."""
     del region  # same shape in every region
@@ -74,8 +78,13 @@ def build_transform_job_request(
         },
         "Tags": list(tags),
     }
+    processing: dict[str, str] = {}
+    if input_filter:
+        processing["InputFilter"] = input_filter
     if args.join_input:
-        request["DataProcessing"] = {"JoinSource": "Input"}
+        processing["JoinSource"] = "Input"
+    if processing:
+        request["DataProcessing"] = processing
     return request
 
 
@@ -101,7 +110,26 @@ def estimate_transform(args: TransformJobArgs, region: str) -> CostEstimate:
 )
 def sagemaker_start_transform_job(ctx: ToolContext, args: TransformJobArgs) -> ToolResult:
     """Run batch predictions over an S3 prefix with a model and write them to an S3 path."""
-    request = build_transform_job_request(args, region=ctx.region, tags=ctx.aws.tags())
+    from tools.dataprep.manifest import manifest_for_model, transform_input
+    from tools.dataprep.source import LOCAL_LIMIT_BYTES
+
+    found = (
+        manifest_for_model(ctx.aws, args.model_name) if args.content_type == "text/csv" else None
+    )
+    input_filter, note = None, ""
+    if found is not None:
+        staging = args.output_s3_uri.rstrip("/") + f"/{args.job_name}-input/"
+        try:
+            uri, input_filter, note = transform_input(
+                ctx.client("s3"), found, args.input_s3_uri, staging, LOCAL_LIMIT_BYTES
+            )
+        except ValueError as exc:
+            raise ToolError(str(exc), kind="invalid_arguments") from None
+        args = args.model_copy(update={"input_s3_uri": uri})
+        ctx.report(note)
+    request = build_transform_job_request(
+        args, region=ctx.region, tags=ctx.aws.tags(), input_filter=input_filter
+    )
     response = ctx.client("sagemaker").create_transform_job(**request)
     arn = response["TransformJobArn"]
     quote = instance_hourly(args.instance_type, "transform", ctx.region)

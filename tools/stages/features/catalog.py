@@ -56,6 +56,7 @@ SERVICES: tuple[Service, ...] = (
         billing="Per instance-second while the job runs (e.g. ml.m5.xlarge about $0.23/h), "
         "no charge when idle.",
         tools=(
+            "prepare_training_data",
             "sagemaker_start_processing_job",
             "sagemaker_describe_processing_job",
             "sagemaker_wait_for_job",

@@ -83,6 +83,10 @@ class MonitorScheduleArgs(BaseModel):
     inference_attribute: Annotated[
         str | None, Field(description="Model quality: prediction column/field")
     ] = None
+    probability_attribute: Annotated[
+        str | None,
+        Field(description="Binary: probability column/field (default: inference_attribute)"),
+    ] = None
     probability_threshold: Annotated[float | None, Field(ge=0, le=1)] = None
     instance_type: InstanceType = "ml.m5.xlarge"
     max_runtime_minutes: Annotated[int, Field(ge=5, le=60)] = 30
@@ -175,8 +179,15 @@ def build_schedule_requests(
         "StartTimeOffset": offsets[0],
         "EndTimeOffset": offsets[1],
     }
-    if args.probability_threshold is not None:
-        endpoint_input["ProbabilityThresholdAttribute"] = args.probability_threshold
+    if args.problem_type == "BinaryClassification":
+        # The monitor turns a probability into a label with the threshold; without the
+        # attribute it compares the raw output with 0/1 ground truth.
+        endpoint_input["ProbabilityAttribute"] = (
+            args.probability_attribute or args.inference_attribute
+        )
+        endpoint_input["ProbabilityThresholdAttribute"] = (
+            0.5 if args.probability_threshold is None else args.probability_threshold
+        )
     job_definition_name = f"{args.schedule_name[:56]}-mq-def"
     job_definition: dict[str, Any] = {
         "JobDefinitionName": job_definition_name,

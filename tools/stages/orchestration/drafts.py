@@ -92,6 +92,24 @@ def _training_by_job(drafts: list[StepDraft], job: str) -> StepDraft | None:
     )
 
 
+# code S3 URI -> the local script an explicit processing step runs (uploaded at create time).
+LOCAL_CODE: dict[str, str] = {}
+
+
+def upload_step_code(ctx: ToolContext, definition: dict[str, Any]) -> list[str]:
+    """Upload the local scripts the definition's processing steps point at; their S3 URIs."""
+    uploaded = []
+    for step in definition.get("Steps", []):
+        for item in (step.get("Arguments") or {}).get("ProcessingInputs", []) or []:
+            uri = (item.get("S3Input") or {}).get("S3Uri")
+            local = LOCAL_CODE.get(uri) if isinstance(uri, str) else None
+            if local:
+                bucket, _, key = uri[5:].partition("/")
+                ctx.client("s3").upload_file(local, bucket, key)
+                uploaded.append(uri)
+    return uploaded
+
+
 def draft_from_spec(ctx: ToolContext, spec: StepSpec, earlier: list[StepDraft]) -> StepDraft:
     """Build the request for one explicit step with the stage tool's own request builder."""
     from pydantic import ValidationError
@@ -110,9 +128,11 @@ def draft_from_spec(ctx: ToolContext, spec: StepSpec, earlier: list[StepDraft]) 
             pargs = with_role(ctx, ProcessingJobArgs.model_validate(spec.args))
             name = processing_job_name(pargs)
             pargs = pargs.model_copy(update={"job_name": name})
+            code_uri = default_code_uri(pargs, name)
             request = build_processing_job_request(
-                pargs, region=ctx.region, tags=tags, code_uri=default_code_uri(pargs, name)
+                pargs, region=ctx.region, tags=tags, code_uri=code_uri
             )
+            LOCAL_CODE[code_uri] = str(pargs.script)  # uploaded by pipelines_create_pipeline
         elif spec.type == "training":
             from tools.stages.training.training_request import (
                 StartTrainingArgs,

@@ -189,6 +189,9 @@ def pipelines_create_pipeline(ctx: ToolContext, args: CreatePipelineArgs) -> Too
     problems = validate_definition(definition)
     if problems:
         raise ToolError("The definition is not valid: " + "; ".join(problems))
+    from tools.stages.orchestration.drafts import upload_step_code
+
+    upload_step_code(ctx, definition)
     body = json.dumps(definition, default=str)
     sm = ctx.client("sagemaker")
     try:

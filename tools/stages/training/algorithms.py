@@ -72,6 +72,7 @@ XGBoostObjective = Literal[
     "reg:logistic",
     "reg:absoluteerror",
     "reg:pseudohubererror",
+    "reg:squaredlogerror",
     "reg:tweedie",
     "reg:gamma",
     "count:poisson",
@@ -81,10 +82,75 @@ XGBoostObjective = Literal[
     "rank:ndcg",
     "rank:map",
     "survival:cox",
+    "survival:aft",
 ]
-XGBoostEvalMetric = Literal[
-    "rmse", "mae", "logloss", "error", "merror", "mlogloss", "auc", "aucpr", "ndcg", "map"
-]
+# The evaluation metrics the containers accept (sagemaker-xgboost-container xgb_constants.py);
+# eval_metric is a comma-separated list of them, and error/ndcg/map take an @threshold.
+XGBOOST_METRICS_1_2 = (
+    "accuracy", "auc", "aucpr", "f1", "f1_binary", "f1_macro", "map", "ndcg", "r2",
+    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
+    "interval-regression-accuracy", "logloss", "mae", "merror", "mlogloss", "mphe", "mse",
+    "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+)  # fmt: skip
+XGBOOST_METRICS_1_3 = (
+    "balanced_accuracy", "precision", "recall", "precision_macro", "precision_micro",
+    "recall_macro", "recall_micro", "mape",
+)  # fmt: skip
+XGBOOST_METRICS = XGBOOST_METRICS_1_2 + XGBOOST_METRICS_1_3
+# Hyperparameters (and objectives) only some offered container versions accept.
+XGBOOST_SINCE: dict[str, str] = {
+    "sampling_method": "1.3-1",
+    "prob_buffer_row": "1.3-1",
+    "use_dask_gpu_training": "1.5-1",
+    "reg:absoluteerror": "1.7-1",
+    **{metric: "1.3-1" for metric in XGBOOST_METRICS_1_3},
+}
+XGBOOST_UNTIL: dict[str, str] = {"single_precision_histogram": "1.3-1"}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.replace("-", ".").split(".") if p.isdigit())
+
+
+def check_eval_metric(value: str, objective: str) -> str:
+    """A comma-separated list the container accepts (names, error@0.7, ndcg@5 ...)."""
+    metrics = [m.strip() for m in value.split(",") if m.strip()]
+    if not metrics:
+        raise ValueError("eval_metric is empty")
+    for metric in metrics:
+        name, at, threshold = metric.partition("@")
+        if at:
+            if name not in ("error", "ndcg", "map"):
+                raise ValueError(f"eval_metric {metric}: only error, ndcg and map take @threshold")
+            try:
+                float(threshold.rstrip("-"))
+            except ValueError:
+                raise ValueError(f"eval_metric {metric}: the threshold must be a number") from None
+        elif name not in XGBOOST_METRICS:
+            raise ValueError(
+                f"eval_metric '{name}' is not an XGBoost metric (e.g. auc, logloss, error, rmse)"
+            )
+    if "auc" in metrics and not objective.startswith(("binary:", "rank:")):
+        raise ValueError("eval_metric auc applies to binary: and rank: objectives only")
+    return ",".join(metrics)
+
+
+def xgboost_version_problems(version: str, hyperparameters: dict[str, Any]) -> list[str]:
+    """What this container version would refuse ('Extraneous hyperparameter', unknown metric)."""
+    have = _version_key(version)
+    names = set(hyperparameters)
+    names.add(str(hyperparameters.get("objective", "")))
+    names.update(
+        m.split("@")[0].strip() for m in str(hyperparameters.get("eval_metric", "")).split(",")
+    )
+    problems = []
+    for name in sorted(names):
+        since, until = XGBOOST_SINCE.get(name), XGBOOST_UNTIL.get(name)
+        if since and have < _version_key(since):
+            problems.append(f"{name} needs XGBoost {since} or later (this job uses {version})")
+        if until and have > _version_key(until):
+            problems.append(f"{name} was removed after XGBoost {until} (this job uses {version})")
+    return problems
 
 
 class XGBoostHyperparameters(BaseModel):
@@ -105,9 +171,39 @@ class XGBoostHyperparameters(BaseModel):
     scale_pos_weight: Annotated[float, Field(gt=0)] | None = None
     max_delta_step: Annotated[float, Field(ge=0)] | None = None
     num_class: Annotated[int, Field(ge=2, description="classes, for multi:*")] | None = None
-    eval_metric: XGBoostEvalMetric | None = None
+    eval_metric: Annotated[
+        str | None, Field(description="comma-separated, e.g. auc,logloss or error@0.7")
+    ] = None
     early_stopping_rounds: Annotated[int, Field(ge=1)] | None = None
     tree_method: Literal["auto", "exact", "approx", "hist", "gpu_hist"] | None = None
+    verbosity: Annotated[int, Field(ge=0, le=3)] | None = None
+    csv_weights: (
+        Annotated[int, Field(ge=0, le=1, description="1: weights in CSV column 2")] | None
+    ) = None
+    max_bin: Annotated[int, Field(ge=0, description="hist: max buckets per feature")] | None = None
+    booster: Literal["gbtree", "gblinear", "dart"] | None = None
+    nthread: Annotated[int, Field(ge=1)] | None = None
+    colsample_bylevel: Annotated[float, Field(gt=0, le=1)] | None = None
+    colsample_bynode: Annotated[float, Field(gt=0, le=1)] | None = None
+    grow_policy: Literal["depthwise", "lossguide"] | None = None
+    max_leaves: Annotated[int, Field(ge=0)] | None = None
+    num_parallel_tree: Annotated[int, Field(ge=1)] | None = None
+    seed: Annotated[int, Field(gt=-(2**31), lt=2**31 - 1)] | None = None
+    base_score: Annotated[float, Field(ge=0)] | None = None
+    tweedie_variance_power: Annotated[float, Field(gt=1, lt=2)] | None = None
+    sampling_method: Literal["uniform", "gradient_based"] | None = None
+    sketch_eps: Annotated[float, Field(gt=0, lt=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_in_the_containers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "device" in data:
+            raise ValueError(
+                "device is not a hyperparameter of the SageMaker XGBoost containers sagecoach "
+                "offers (1.2-2 to 3.0-5 refuse it as extraneous); for GPU training use "
+                "tree_method=gpu_hist on a GPU instance"
+            )
+        return data
 
     @model_validator(mode="after")
     def _num_class(self) -> XGBoostHyperparameters:
@@ -115,6 +211,8 @@ class XGBoostHyperparameters(BaseModel):
             raise ValueError(f"objective {self.objective} needs num_class (the number of classes)")
         if self.num_class is not None and not self.objective.startswith("multi:"):
             raise ValueError("num_class only applies to multi:softmax / multi:softprob")
+        if self.eval_metric is not None:
+            self.eval_metric = check_eval_metric(self.eval_metric, self.objective)
         return self
 
 
@@ -340,6 +438,46 @@ def retrieve_image(framework: str, region: str, version: str | None = None, **kw
         return str(image_uris.retrieve(framework, region=region, version=version, **kwargs))
     except ValueError as exc:
         raise ValueError(f"no {framework} image for {region}: {str(exc).split('. ')[0]}") from None
+
+
+def channel_content_type(algorithm: str, channel: str, content_type: str) -> str:
+    """The ContentType a channel is sent with: K-Means and Random Cut Forest read plain CSV
+    rows as unlabelled (label_size=0), and RCF's test channel leads with the label (=1)."""
+    if algorithm in ("kmeans", "randomcutforest") and content_type == "text/csv":
+        has_label = algorithm == "randomcutforest" and channel == "test"
+        return f"text/csv;label_size={1 if has_label else 0}"
+    return content_type
+
+
+def channel_distribution(algorithm: str, channel: str) -> str:
+    """Random Cut Forest shards its train channel across instances (the SDK's RecordSet default
+    and the algorithm's requirement); every other channel is copied whole to each instance."""
+    if algorithm == "randomcutforest" and channel == "train":
+        return "ShardedByS3Key"
+    return "FullyReplicated"
+
+
+def unquoted(value: str) -> str:
+    """The SDK JSON-encodes framework hyperparameters ('"train.py"'); sagecoach does not."""
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def script_mode_environment(hyperparameters: dict[str, str], region: str) -> dict[str, str]:
+    """The serving environment of a script-mode model, from its training job's hyperparameters,
+    as the SDK's FrameworkModel sets it: the entry point, the code, the log level, the region."""
+    program = hyperparameters.get("sagemaker_program")
+    source = hyperparameters.get("sagemaker_submit_directory")
+    if not program or not source:
+        return {}
+    return {
+        "SAGEMAKER_PROGRAM": unquoted(program),
+        "SAGEMAKER_SUBMIT_DIRECTORY": unquoted(source),
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": unquoted(
+            hyperparameters.get("sagemaker_container_log_level", "20")
+        ),
+        "SAGEMAKER_REGION": region,
+    }
 
 
 def default_objective(algorithm: str, hyperparameters: dict[str, str]) -> Metric | None:

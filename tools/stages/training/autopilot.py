@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tools.aws.roles import OptionalRoleArn, require_role, with_role
 from tools.core.context import ToolContext
@@ -29,8 +29,16 @@ def check_short_name(name: str) -> str:
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 AutopilotMetric = Literal[
     "Accuracy", "BalancedAccuracy", "AUC", "F1", "F1macro", "Precision", "PrecisionMacro",
-    "Recall", "RecallMacro", "LogLoss", "MSE", "RMSE", "MAE", "R2",
+    "Recall", "RecallMacro", "MSE", "RMSE", "MAE", "R2",
 ]  # fmt: skip
+# Tabular objectives by problem type (LogLoss is reported, never an objective).
+OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "BinaryClassification": ("Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall"),
+    "MulticlassClassification": (
+        "Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro",
+    ),
+    "Regression": ("MAE", "MSE", "R2", "RMSE"),
+}  # fmt: skip
 # Autopilot picks its own instances; the estimate assumes this many of these at once.
 ASSUMED_INSTANCES = ("ml.m5.xlarge", "ml.m5.4xlarge")
 ASSUMED_PARALLEL = 4
@@ -50,6 +58,22 @@ class StartAutopilotArgs(BaseModel):
     mode: Literal["AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"] = "AUTO"
     output_s3_uri: S3Uri | None = None
     role_arn: OptionalRoleArn = None
+
+    @model_validator(mode="after")
+    def _objective(self) -> StartAutopilotArgs:
+        if self.objective_metric is None:
+            return self
+        if self.problem_type is None:
+            raise ValueError(
+                "objective_metric needs problem_type (AWS refuses an objective without one): "
+                "BinaryClassification, MulticlassClassification or Regression"
+            )
+        if self.objective_metric not in OBJECTIVES[self.problem_type]:
+            raise ValueError(
+                f"{self.objective_metric} is not an objective for {self.problem_type} "
+                f"(use one of {', '.join(OBJECTIVES[self.problem_type])})"
+            )
+        return self
 
 
 def estimate_autopilot(args: StartAutopilotArgs, region: str) -> CostEstimate:

@@ -138,7 +138,8 @@ class TrainingDefinition(BaseModel):
                     f"(versions: {', '.join(algo.versions)})"
                 )
             algo.check_instance(self.instance_type)
-            if algo.content_types and self.content_type not in algo.content_types:
+            media = self.content_type.split(";")[0].strip()
+            if algo.content_types and media not in algo.content_types:
                 raise ValueError(
                     f"{algo.title} does not read {self.content_type} "
                     f"(it reads {', '.join(algo.content_types)})"
@@ -225,6 +226,8 @@ def static_hyperparameters(defn: TrainingDefinition) -> dict[str, str]:
 
 
 def input_channels(defn: TrainingDefinition) -> list[dict[str, Any]]:
+    from tools.stages.training.algorithms import channel_content_type, channel_distribution
+
     channels = []
     for name, uri in (
         ("train", defn.train_s3_uri),
@@ -240,10 +243,10 @@ def input_channels(defn: TrainingDefinition) -> list[dict[str, Any]]:
                     "S3DataSource": {
                         "S3DataType": "S3Prefix",
                         "S3Uri": uri,
-                        "S3DataDistributionType": "FullyReplicated",
+                        "S3DataDistributionType": channel_distribution(defn.algorithm, name),
                     }
                 },
-                "ContentType": defn.content_type,
+                "ContentType": channel_content_type(defn.algorithm, name, defn.content_type),
                 "CompressionType": "None",
             }
         )
@@ -279,8 +282,13 @@ def training_parts(defn: TrainingDefinition, region: str) -> dict[str, Any]:
     if defn.use_spot:
         stopping["MaxWaitTimeInSeconds"] = defn.max_wait_s or 2 * defn.max_runtime_s
         parts["EnableManagedSpotTraining"] = True
-        parts["CheckpointConfig"] = {"S3Uri": output.rstrip("/") + "/checkpoints/"}
     return parts
+
+
+def checkpoint_config(output_uri: str, job_name: str) -> dict[str, str]:
+    """Spot checkpoints under the job's own prefix (<output>/<job>/checkpoints/, as the SDK's
+    ModelTrainer does): a shared prefix lets a later job resume an earlier job's model."""
+    return {"S3Uri": f"{output_uri.rstrip('/')}/{job_name}/checkpoints/"}
 
 
 def build_training_job_request(
@@ -290,6 +298,10 @@ def build_training_job_request(
     name = args.job_name or generated_name(f"sagecoach-{args.algorithm}")
     parts = training_parts(args, region)
     request: dict[str, Any] = {"TrainingJobName": name, **parts}
+    if args.use_spot:
+        request["CheckpointConfig"] = checkpoint_config(
+            parts["OutputDataConfig"]["S3OutputPath"], name
+        )
     request["HyperParameters"] = static_hyperparameters(args)
     request["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] = True
     if args.experiment_name:
