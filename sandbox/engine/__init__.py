@@ -60,6 +60,7 @@ MODULES = (
     "sandbox.engine.clarify",
     "sandbox.engine.monitor",
     "sandbox.engine.alarms",
+    "sandbox.engine.pipelines",
 )
 
 
