@@ -61,6 +61,7 @@ MODULES = (
     "sandbox.engine.monitor",
     "sandbox.engine.alarms",
     "sandbox.engine.pipelines",
+    "sandbox.engine.autopilot",
 )
 
 
