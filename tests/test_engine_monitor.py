@@ -4,7 +4,11 @@ constraints.json (a baseline) and constraint_violations.json (a run over capture
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
+from datetime import UTC, datetime
 
+import botocore.exceptions
 import pytest
 
 from sandbox.server import Sandbox
@@ -56,14 +60,14 @@ def _baseline(sm, s3, name: str = "baseline-job") -> dict:
     )  # fmt: skip
 
 
-def _capture_record(features: list[object], score: float, event: int) -> str:
+def _capture_record(features: list[object], score: object, event: int, when: datetime) -> str:
     return json.dumps({
         "captureData": {
             "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
                               "data": ",".join(map(str, features)), "encoding": "CSV"},
             "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
                                "data": str(score), "encoding": "CSV"}},
-        "eventMetadata": {"eventId": f"event-{event}", "inferenceTime": "2026-01-01T12:00:00Z"},
+        "eventMetadata": {"eventId": f"event-{event}", "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")},
         "eventVersion": "0",
     })  # fmt: skip
 
@@ -111,28 +115,113 @@ def test_a_baseline_on_an_empty_prefix_fails_saying_where_it_looked(
     assert job["FailureReason"].startswith("ClientError: No S3 objects found")
 
 
-def test_a_run_over_drifted_captured_data_reports_violations(engine_sandbox: Sandbox) -> None:
-    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+def _endpoint(sm, name: str, capture: bool) -> None:
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "ModelDataUrl": f"s3://{BUCKET}/models/model.tar.gz"})  # fmt: skip
+    config = {"EndpointConfigName": f"{name}-config", "ProductionVariants": [{
+        "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}]}  # fmt: skip
+    if capture:
+        config["DataCaptureConfig"] = {"EnableCapture": True, "InitialSamplingPercentage": 100,
+                                       "DestinationS3Uri": f"s3://{BUCKET}/capture",
+                                       "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}  # fmt: skip
+    sm.create_endpoint_config(**config)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def _capture(s3, endpoint: str, rows: list[list[object]], scores: list[object]) -> None:
+    """Captured requests as SageMaker's data capture writes them (one file per hour folder)."""
+    now = datetime.now(UTC)
+    lines = [
+        _capture_record(row, score, i, now)
+        for i, (row, score) in enumerate(zip(rows, scores, strict=True))
+    ]
+    key = f"capture/{endpoint}/AllTraffic/{now:%Y/%m/%d/%H}/{now:%M-%S}-000-capture.jsonl"
+    s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
+
+
+def test_a_schedule_run_over_drifted_captured_data_reports_violations(
+    engine_sandbox: Sandbox,
+) -> None:
+    sm, s3, cw = clients(engine_sandbox.endpoint, "sagemaker", "s3", "cloudwatch")
     assert _baseline(sm, s3, "baseline-for-run")["ProcessingJobStatus"] == "Completed"
+    _endpoint(sm, "churn-endpoint", capture=True)
+    _endpoint(sm, "no-capture", capture=False)
+    definition = {
+        "BaselineConfig": {
+            "ConstraintsResource": {"S3Uri": f"s3://{BUCKET}/monitor/baseline-for-run/constraints.json"},
+            "StatisticsResource": {"S3Uri": f"s3://{BUCKET}/monitor/baseline-for-run/statistics.json"}},
+        "MonitoringInputs": [{"EndpointInput": {"EndpointName": "churn-endpoint",
+                                                "LocalPath": "/opt/ml/processing/input/endpoint"}}],
+        "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": f"s3://{BUCKET}/reports", "LocalPath": "/opt/ml/processing/output"}}]},
+        "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                                  "VolumeSizeInGB": 5}},
+        "MonitoringAppSpecification": {"ImageUri": ANALYZER},
+        "RoleArn": ROLE,
+    }  # fmt: skip
+    schedule = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinition": definition, "MonitoringType": "DataQuality"}  # fmt: skip
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        blind = json.loads(json.dumps(schedule).replace('"churn-endpoint"', '"no-capture"'))
+        sm.create_monitoring_schedule(
+            MonitoringScheduleName="blind", MonitoringScheduleConfig=blind
+        )
+    assert "Endpoint no-capture does not capture data" in refused.value.response["Error"]["Message"]
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName="churn-drift", MonitoringScheduleConfig=schedule
+    )
+    described = sm.describe_monitoring_schedule(MonitoringScheduleName="churn-drift")
+    assert (
+        described["MonitoringScheduleStatus"] == "Scheduled"
+        and described["EndpointName"] == "churn-endpoint"
+    )
+    assert (
+        sm.list_monitoring_executions(MonitoringScheduleName="churn-drift")[
+            "MonitoringExecutionSummaries"
+        ]
+        == []
+    )
+
     # served traffic: tenure far above anything in the baseline, plan values it never saw;
     # charges and the predicted label as in the baseline
-    lines = [_capture_record([200 + i, 20.5 + i, "enterprise"], i % 2, i) for i in range(30)]
-    key = "capture/churn-endpoint/AllTraffic/2026/01/01/12/capture.jsonl"
-    s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
-    job = _analyzer_job(
-        sm, "monitor-run",
-        [("endpoint_input", f"s3://{BUCKET}/capture/churn-endpoint",
-          "/opt/ml/processing/input/endpoint"),
-         ("baseline", f"s3://{BUCKET}/monitor/baseline-for-run/", "/opt/ml/processing/baseline")],
-        {"dataset_format": json.dumps({"sagemakerCaptureJson": {
-            "captureIndexNames": ["endpointInput", "endpointOutput"]}}),
-         "dataset_source": "/opt/ml/processing/input/endpoint",
-         "baseline_constraints": "/opt/ml/processing/baseline/constraints.json",
-         "baseline_statistics": "/opt/ml/processing/baseline/statistics.json",
-         "start_time": "2026-01-01T11:00:00Z", "end_time": "2026-01-01T13:00:00Z"},
-    )  # fmt: skip
-    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
-    violations = _json(s3, "monitor/monitor-run/constraint_violations.json")["violations"]
+    _capture(
+        s3,
+        "churn-endpoint",
+        [[200 + i, 20.5 + i, "enterprise"] for i in range(30)],
+        [i % 2 for i in range(30)],
+    )
+    request = urllib.request.Request(
+        engine_sandbox.endpoint + "/_sagecoach/monitoring/run",
+        method="POST",
+        data=json.dumps({"MonitoringScheduleName": "churn-drift", "Region": "us-east-1"}).encode(),
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read())["MonitoringExecutionStatus"] == "InProgress"
+    deadline = time.monotonic() + 60
+    while True:
+        runs = sm.list_monitoring_executions(MonitoringScheduleName="churn-drift")[
+            "MonitoringExecutionSummaries"
+        ]
+        if (
+            runs[0]["MonitoringExecutionStatus"] not in ("Pending", "InProgress")
+            or time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.2)
+    assert runs[0]["MonitoringExecutionStatus"] == "CompletedWithViolations", runs[0].get(
+        "FailureReason"
+    )
+    job = sm.describe_processing_job(
+        ProcessingJobName=runs[0]["ProcessingJobArn"].rsplit("/", 1)[-1]
+    )
+    assert job["ExitMessage"].startswith("CompletedWithViolations: Job completed successfully with")
+    report = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert report.startswith(f"s3://{BUCKET}/reports/churn-endpoint/churn-drift/")
+    violations = _json(s3, report[len(f"s3://{BUCKET}/") :] + "/constraint_violations.json")[
+        "violations"
+    ]
     found = {(v["feature_name"], v["constraint_check_type"]) for v in violations}
     assert ("tenure", "baseline_drift_check") in found
     assert ("plan", "categorical_values_check") in found
@@ -140,3 +229,19 @@ def test_a_run_over_drifted_captured_data_reports_violations(engine_sandbox: San
     drift = next(v for v in violations if v["feature_name"] == "tenure"
                  and v["constraint_check_type"] == "baseline_drift_check")  # fmt: skip
     assert drift["description"] == "Baseline drift distance: 1.0 exceeds threshold: 0.1"
+    last = sm.describe_monitoring_schedule(MonitoringScheduleName="churn-drift")[
+        "LastMonitoringExecutionSummary"
+    ]
+    assert last["MonitoringExecutionStatus"] == "CompletedWithViolations"
+
+    # the run's metrics are in CloudWatch, where an alarm on drift goes off
+    dims = [
+        {"Name": "Endpoint", "Value": "churn-endpoint"},
+        {"Name": "MonitoringSchedule", "Value": "churn-drift"},
+    ]
+    cw.put_metric_alarm(AlarmName="tenure-drift", Namespace="/aws/sagemaker/Endpoints/data-metrics",
+                        MetricName="feature_baseline_drift_tenure", Dimensions=dims, Statistic="Maximum",
+                        Period=3600, EvaluationPeriods=1, Threshold=0.2,
+                        ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+    alarm = cw.describe_alarms(AlarmNames=["tenure-drift"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM", alarm["StateReason"]

@@ -27,3 +27,18 @@ def build_command(
 
 
 BUILTIN_CONTAINERS[ANALYZER_REPOSITORY] = build_command
+
+
+def attach(engine: Any) -> None:
+    from sandbox.engine.monitor import schedules
+
+    schedules.attach(engine)
+
+
+def recover(engine: Any) -> None:
+    from sandbox.engine.monitor import schedules
+
+    schedules.recover(engine)
+
+
+from sandbox.engine.monitor import schedules as _schedules  # noqa: E402,F401  (registers the API hooks)
