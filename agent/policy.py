@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from tools.core.declaration import ToolSpec
 from tools.core.errors import ToolError
-from tools.core.results import CostEstimate
+from tools.core.results import CostEstimate, format_usd
 from tools.preflight.report import PreflightReport
 
 Action = Literal["allow", "ask", "deny"]
@@ -145,17 +145,19 @@ def _decide(
         if high > budget_per_call:
             return PolicyDecision(
                 "ask",
-                f"estimate up to ${high:,.2f} is over the per-call budget ${budget_per_call:,.2f}",
+                f"estimate up to {format_usd(high)} is over the per-call budget {format_usd(budget_per_call)}",
                 estimate,
             )
         if session.spent_usd + high > budget_per_session:
             return PolicyDecision(
                 "ask",
-                f"session total would reach ${session.spent_usd + high:,.2f}, over the session budget "
-                f"${budget_per_session:,.2f}",
+                f"session total would reach {format_usd(session.spent_usd + high)}, over the session budget "
+                f"{format_usd(budget_per_session)}",
                 estimate,
             )
-        return PolicyDecision("allow", f"auto mode: within budget (up to ${high:,.2f})", estimate)
+        return PolicyDecision(
+            "allow", f"auto mode: within budget (up to {format_usd(high)})", estimate
+        )
     return PolicyDecision("deny", f"unknown mode '{mode}'", estimate)  # fail closed
 
 

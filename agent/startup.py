@@ -67,6 +67,7 @@ async def open_session(
             model = make_chat_model(spec, env.aws)
         else:
             spec = settings.model or getattr(model, "_llm_type", "injected")
+        _give_account_lookup(model, env.aws)
         if tools is None:
             from tools.core.registry import load_all
 
@@ -132,3 +133,12 @@ def _startup_notices(env: AwsEnvironment, session_id: str) -> list[Notice]:
     if warning:
         notices.append(Notice(warning, "warning"))
     return notices
+
+
+def _give_account_lookup(model: Any, aws: Any) -> None:
+    """The offline planner's questions offer what exists in the account (free list calls
+    through the session's guarded, audited AWS context)."""
+    if "account" in getattr(type(model), "model_fields", {}) and model.account is None:
+        from agent.offline.account import AccountLookup
+
+        model.account = AccountLookup(aws)

@@ -15,6 +15,7 @@ from agent.offline.evaluate import (
     CaseFileError,
     Outcome,
     evaluate,
+    in_top3,
     judge,
     load_cases,
     run_eval,
@@ -22,6 +23,7 @@ from agent.offline.evaluate import (
 from tools.core.registry import all_tools
 
 CASES = Path(__file__).parent / "eval" / "cases.jsonl"
+NEW_CASES = Path(__file__).parent / "eval" / "new_phrasings.jsonl"
 STAGES = (
     "collection",
     "preparation",
@@ -69,6 +71,19 @@ def test_offline_planner_accuracy_on_shipped_cases(moto_server) -> None:
     assert report.accuracy >= 0.9, f"accuracy {report.accuracy}; first failures: {shown}"
 
 
+def test_offline_planner_on_requests_phrased_unlike_the_shipped_ones(moto_server) -> None:
+    """78 requests written from a user's side (chatty, terse, typos, follow-ups, the first
+    minute) before the planner was tuned; issue 17's bar is 0.9."""
+    cases = load_cases(NEW_CASES)
+    assert len(cases) >= 60
+    shipped = {c.request.lower() for c in load_cases(CASES)}
+    assert not [c.id for c in cases if c.request.lower() in shipped]
+    report = run_eval(cases, model=OfflinePlanner(), sandbox=moto_server, direct=True)
+    shown = json.dumps(report.failures[:10], indent=1, default=str)
+    assert report.accuracy >= 0.9, f"accuracy {report.accuracy}; first failures: {shown}"
+    assert report.top3_accuracy >= report.accuracy
+
+
 def test_runtime_driver_matches_direct_on_a_sample(moto_server, tmp_path: Path) -> None:
     """Through the agent runtime (mode yes, the request itself in dry-run) the same calls come out."""
     from agent.settings import load_settings
@@ -85,6 +100,17 @@ def test_runtime_driver_matches_direct_on_a_sample(moto_server, tmp_path: Path) 
     )
     assert report.total == 6
     assert report.failures == []
+    # numbered choices are read back from the conversation through the runtime too
+    from agent.offline.evaluate import RuntimeDriver, demo_workdir
+
+    vague = next(c for c in load_cases(NEW_CASES) if c.id == "np-vague-1")
+    with demo_workdir():
+        driver = RuntimeDriver(settings, OfflinePlanner(), moto_server)
+        try:
+            outcome = driver.run_case(vague)
+        finally:
+            driver.close()
+    assert outcome.tool is None and len(outcome.choices) >= 2 and judge(vague, outcome)
 
 
 def test_judge_rules() -> None:
@@ -97,6 +123,11 @@ def test_judge_rules() -> None:
     assert judge(ask, Outcome(reply="Which bucket should I use?"))
     assert not judge(ask, Outcome(reply="Done."))
     assert not judge(ask, Outcome("t", {}))
+    # numbered choices count as a question, and for top-3 when the right tool is offered
+    offered = Outcome(reply="Which one? 1. … 2. …", choices=["t", "u"])
+    assert judge(ask, offered) and judge(Case("c", "r", {"choices": True}), offered)
+    assert not judge(case, offered) and in_top3(case, offered)
+    assert not in_top3(Case("y", "r", {"tool": "v"}), offered)
     answer = Case("n", "r", {"tool": None})
     assert judge(answer, Outcome(reply="Hello"))
     assert not judge(answer, Outcome("t", {}))
@@ -116,7 +147,7 @@ def test_evaluate_counts_failures_and_survives_a_crashing_case() -> None:
         return Outcome("t" if case.id == "ok" else "u", {})
 
     report = evaluate(cases, run)
-    assert report.to_dict()["total"] == 3 and report.correct == 1
+    assert report.to_dict()["total"] == 3 and report.correct == 1 and report.top3 == 1
     assert report.accuracy == pytest.approx(0.3333, abs=1e-4)
     assert [f["id"] for f in report.failures] == ["bad", "boom"]
     assert report.failures[1]["got"] == {"error": "RuntimeError: driver broke"}

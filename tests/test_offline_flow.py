@@ -235,12 +235,16 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.approvals[1].risk == "costly"
         model_name = t.args("sagemaker_create_endpoint")["model_name"]
         assert t.args("sagemaker_create_model")["training_job_name"] == job_name
-        assert t.args("sagemaker_create_model")["model_name"] == model_name
+        # The planner names nothing itself: the tool's declared default names the model,
+        # and the endpoint call takes that name from the model call's result.
+        assert "model_name" not in t.args("sagemaker_create_model")
+        assert model_name == f"{job_name}-model"
         model = sm.describe_model(ModelName=model_name)
         assert (
             model["PrimaryContainer"]["ModelDataUrl"] == (job["ModelArtifacts"]["S3ModelArtifacts"])
         )
-        endpoint = t.args("sagemaker_create_endpoint")["endpoint_name"]
+        assert "endpoint_name" not in t.args("sagemaker_create_endpoint")
+        endpoint = f"{model_name}-ep"
         ep = sm.describe_endpoint(EndpointName=endpoint)
         assert ep["EndpointStatus"] == "InService"
         config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])

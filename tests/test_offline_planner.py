@@ -265,7 +265,7 @@ def test_missing_required_value_asks_instead_of_inventing(model: Any, workdir: P
 def test_training_without_a_role_asks_for_it(model: Any) -> None:
     msg = model.invoke([HumanMessage("train xgboost on s3://b1x/train.csv")])
     assert msg.tool_calls == []
-    assert "role_arn" in msg.content
+    assert "role arn (IAM role ARN SageMaker assumes)" in msg.content  # plain words, no dump
     answer = model.invoke(
         [HumanMessage("train xgboost on s3://b1x/train.csv"), msg, HumanMessage(ROLE)]
     )

@@ -194,8 +194,9 @@ def test_deploy_after_training_makes_the_model_first(model: Any) -> None:
     name, args = call_of(first)  # type: ignore[misc]
     assert name == "sagemaker_create_model"
     assert args["training_job_name"] == "xgb-1"
-    model_name = args["model_name"]
-    assert "first sagemaker_create_model" in first.content
+    assert "model_name" not in args  # the tool's declared default names it, not the planner
+    model_name = "xgb-1-model"
+    assert "a model comes first: making it from xgb-1" in first.content
     made = result(
         first,
         f"Created model {model_name} from training job xgb-1.",
@@ -205,10 +206,11 @@ def test_deploy_after_training_makes_the_model_first(model: Any) -> None:
     name, args = call_of(second)  # type: ignore[misc]
     assert name == "sagemaker_create_endpoint"
     assert args["model_name"] == model_name and args["endpoint_type"] == "serverless"
+    assert "endpoint_name" not in args
     done = result(
         second,
-        f"Endpoint {args['endpoint_name']} (serverless) is InService; bills per request.",
-        {"resources": [{"kind": "sagemaker_endpoint", "name": args["endpoint_name"]}]},
+        "Endpoint xgb-1-model-ep (serverless) is InService; bills per request.",
+        {"resources": [{"kind": "sagemaker_endpoint", "name": "xgb-1-model-ep"}]},
     )
     final = model.invoke([*history, deploy, first, made, second, done])
     assert final.tool_calls == []

@@ -37,9 +37,10 @@ def make_app(
 
 
 async def wait_until(
-    pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 10.0
+    pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 30.0
 ) -> None:
-    """Let the app run until `predicate()` is true (workers need more than one pause)."""
+    """Let the app run until `predicate()` is true (workers need more than one pause); the
+    generous limit only matters on a loaded machine, a passing wait returns at once."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -36,6 +36,7 @@ from agent.events import (
     TurnFinished,
 )
 from agent.session_api import ChatSession
+from tools.core.results import format_usd
 from tui import slash
 from tui.history import PromptHistory
 from tui.process_clock import process_age
@@ -406,7 +407,7 @@ class SagecoachApp(SlashCommands, App[int]):
             if event.cancelled:
                 await self._notice("Turn cancelled.", "warning")
             elif event.estimated_cost_usd:
-                self.status.busy_text = f"turn cost ≈ ${event.estimated_cost_usd:,.2f}"
+                self.status.busy_text = f"turn cost ≈ {format_usd(event.estimated_cost_usd)}"
         elif isinstance(event, ErrorEvent):
             await self._notice(f"{event.error_kind}: {event.message}", "error")
         elif isinstance(event, Notice):
@@ -460,9 +461,36 @@ class SagecoachApp(SlashCommands, App[int]):
             self.notify("Cancelling the turn. Ctrl+C again quits.", timeout=QUIT_WINDOW_S)
             return
         if quick:
-            self.exit(0)
+            self._quit_or_ask()
             return
         self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+
+    async def action_quit(self) -> None:
+        self._quit_or_ask()
+
+    def _quit_or_ask(self) -> None:
+        """Quit; with a call waiting for approval, ask first (leaving is not an answer)."""
+        from tui.screens.approval import ApprovalScreen
+        from tui.screens.confirm import ConfirmScreen
+
+        waiting = [s for s in self.screen_stack if isinstance(s, ApprovalScreen)]
+        if not waiting:
+            self.exit(0)
+            return
+        tool = waiting[-1].request.tool
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit(0)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{tool} is waiting for your approval. Quit anyway? It will not run.",
+                yes="quit",
+                no="stay",
+            ),
+            answered,
+        )
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.sidebar

@@ -29,6 +29,10 @@ class RuntimeOpener:
 
         load_all()
         use_sandbox, self.reason = choose_sandbox(settings)
+        if settings.model == "offline" or (use_sandbox and not settings.model):
+            from agent.offline.model import warm_up
+
+            warm_up()  # the planner's embedding model loads while the sandbox starts
         if not use_sandbox:
             return None
         from sandbox import daemon

@@ -56,8 +56,17 @@ class SlashCommands:
     @work(thread=True, group="tools")
     def _list_tools(self, stage: str) -> None:
         from tools.core.registry import all_tools
+        from tui.commands.tools import resolve_tool_stage
 
-        tools = [t for t in all_tools() if not stage or t.stage == stage]
+        stage_id = resolve_tool_stage(stage) if stage else None
+        if stage and stage_id is None:
+            self.call_from_thread(
+                self._local_reply,
+                f"No stage '{stage}': use a number 1-9, a title or an id (e.g. `/tools 4`, "
+                "`/tools model training`, `/tools general`).",
+            )
+            return
+        tools = [t for t in all_tools() if not stage_id or t.stage == stage_id]
         if not tools:
             text = f"No tools for stage '{stage}'." if stage else "No tools are registered yet."
         else:

@@ -73,7 +73,7 @@ NUMBER = re.compile(
     r"(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|days?|d|gb|mb|tb|rounds?|epochs?|iterations?|"
     r"trees?|instances?|nodes?|machines?|workers?|jobs?|trials?|candidates?|shards?|rows?|records?|"
     r"lines?|samples?|items?|parallel|concurren\w*|at a time|%|percent|ms|milliseconds?|dpus?|"
-    r"periods?|datapoints?|invocations?|requests?|results?|models?|layers?)?\b",
+    r"periods?|datapoints?|invocations?|requests?|results?|models?|layers?)?(?:(?<=%)|\b)",
     re.I,
 )
 ROWS_FROM_FILE = re.compile(
@@ -365,14 +365,22 @@ def extract_entities(text: str) -> Entities:
 
 
 _KIND_WORDS = ("endpoint", "model", "bucket", "pipeline", "crawler", "function", "stream")
+# Parts of a name that say what it is ("xgb-churn-7" is a training job, "churn-ep" an endpoint).
+_NAME_PARTS = {
+    "endpoint": "endpoint", "ep": "endpoint", "model": "model", "bucket": "bucket",
+    "pipeline": "pipeline", "crawler": "crawler", "function": "function", "fn": "function",
+    "stream": "stream", "xgb": "training job", "xgboost": "training job", "train": "training job",
+    "training": "training job", "hpo": "tuning job", "tuning": "tuning job", "tune": "tuning job",
+}  # fmt: skip
 
 
 def _kind_hint(identifier: str, text: str) -> str:
     """'invoke sc-endpoint-ff606c with ...': a name that says what it is counts for ranking,
     unless the sentence already names a kind of thing."""
-    parts = set(re.split(r"[-_.]", identifier.lower()))
-    kinds = [k for k in _KIND_WORDS if k in parts]
+    parts = re.split(r"[-_.]|(?<=[a-z])(?=\d)", identifier.lower())
+    kinds = list(dict.fromkeys(_NAME_PARTS[p] for p in parts if p in _NAME_PARTS))
     outside = text.lower().replace(identifier.lower(), " ")
-    if len(kinds) == 1 and not any(re.search(rf"\b{k}s?\b", outside) for k in _KIND_WORDS):
+    said = {"endpoint", "model", "bucket", "pipeline", "crawler", "function", "stream", "job"}
+    if len(kinds) == 1 and not any(re.search(rf"\b{k}s?\b", outside) for k in said):
         return f" {kinds[0]} "
     return " "

@@ -7,8 +7,10 @@ A case file is JSON Lines, one case a line:
 
 `context` turns run first (their tool calls really run, in the sandbox, approved); the request
 is then sent and its first tool call compared: the tool name exactly, `args` as a subset
-(strings case-insensitively). `{"ask": true}` expects a clarifying question and no call;
-`{"tool": null}` expects an answer with no call. Every case gets a freshly reset sandbox and a
+(strings case-insensitively). `{"ask": true}` expects a clarifying question (numbered choices
+count) and no call; `{"tool": null}` expects an answer with no call; `{"choices": true}`
+expects numbered choices. Besides accuracy, the report gives top-3: the expected tool was
+called or was among the choices offered. Every case gets a freshly reset sandbox and a
 working directory holding the demo files (churn.csv, data.csv, train.py, handler.py,
 payload.json), so requests can name local files.
 
@@ -45,6 +47,7 @@ class Outcome:
     args: dict[str, Any] = field(default_factory=dict)
     reply: str = ""
     error: str = ""
+    choices: list[str] = field(default_factory=list)  # tools offered as numbered choices
 
     @property
     def asked(self) -> bool:
@@ -54,7 +57,10 @@ class Outcome:
         if self.error:
             return {"error": self.error}
         if self.tool is None:
-            return {"tool": None, "ask": self.asked, "reply": self.reply[:300]}
+            out: dict[str, Any] = {"tool": None, "ask": self.asked, "reply": self.reply[:300]}
+            if self.choices:
+                out["choices"] = self.choices
+            return out
         return {"tool": self.tool, "args": self.args}
 
 
@@ -62,17 +68,24 @@ class Outcome:
 class Report:
     total: int = 0
     correct: int = 0
+    top3: int = 0  # correct, or the expected tool among the choices offered
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
         return round(self.correct / self.total, 4) if self.total else 0.0
 
+    @property
+    def top3_accuracy(self) -> float:
+        return round(self.top3 / self.total, 4) if self.total else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "correct": self.correct,
             "accuracy": self.accuracy,
+            "top3": self.top3,
+            "top3_accuracy": self.top3_accuracy,
             "failures": self.failures,
         }
 
@@ -94,9 +107,11 @@ def load_cases(path: Path) -> list[Case]:
         if not isinstance(raw, dict) or "request" not in raw or "expect" not in raw:
             raise CaseFileError(f"{path}:{n}: a case needs 'request' and 'expect'")
         expect = raw["expect"]
-        if not isinstance(expect, dict) or not ("tool" in expect or expect.get("ask")):
+        if not isinstance(expect, dict) or not (
+            "tool" in expect or expect.get("ask") or expect.get("choices")
+        ):
             raise CaseFileError(
-                f"{path}:{n}: 'expect' needs 'tool' (a name or null) or 'ask': true"
+                f"{path}:{n}: 'expect' needs 'tool' (a name or null), 'ask': true or 'choices': true"
             )
         cid = str(raw.get("id") or f"line{n}")
         if cid in seen:
@@ -129,13 +144,30 @@ def judge(case: Case, outcome: Outcome) -> bool:
     if outcome.error:
         return False
     expect = case.expect
+    if expect.get("choices"):
+        return outcome.tool is None and len(outcome.choices) >= 2
     if expect.get("ask"):
-        return outcome.tool is None and outcome.asked
+        return outcome.tool is None and (outcome.asked or bool(outcome.choices))
     if expect.get("tool") is None:
         return outcome.tool is None
     if outcome.tool != expect["tool"]:
         return False
     return _same(expect.get("args") or {}, outcome.args)
+
+
+def in_top3(case: Case, outcome: Outcome) -> bool:
+    """Right, or the expected tool was one of the numbered choices offered."""
+    if judge(case, outcome):
+        return True
+    tool = case.expect.get("tool")
+    return bool(tool) and outcome.tool is None and tool in outcome.choices[:3]
+
+
+def _choices_of(message: Any) -> list[str]:
+    from agent.offline.memory import META_KEY
+
+    meta = (getattr(message, "additional_kwargs", None) or {}).get(META_KEY) or {}
+    return [str(c) for c in meta.get("choices") or []]
 
 
 # ---- the working directory every case runs in ----------------------------------------------
@@ -202,7 +234,8 @@ class DirectDriver:
             messages.append(ai)
             if not ai.tool_calls:
                 reply = ai.text if hasattr(ai, "text") else str(ai.content)
-                return first or Outcome(reply=reply if isinstance(reply, str) else str(reply))
+                reply = reply if isinstance(reply, str) else str(reply)
+                return first or Outcome(reply=reply, choices=_choices_of(ai))
             for tc in ai.tool_calls:
                 if first is None:
                     first = Outcome(tool=tc["name"], args=dict(tc.get("args") or {}))
@@ -275,7 +308,20 @@ class RuntimeDriver:
                 out.reply = event.reply
             elif isinstance(event, ErrorEvent) and not out.tool:
                 out.error = f"{event.error_kind}: {event.message}"
+        if out.tool is None:
+            out.choices = await self._last_choices()
         return out
+
+    async def _last_choices(self) -> list[str]:
+        """The numbered choices the model's last message offered (from the checkpoint)."""
+        try:
+            state = await self.session.agent.aget_state(
+                {"configurable": {"thread_id": self.session.conversation_id}}
+            )
+        except Exception:
+            return []
+        messages = (getattr(state, "values", None) or {}).get("messages") or []
+        return _choices_of(messages[-1]) if messages else []
 
     def run_case(self, case: Case) -> Outcome:
         self.sandbox.reset()
@@ -305,6 +351,7 @@ def evaluate(
         ok = judge(case, outcome)
         report.total += 1
         report.correct += int(ok)
+        report.top3 += int(in_top3(case, outcome))
         if not ok:
             report.failures.append(
                 {"id": case.id, "expected": case.expect, "got": outcome.to_dict()}

@@ -3,12 +3,12 @@
 Values come from the text (S3 URIs, files, names, numbers with units, enum words), then from
 the conversation (the last bucket, job, endpoint ... when the request refers to it or the
 argument is required), then the tool's own defaults (left out, so pydantic applies them).
-Nothing is invented for buckets, roles or ARNs: those become a question.
+Nothing is invented: a name, bucket, path or ARN the person did not give comes from the
+conversation or becomes a question; only defaults the tool declares apply.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +26,6 @@ REFERENCE = re.compile(
 )
 _PRONOUN = re.compile(r"(?i)\b(it|that|this|them|there|those|same|one)\b")
 TIME_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "ms": 0.001}
-# Kinds a create/start tool may name by itself when the person gave no name.
-NAMEABLE = (
-    "job", "model", "endpoint", "endpoint_config", "experiment", "pipeline", "schedule", "alarm",
-    "crawler", "definition", "dataset", "feature_group", "function", "api", "config",
-)  # fmt: skip
 STAGE_WORDS = {
     "collection": "collection collect ingest ingestion gather raw store storage source sources",
     "preparation": "preparation prepare prep explore exploration eda clean cleaning wrangle "
@@ -76,7 +71,8 @@ class Extractor:
         self.ent = ent
         self.memory = memory
         self.words = set(raw_words(fold_phrases(text)))
-        self.stems = set(expand(content_words(text)))
+        # the words, not the values: "s3://b/tmp/" says nothing about buckets to delete
+        self.stems = set(expand(content_words(ent.ranking_text or text)))
         self.result = Extraction()
         self.obj = tool_object(info.name)
         self.used_idents: set[str] = set()
@@ -125,6 +121,8 @@ class Extractor:
         ):  # fmt: skip
             if n.endswith(suffix):
                 return unit
+        if re.search(r"\b(?:ms|milliseconds?)\b", d):
+            return "ms"
         for word, unit in (("second", "seconds"), ("minute", "minutes"), ("hour", "hours")):
             if word in d:
                 return unit
@@ -162,7 +160,6 @@ class Extractor:
                 self._fill_array(f)
         self._fill_from_context(fields)
         self._enum_from_context(fields)
-        self._name_new_things(fields)
         self.result.missing = [
             f.name for f in fields if f.required and f.name not in self.result.args
         ]
@@ -356,6 +353,15 @@ class Extractor:
 
     def _fill_s3(self, fields: list[FieldInfo]) -> None:
         s3_fields = [f for f in fields if self._is_s3(f) and f.name not in self.result.args]
+        if s3_fields and not self.ent.s3_uris:
+            # "what's in my sagecoach-demo bucket": the bucket named is the location
+            bucket = self._named_bucket()
+            first = next((f for f in s3_fields if f.required), None)
+            if bucket and first is not None and not self._creates("bucket"):
+                self.set(first, [f"s3://{bucket}/"] if first.is_array else f"s3://{bucket}/", "s3")
+                self.result.used.add("name")  # the name given is used, as a location
+                self.used_idents.add(bucket)
+            return
         if not s3_fields or not self.ent.s3_uris:
             return
         uris = list(self.ent.s3_uris)
@@ -512,6 +518,19 @@ class Extractor:
         req = [f for f in names if f.required]
         return (req or names)[0]
 
+    def _named_as_other(self, kind: str) -> set[str]:
+        """Identifiers right after a kind word that is not this kind ("model churn-model"
+        when a transform job's name is wanted)."""
+        mine = {w for alias in self._kind_words(kind) for w in alias.split()}
+        if not mine & _KIND_NOUNS:
+            return set()  # a generic "name" (a log source, a feature group): any kind word fits
+        out = set()
+        for value, before in self.ent.identifiers:
+            last = before.split()[-1] if before.split() else ""
+            if last in _KIND_NOUNS and last not in mine:
+                out.add(value)
+        return out
+
     def _plain_new_name(self, kind: str, value: str, after: str) -> bool:
         """ "create a table churn in database x": a plain word names the new thing when the
         tool creates that kind and a preposition (or the end) follows."""
@@ -522,6 +541,7 @@ class Extractor:
         return bool(re.match(r"(?i)\s*(?:$|[,;.]|(?:in|on|over|for|from|with|at|using)\b)", after))
 
     def _fill_names(self, fields: list[FieldInfo]) -> None:
+        self._fill_qualified_table()
         name_fields = [
             f
             for f in fields
@@ -590,6 +610,12 @@ class Extractor:
                 self.used_idents.add(value)
         # 3. Remaining bare identifiers: arrays take them all; else the primary, then others.
         idents = [v for v in idents if v not in self.used_idents]
+        if primary is not None and not primary.is_array:
+            # "with model churn-model": a name the words call something else is not this one
+            wrong = self._named_as_other(self._kind(primary))
+            idents = [v for v in idents if v not in wrong] + [v for v in idents if v in wrong]
+            if idents and idents[0] in wrong:
+                idents = [v for v in idents if v not in wrong]
         if (
             idents
             and primary is not None
@@ -641,6 +667,19 @@ class Extractor:
                 value = idents.pop(0)
                 self.set(f, value, "name")
                 self.used_idents.add(value)
+
+    def _fill_qualified_table(self) -> None:
+        """ "schema of raw_db.churn": a database-qualified table fills both."""
+        db, table = self.info.fields.get("database"), self.info.fields.get("table")
+        if db is None or table is None or "database" in self.result.args:
+            return
+        for value, _ in self.ent.identifiers:
+            m = re.fullmatch(r"([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)", value)
+            if m and value not in self.used_idents:
+                self.set(db, m.group(1), "name")
+                self.set(table, m.group(2), "name")
+                self.used_idents.add(value)
+                return
 
     def _numbers_for(self, f: FieldInfo) -> Number | None:
         n = f.name.lower()
@@ -729,6 +768,8 @@ class Extractor:
             unit_for = "periods"
         for num in self.ent.numbers:
             if unit_for == "time" and num.unit in TIME_UNITS:
+                if num.unit == "ms" and self._field_unit(f) != "ms":
+                    continue  # "500 ms" is a latency, not how long to run or look back
                 return num
             if unit_for and unit_for == num.unit:
                 return num
@@ -746,6 +787,18 @@ class Extractor:
                     r"(above|over|exceed\w*|greater|more|below|under|less|than|reaches?|hits?)$",
                     num.before,
                 ):
+                    return num
+        # "20% for validation": a percentage goes to a share-like field named around it.
+        share = any(w in n for w in ("percent", "fraction", "ratio", "pct", "share", "split")) or (
+            f.maximum is not None and f.maximum <= 100
+        )
+        if share:
+            for num in self.ent.numbers:
+                if num.unit != "percent":
+                    continue
+                after = {stem(w) for w in raw_words(self.text[num.end : num.end + 40])[:4]}
+                near = after | {stem(b) for b in num.before.split()[-3:]}
+                if any(stem(t) in near for t in tokens if len(t) > 2):
                     return num
         # A number right after the field's own words: "max depth 6", "eta 0.2", "threshold of 500".
         for num in self.ent.numbers:
@@ -768,7 +821,7 @@ class Extractor:
         value = num.value
         if num.unit in TIME_UNITS:
             seconds = value * TIME_UNITS[num.unit]
-            value = seconds / TIME_UNITS[self._field_unit(f)]
+            value = round(seconds / TIME_UNITS[self._field_unit(f)], 6)
         if num.unit == "percent" and f.maximum is not None and f.maximum <= 1:
             value = value / 100
         if "integer" in f.types and float(value).is_integer():
@@ -789,7 +842,8 @@ class Extractor:
         if not all(stem(w) in self.stems or w in self.words for w in words):
             return
         neg = re.search(
-            rf"(?i)\b(no|not|without|don'?t|do not|never|skip|disable)\b(?:\W+\w+){{0,3}}\W+{re.escape(words[0][:4])}",
+            rf"(?i)\b(no|not|without|don'?t|do not|never|skip|disable|keep|except|excluding|"
+            rf"leave|spare|preserve)\b(?:\W+\w+){{0,3}}\W+{re.escape(words[0][:4])}",
             self.text,
         )
         self.set(f, not bool(neg), "flag")
@@ -835,8 +889,14 @@ class Extractor:
                 elif kind not in ("name", "") and not self._creates(kind):
                     value = self.memory.latest(kind, prefer=_qualifier(self.info.name))
             elif f.is_array and "string" in f.item_types and f.required and not self._is_s3(f):
-                v = self.memory.latest(kind.rstrip("s"), prefer=_qualifier(self.info.name))
-                value = [v] if v else None
+                # "compare the two runs", "both jobs", "them": the latest ones of that kind
+                count = _how_many(self.text)
+                recent = self.memory.recent(
+                    kind.rstrip("s"), count or 5, prefer=_qualifier(self.info.name)
+                )
+                if count and len(recent) < count:
+                    recent = []  # fewer than asked for: a question lists what exists
+                value = recent or None
             if value is not None:
                 self.result.args[f.name] = value
                 self.result.from_context.append(f.name)
@@ -870,10 +930,13 @@ class Extractor:
         return words in about and bool(refers_to_context(self.text))
 
     def _named_bucket(self) -> str | None:
+        """ "bucket churn-data", "my churn-data bucket", "the sagecoach-demo bucket"."""
         m = re.search(
             r"(?i)\bbucket\s+(?:named\s+|called\s+)?[\"'`]?([a-z0-9][a-z0-9.\-]{2,62})", self.text
+        ) or re.search(
+            r"(?i)\b([a-z0-9][a-z0-9.\-]{2,62}[0-9.\-][a-z0-9.\-]*)\s+(?:s3\s+)?bucket\b", self.text
         )
-        return m.group(1) if m and m.group(1) not in _NOT_NAMES else None
+        return m.group(1) if m and m.group(1).lower() not in _NOT_NAMES else None
 
     def _mentioned_words(self, kind: str) -> bool:
         return any(
@@ -894,20 +957,6 @@ class Extractor:
             and (kinds_match(kind, self.obj) or self.obj.startswith(kind))
         )
 
-    def _name_new_things(self, fields: list[FieldInfo]) -> None:
-        for f in fields:
-            if not f.required or f.name in self.result.args or "string" not in f.types or f.enum:
-                continue
-            kind = self._kind(f)
-            if kind in ("bucket", "role", "database", "table", "stream") or not self._creates(kind):
-                continue
-            if not any(kind == k or kind.endswith(k) for k in NAMEABLE):
-                continue
-            digest = hashlib.sha1(self.text.encode()).hexdigest()[:6]
-            stem_ = (self.obj or kind).replace("_", "-")[:40]
-            self.result.args[f.name] = f"sc-{stem_}-{digest}"
-            self.result.notes.append(f"named it {self.result.args[f.name]}")
-
 
 def _is_number(value: str) -> bool:
     try:
@@ -915,6 +964,15 @@ def _is_number(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_COUNTS = {"two": 2, "both": 2, "pair": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+
+
+def _how_many(text: str) -> int:
+    """ "the two runs" -> 2, "all three" -> 3; 0 when no number is said."""
+    m = re.search(r"(?i)\b(two|both|pair|three|four|[234])\b(?!\s*(?:rounds?|hours?|min))", text)
+    return _COUNTS[m.group(1).lower()] if m else 0
 
 
 def refers_to_context(text: str) -> bool:
@@ -957,6 +1015,10 @@ _NOUNS = {
     "dataset", "experiment", "feature", "features", "monitor", "queue", "workgroup", "role",
     "first", "last", "latest", "new", "one", "here", "there", "please", "now", "also",
     "gateway", "https", "http", "lambda", "service", "instance", "object", "objects", "data",
+}  # fmt: skip
+_KIND_NOUNS = {
+    "model", "endpoint", "bucket", "job", "pipeline", "table", "database", "crawler", "function",
+    "stream", "schedule", "alarm", "experiment", "group", "dataset", "queue", "definition",
 }  # fmt: skip
 _KIND_ENUM = {("autopilot", "automl_job"), ("pipeline_execution", "execution")}
 _REPORT_WORDS = {"report", "job", "check", "analysis", "run", "monitoring", "metrics", "detection"}
@@ -1153,7 +1215,7 @@ def validate_and_trim(info: ToolInfo, ex: Extraction) -> Extraction:
             for form in (name, name.removesuffix("_arn").replace("_", " ")):
                 m = re.search(
                     rf"\b{re.escape(form)}\b (is required|is needed|must be (given|set))|"
-                    rf"\bneeds? (a |an )?{re.escape(form)}\b",
+                    rf"\b(needs?|give|name|set) (a |an |the )?{re.escape(form)}\b",
                     low,
                 )
                 if m:

@@ -151,6 +151,18 @@ class Memory:
                     return v
         return best
 
+    def recent(self, kind: str, count: int, prefer: str = "") -> list[Any]:
+        """Up to `count` distinct latest values of a matching kind, oldest first ("the two
+        runs" -> [xgb-1, xgb-2])."""
+        out: list[Any] = []
+        for k, v in reversed(self.items):
+            matches = k == kind or kinds_match(kind, k)
+            if matches and (not prefer or prefer in k or k == kind) and v not in out:
+                out.append(v)
+            if len(out) >= count:
+                break
+        return list(reversed(out))
+
     def kind_of(self, value: Any) -> str:
         """The kind the conversation knows this value as ('training_job'), or ''."""
         for k, v in reversed(self.items):

@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
+from pydantic import Field
 
 from agent.offline.planner import LABEL, META_KEY, Plan, Planner
 from agent.offline.toolinfo import ToolInfo, remember_spec, tool_info_from_any
@@ -55,8 +56,24 @@ def _to_openai(tool: Any) -> dict[str, Any]:
     return convert_to_openai_tool(tool)
 
 
+_BY_ID: dict[int, tuple[Sequence[dict[str, Any]], Planner]] = {}
+
+
 def planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
-    """One Planner per distinct tool set (building the ranking index is the costly part)."""
+    """One Planner per distinct tool set (building the ranking index is the costly part).
+    The same bound list object comes back on every call of a binding: found by identity."""
+    hit = _BY_ID.get(id(tools))
+    if hit is not None and hit[0] is tools:
+        return hit[1]
+    planner = _planner_for(tools)
+    with _LOCK:
+        if len(_BY_ID) > 16:
+            _BY_ID.clear()
+        _BY_ID[id(tools)] = (tools, planner)
+    return planner
+
+
+def _planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
     key = json.dumps([t["function"]["name"] for t in tools]) + str(
         hash(json.dumps(tools, sort_keys=True, default=str))
     )
@@ -71,14 +88,38 @@ def planner_for(tools: Sequence[dict[str, Any]]) -> Planner:
         return planner
 
 
+_DEFAULT: list[list[dict[str, Any]]] = []
+
+
 def _default_tools() -> list[dict[str, Any]]:
     """With no tools bound, the whole registry (knowledge questions still work)."""
+    if _DEFAULT:
+        return _DEFAULT[0]
     try:
         from tools.core.registry import all_tools
 
-        return [_to_openai(spec) for spec in all_tools()]
+        tools = [_to_openai(spec) for spec in all_tools()]
     except Exception:
         return []
+    _DEFAULT.append(tools)
+    return tools
+
+
+def warm_up() -> threading.Thread:
+    """Load the embedding model and index the registry's tools in a background thread (the
+    app calls this after its first frame), so the first request does not wait for it."""
+
+    def run() -> None:
+        try:
+            planner_for(_default_tools()).ranker.semantic_scores("warm up")
+        except Exception:  # an optimisation only: the first request loads instead
+            from agent.offline import semantic
+
+            semantic.model()
+
+    thread = threading.Thread(target=run, name="sagecoach-embeddings", daemon=True)
+    thread.start()
+    return thread
 
 
 class OfflinePlanner(BaseChatModel):
@@ -86,6 +127,9 @@ class OfflinePlanner(BaseChatModel):
 
     label: str = LABEL
     chunk_chars: int = 24
+    # What exists in the account, for questions with real choices (AccountLookup); the
+    # session sets it, tests and `sagecoach eval --direct` may leave it out.
+    account: Any = Field(default=None, exclude=True)
 
     @property
     def _llm_type(self) -> str:
@@ -111,8 +155,8 @@ class OfflinePlanner(BaseChatModel):
     def plan(
         self, messages: list[BaseMessage], tools: Sequence[dict[str, Any]] | None = None
     ) -> Plan:
-        bound = list(tools) if tools else _default_tools()
-        return planner_for(bound).plan(list(messages))
+        bound = tools if tools else _default_tools()
+        return planner_for(bound).plan(list(messages), lookup=self.account)
 
     def _message(self, plan: Plan) -> AIMessage:
         tool_calls = []

@@ -9,13 +9,27 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shlex
-from dataclasses import dataclass, field
+import threading
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
+from agent.offline.best import LOOKUPS as BEST_LOOKUPS
+from agent.offline.best import wants_best
 from agent.offline.catalog_words import all_service_words
+from agent.offline.choices import (
+    MARGIN,
+    MAX_CHOICES,
+    READ_MARGIN,
+    RISKY,
+    RISKY_MARGIN,
+    Choice,
+    choices_text,
+    picked,
+    plain_words,
+)
+from agent.offline.conversation import ConversationSense
+from agent.offline.direct import direct_call
 from agent.offline.entities import extract_entities
 from agent.offline.extract import (
     STAGE_WORDS,
@@ -23,79 +37,31 @@ from agent.offline.extract import (
     extract,
     validate_and_trim,
 )
+from agent.offline.followups import (
+    AGAIN,
+    CANCEL,
+    WHY_FAILED,
+)
+from agent.offline.guide import guided_start, is_first_minute
 from agent.offline.memory import META_KEY as MEMORY_META_KEY
 from agent.offline.memory import Memory, field_kind, read_messages, resource_kind, tool_object
+from agent.offline.plan import Plan
+from agent.offline.questions import ask_text
 from agent.offline.ranking import Candidate, Ranker
 from agent.offline.reply import result_reply
+from agent.offline.steps import (
+    ACTION_WORDS,
+    SAME,
+    SMALL_TALK,
+    THANKS,
+    split_steps,
+)
+from agent.offline.text import stem
 from agent.offline.toolinfo import KNOWLEDGE_TOOLS, ToolInfo
 
 LABEL = "offline planner — no LLM"
 META_KEY = MEMORY_META_KEY
 MIN_SCORE = 2.2
-_ACTION_WORDS = (
-    "upload|preview|train|deploy|create|make|delete|remove|list|show|describe|start|run|query|"
-    "invoke|tune|compare|stop|check|get|put|clean|tear|build|register|crawl|ingest|profile|"
-    "monitor|set|spin|kick|launch|add|predict|test|wait|explain|send|copy|look|peek|evaluate|push|"
-    "open|read|fetch|find|count|score|host|serve|schedule|export|submit|catalog|inspect|load|"
-    "drop|terminate|shut|halt|cancel|display|see|view|plot|graph|give|tell|recommend|suggest"
-)
-# "... and train s3://b/train/": there "train" names a channel, not a next step
-_NOT_A_NOUN = r"(?!-)(?!\s+(?:s3://|channel\b|set\b|split\b))"
-_SPLIT = re.compile(
-    r"(?i)\s*(?:;|\.\s+(?=[A-Za-z])|\band then\b|,?\s*then\b|\bafter that\b|\bafterwards\b|"
-    r"\bonce (?:it'?s|that'?s|that is|it is) (?:done|finished|ready),?|\band finally\b|\bfinally\b|"
-    rf",?\s*and (?=(?:also )?(?:{_ACTION_WORDS})\b{_NOT_A_NOUN})|,\s*(?=(?:{_ACTION_WORDS})\b{_NOT_A_NOUN}))\s*"
-)
-_SMALL_TALK = re.compile(
-    r"(?i)^\s*(hi|hello|hey|yo|thanks|thank you|thx|cheers|ok|okay|great|cool|nice|good|bye|"
-    r"goodbye|help|/help|\?|what can you do|who are you|what are you|are you (an? )?(ai|llm|bot|human))\b"
-)
-_SAME = re.compile(
-    r"(?i)\b(?:do (?:the )?same|same (?:thing )?(?:for|with|on)|again (?:for|with|on)|"
-    r"repeat (?:it|that|this)?\s*(?:for|with|on)|likewise for|also for|now for)\b"
-)
-HELP = (
-    f"I'm the {LABEL}: I match what you type to sagecoach's tools and fill in their arguments "
-    "from your words — no language model is involved. Try, for example:\n"
-    '  • "create a bucket named my-ml-data"\n'
-    '  • "upload churn.csv to s3://my-ml-data/raw and then preview it"\n'
-    '  • "train an xgboost model on s3://my-ml-data/raw/churn.csv"\n'
-    '  • "which service should I use for feature engineering?"\n'
-    "Or call any tool directly: /tool NAME key=value ..."
-)
-
-
-@dataclass
-class Plan:
-    text: str
-    tool_call: dict[str, Any] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def split_steps(text: str) -> list[str]:
-    if text.strip().startswith("/"):
-        return [text.strip()]
-    tail = ""
-    sql = re.search(r"(?i)\b(select|with)\b.+\bfrom\b", text)
-    if sql:  # never split inside a SQL statement
-        text, tail = text[: sql.start()], text[sql.start() :]
-    pieces = [m for m in _SPLIT.split(text) if m is not None]
-    parts: list[str] = []
-    for piece in pieces:
-        piece = piece.strip(" ,.")
-        if not piece:
-            continue
-        # "train and evaluate ..." : a lone verb is not a step of its own
-        if parts and len(parts[-1].split()) < 2:
-            parts[-1] = f"{parts[-1]} and {piece}"
-        else:
-            parts.append(piece)
-    if tail:
-        if parts:
-            parts[-1] = f"{parts[-1]} {tail}".strip()
-        else:
-            parts.append(tail.strip())
-    return parts or [text.strip()]
 
 
 def _call_id(messages: list[BaseMessage], name: str, args: dict[str, Any]) -> str:
@@ -116,14 +82,9 @@ def _text_of(msg: BaseMessage) -> str:
     return "".join(out)
 
 
-def _describe_field(info: ToolInfo, name: str) -> str:
-    f = info.fields.get(name)
-    desc = f.description.rstrip(".") if f and f.description else name.replace("_", " ")
-    return f"{name} ({desc})"
-
-
-class Planner:
+class Planner(ConversationSense):
     def __init__(self, tools: list[ToolInfo]) -> None:
+        self._local = threading.local()
         self.tools = tools
         self.by_name = {t.name: t for t in tools}
         for t in tools:
@@ -134,11 +95,24 @@ class Planner:
                 t.extra_words = [w for words in STAGE_WORDS.values() for w in words.split()]
         self.ranker = Ranker(tools)
 
+    @property
+    def lookup(self) -> Any:
+        """What exists in the account (agent.offline.account.AccountLookup), when the session
+        gave one for this call."""
+        return getattr(self._local, "lookup", None)
+
     # ---- entry point --------------------------------------------------------------------
-    def plan(self, messages: list[BaseMessage]) -> Plan:
+    def plan(self, messages: list[BaseMessage], lookup: Any = None) -> Plan:
+        self._local.lookup = lookup
+        try:
+            return self._plan(messages)
+        finally:
+            self._local.lookup = None
+
+    def _plan(self, messages: list[BaseMessage]) -> Plan:
         h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         if h < 0:
-            return Plan(HELP, meta={"kind": "answer"})
+            return Plan(guided_start(LABEL), meta={"kind": "answer", "guide": True})
         request = _text_of(messages[h]).strip()
         after = messages[h + 1 :]
         memory = read_messages(messages)
@@ -161,6 +135,10 @@ class Planner:
                 or "Waiting for the tool result.",
                 meta={"kind": "report"},
             )
+        if last.status == "rejected":
+            edited = self._edit_from_reason(messages, last)
+            if edited is not None:
+                return edited
         steps = self._steps_of(messages, request)
         done = len([c for c in calls if not c.prereq])
         if last.status == "success" and done < len(steps):
@@ -170,7 +148,8 @@ class Planner:
                 step,
                 memory,
                 step_no=(done + 1, len(steps)),
-                allow_prereq=not last.prereq,
+                # a free look-up made first (the best job) may be followed by another
+                allow_prereq=not last.prereq or last.name in BEST_LOOKUPS,
             )
             if plan.tool_call is not None or plan.meta.get("kind") == "ask":
                 if plan.meta.get("kind") == "ask":
@@ -193,70 +172,45 @@ class Planner:
         self, messages: list[BaseMessage], h: int, request: str, memory: Memory
     ) -> Plan:
         if request.startswith("/tool"):
-            return self._direct(messages, request)
+            return direct_call(self, messages, request)
         pending = self._pending_before_last_human(messages)
         if pending is not None:
-            answered = self._answers(pending, request, messages)
-            if answered is not None:
-                return answered
+            if CANCEL.search(request):
+                what = self.by_name.get(str(pending.get("tool", "")))
+                done = f"I won't {_action_of(what)}" if what else "Dropped that"
+                return Plan(f"OK. {done}; nothing was run.", meta={"kind": "answer"})
+            if pending.get("choices") and not is_first_minute(request):
+                chosen = picked(request, len(pending["choices"]))
+                if chosen is not None:
+                    return self._take_choice(messages, pending, chosen, memory)
+                earlier = str(pending.get("request") or "")
+                ent = extract_entities(request)
+                if earlier and not re.search(rf"(?i)\b({ACTION_WORDS})\b", ent.ranking_text):
+                    # "use s3://x" after "train a model" offered choices: the two together
+                    return self._plan_step(messages, f"{earlier} {request}", memory, (1, 1))
+            if not is_first_minute(request):
+                answered = self._answers(pending, request, messages)
+                if answered is not None:
+                    return answered
+        if is_first_minute(request):
+            return Plan(guided_start(LABEL), meta={"kind": "answer", "guide": True})
+        if THANKS.search(request):
+            return Plan(
+                'Anytime. Say what you want next, or "help" for where to start.',
+                meta={"kind": "answer"},
+            )
+        if WHY_FAILED.search(request) and not extract_entities(request).identifiers:
+            return self._why_failed(messages, memory)
         steps = split_steps(request)
-        small = _SMALL_TALK.search(request)
+        small = SMALL_TALK.search(request)
         if small and len(steps) == 1:
             rest = request[small.end() :]
-            action = re.search(rf"(?i)\b({_ACTION_WORDS})\b", rest)
+            action = re.search(rf"(?i)\b({ACTION_WORDS})\b", rest)
             if not action or re.search(r"(?i)what can you do|who are you|what are you", request):
-                return Plan(HELP, meta={"kind": "answer"})
+                return Plan(guided_start(LABEL), meta={"kind": "answer", "guide": True})
         plan = self._plan_step(messages, steps[0], memory, step_no=(1, len(steps)))
         if plan.meta.get("kind") == "ask":
             plan.meta.setdefault("pending", {})["rest"] = steps[1:]
-        return plan
-
-    def _pending_before_last_human(self, messages: list[BaseMessage]) -> dict[str, Any] | None:
-        h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
-        for msg in reversed(messages[:h]):
-            if isinstance(msg, AIMessage):
-                meta = (msg.additional_kwargs or {}).get(META_KEY) or {}
-                return meta.get("pending") if meta.get("kind") == "ask" else None
-            if isinstance(msg, HumanMessage):
-                return None
-        return None
-
-    def _answers(
-        self, pending: dict[str, Any], text: str, messages: list[BaseMessage]
-    ) -> Plan | None:
-        info = self.by_name.get(pending.get("tool", ""))
-        if info is None:
-            return None
-        missing = list(pending.get("missing") or [])
-        if not missing:
-            return None
-        ent = extract_entities(text)
-        memory = read_messages(messages)
-        args = dict(pending.get("args") or {})
-        ex = extract(info, text, ent, memory, known=args)
-        filled = {k: v for k, v in ex.args.items() if k in missing and k not in ex.from_context}
-        words = text.split()
-        if not filled and len(words) <= 3 and len(missing) >= 1:
-            value = text.strip().strip("\"'`.")
-            f = info.fields.get(missing[0])
-            if f is not None and value and re.fullmatch(r"[\w.\-:/@+=,]+", value):
-                filled[missing[0]] = int(value) if f.is_number and value.isdigit() else value
-        if not filled:
-            return None
-        # A long sentence that ranks as some other tool is a new request, not an answer.
-        if len(words) > 8:
-            top = self.ranker.rank(text, limit=1)
-            if top and top[0].tool.name != info.name and top[0].phrase_cover > 0.6:
-                return None
-        args.update(filled)
-        for k, v in ex.args.items():
-            if k not in args and k not in ex.from_context:
-                args[k] = v
-        done = Extraction(args=args)
-        done = validate_and_trim(info, done)
-        if done.missing or done.invalid:
-            return self._ask(info, done, pending.get("rest") or [])
-        plan = self._call(messages, info, done.args, "")
         return plan
 
     # ---- one step ------------------------------------------------------------------------
@@ -268,8 +222,12 @@ class Planner:
         step_no: tuple[int, int],
         allow_prereq: bool = True,
     ) -> Plan:
-        if _SAME.search(step):
+        if (SAME.search(step) or AGAIN.search(step)) and memory.calls:
             plan = self._same_again(messages, step, memory)
+            if plan is not None:
+                return plan
+        if wants_best(step) and memory.calls:
+            plan = self._best_first(messages, step, memory, step_no)
             if plan is not None:
                 return plan
         ent = extract_entities(step)
@@ -280,18 +238,124 @@ class Planner:
         )
         ranking_text = self.ranker.typos.fix(ent.ranking_text)
         candidates = self.ranker.rank(ranking_text, limit=8, context_kinds=kinds, specific=specific)
-        best = max(candidates, key=lambda c: c.text_score) if candidates else None
-        if best is None or (best.text_score < MIN_SCORE and best.phrase_cover < 0.3):
-            return self._unsure(candidates)
-        chosen, ex = self._choose(candidates, step, ent, memory)
+        if not candidates or not self._understood(candidates, specific):
+            return self._unsure(candidates, step, ent, memory)
+        scored = self._choose(candidates, step, ent, memory)
+        _, chosen, ex = scored[0]
         prefix = f"Step {step_no[0]} of {step_no[1]}: " if step_no[1] > 1 else ""
+        if not self._clear(scored, ent, ranking_text):
+            return self._offer(scored, step, prefix)
         if ex.missing and not ex.invalid and allow_prereq:
             first = self._prerequisite(messages, chosen.tool, ex, step, ent, memory, prefix)
             if first is not None:
                 return first
         if ex.missing or ex.invalid:
-            return self._ask(chosen.tool, ex, [], prefix=prefix)
+            return self._ask(chosen.tool, ex, [], prefix=prefix, memory=memory, request=step)
         return self._call(messages, chosen.tool, ex.args, prefix, notes=ex.notes)
+
+    @staticmethod
+    def _understood(candidates: list[Candidate], specific: bool) -> bool:
+        """Is any tool near what was asked (words, a whole phrase, or meaning)?"""
+        best = max(candidates, key=lambda c: c.text_score)
+        sem = max(c.semantic for c in candidates)
+        return best.text_score >= MIN_SCORE or best.phrase_cover >= 0.3 or sem >= 2.5 or specific
+
+    def _clear(
+        self, scored: list[tuple[float, Candidate, Extraction]], ent: Any, text: str
+    ) -> bool:
+        """The confidence floor: the best tool leads the runner-up clearly; a tool that bills
+        or deletes leads by more, or acts on something the request names (not on the
+        conversation's last thing alone), with an action word of the person's."""
+        top, cand, ex = scored[0]
+        runner = next((s for s in scored[1:] if s[1].tool.name != cand.tool.name), None)
+        margin = top - runner[0] if runner is not None else 99.0
+        named = bool(
+            ex.used
+            & {"s3", "name", "file", "arn", "sql", "payload", "hyperparameters", "ranges", "target"}
+        )
+        typed = [w for w, qw in self.ranker.query_terms(text).items() if qw >= 0.85]
+        vague = not set(typed) - _GENERIC and not self.ranker.plural_object(text)
+        if vague and not named and not ex.from_context:
+            return False  # "do something with my data", "the model": nothing says what to do
+        if cand.tool.risk in RISKY and not ex.missing and not ex.invalid:
+            # This would be a call (approval asked): the person's own action word, and either
+            # the thing named or a clear lead.
+            action = bool(re.search(rf"(?i)\b({ACTION_WORDS})\b", text)) or bool(
+                set(self.ranker.query_terms(text)) & self.ranker.verbs.get(cand.tool.name, set())
+            )
+            if not action:
+                return False
+            if named:
+                return True
+            if ent.s3_uris or ent.files or ent.identifiers or ent.named or ent.quoted:
+                return False  # it would ignore what the request names: offer, do not guess
+            if ex.from_context:
+                # "delete the endpoint" / "delete it" after making one: the kind is said or
+                # pointed at; a bare "delete" is not enough
+                pointed = bool(re.search(r"(?i)\b(it|that|this|them|those)\b", text))
+                return margin >= MARGIN and (pointed or self._says_kind(cand.tool, text))
+            # nothing named, nothing from the conversation ("shut it down"): only a request
+            # that says most of one of the tool's own phrases ("clean up everything"), or
+            # says more than a word or two with the tool's own verb first ("delete all the
+            # resources you created")
+            if margin >= RISKY_MARGIN and cand.phrase_cover >= 0.6 and len(typed) >= 2:
+                return True
+            return (
+                margin >= MARGIN
+                and len(typed) >= 3
+                and cand.phrase_cover >= 0.45
+                and self._leads_with_verb(cand.tool, typed)
+            )
+        if named or ex.used & {"enum", "service", "stage"}:
+            return True
+        # A free read that can run as asked costs little if it is the wrong one: a small lead
+        # will do. Anything else (a question, a write) needs a clear one.
+        cheap = cand.tool.risk == "read" and not ex.missing and not ex.invalid
+        return margin >= (READ_MARGIN if cheap else MARGIN)
+
+    def _leads_with_verb(self, info: ToolInfo, typed: list[str]) -> bool:
+        """Is the person's first verb one of the tool's own (its name's or phrases')?"""
+        from agent.offline.text import expand
+
+        vocab = self.ranker.verb_vocab
+        first = next((v for w in typed for v in [w, *expand([w])[1:]] if v in vocab), None)
+        return first is not None and first in self.ranker.verbs.get(info.name, set())
+
+    def _says_kind(self, info: ToolInfo, text: str) -> bool:
+        """Does the request name the kind of thing the tool acts on ("the endpoint", "the
+        files", "fit a model")?"""
+        from agent.offline.text import content_words, expand
+
+        kinds = set(expand([stem(w) for w in tool_object(info.name).split("_") if w]))
+        kinds |= {"fil"} if "object" in kinds else set()
+        return bool(kinds & set(expand(content_words(text))))
+
+    def _offer(
+        self, scored: list[tuple[float, Candidate, Extraction]], step: str, prefix: str
+    ) -> Plan:
+        choices: list[Choice] = []
+        best = scored[0][0]
+        for adjusted, cand, ex in scored:
+            if len(choices) >= MAX_CHOICES or adjusted < best - 6.0:
+                break
+            if any(c.tool == cand.tool.name for c in choices):
+                continue
+            given = {k: v for k, v in ex.args.items() if k not in ex.from_context}
+            choices.append(Choice(cand.tool.name, given, plain_words(cand.tool, given)))
+        intro = (
+            "I'm not sure which you mean. Did you want to:"
+            if len(choices) > 1
+            else "To be sure, did you mean:"
+        )
+        text = prefix + choices_text(choices, intro)
+        return Plan(
+            text,
+            meta={
+                "kind": "ask",
+                "choices": [c.tool for c in choices],
+                "pending": {"choices": [c.to_dict() for c in choices], "request": step},
+            },
+        )
 
     def _prerequisite(
         self,
@@ -326,8 +390,8 @@ class Planner:
                     messages,
                     maker,
                     mex.args,
-                    f"{prefix}{info.name} needs a {kind.replace('_', ' ')}: first {maker.name} "
-                    f"from {source}. ",
+                    f"{prefix}To {_action_of(info)}, a {kind.replace('_', ' ')} comes first: "
+                    f"making it from {source}. ",
                     notes=mex.notes,
                 )
                 plan.meta["prereq"] = True
@@ -355,7 +419,9 @@ class Planner:
 
     def _choose(
         self, candidates: list[Candidate], step: str, ent: Any, memory: Memory
-    ) -> tuple[Candidate, Extraction]:
+    ) -> list[tuple[float, Candidate, Extraction]]:
+        """The candidates near the top, re-scored by how well the request fills each one's
+        arguments (best first)."""
         salient = set(ent.kinds)
         if ent.quoted or ent.named or ent.identifiers:
             salient.add("name")
@@ -364,15 +430,18 @@ class Planner:
         if ent.csv_payload or ent.json_payload or ent.rows_from_file:
             salient.add("payload")
         best_score = candidates[0].score
+        # When the request names things, a tool that takes them may sit further down.
+        window = 8.0 if salient else 3.0
         scored: list[tuple[float, int, Candidate, Extraction]] = []
         for i, cand in enumerate(candidates[:6]):
-            if cand.score < best_score - 3.0:
+            if cand.score < best_score - window:
                 break
             # knowledge tools take the words, not names: they see the spelling fixed
             text = self.ranker.typos.fix(step) if cand.tool.name in KNOWLEDGE_TOOLS else step
             ex = validate_and_trim(cand.tool, extract(cand.tool, text, ent, memory))
             used = ex.used & salient
-            fit = 1.0 * len(used) - 0.6 * len(salient - ex.used)
+            # a tool that would ignore what the request names (a URI, a name) is unlikely
+            fit = 1.0 * len(used) - 1.2 * len(salient - ex.used)
             # A tool that needs a name the request does not give (and the conversation has
             # none of) is less likely than one that can run as asked.
             unnamed = [
@@ -381,36 +450,14 @@ class Planner:
                 if field_kind(cand.tool.name, m) not in ("", "role")
                 and not memory.latest(field_kind(cand.tool.name, m))
             ]
-            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 0.5 * len(unnamed)
+            fit -= 0.25 * len(ex.missing) + 0.4 * len(ex.invalid) + 1.0 * len(unnamed)
             fit += 0.5 if "enum" in ex.used else 0.0  # "in progress" fits a status filter
             # hyperparameter values or ranges the tool takes: a strong sign it is the one
             fit += 1.5 if ex.used & {"hyperparameters", "ranges"} else 0.0
-            adjusted = cand.score + max(-2.0, min(2.0, fit))
+            adjusted = cand.score + max(-3.0, min(2.0, fit))
             scored.append((adjusted, i, cand, ex))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        _, _, cand, ex = scored[0]
-        return cand, ex
-
-    def _same_again(self, messages: list[BaseMessage], step: str, memory: Memory) -> Plan | None:
-        last = memory.last_call()
-        if last is None or last.name not in self.by_name:
-            return None
-        info = self.by_name[last.name]
-        text = _SAME.sub(" ", step)
-        ent = extract_entities(text)
-        ex = extract(info, text, ent, Memory())
-        changed = {
-            k: v
-            for k, v in ex.args.items()
-            if k not in ex.from_context and not (isinstance(v, str) and v.startswith("sc-"))
-        }
-        if not changed:
-            return None
-        args = {**last.args, **changed}
-        done = validate_and_trim(info, Extraction(args=args))
-        if done.missing or done.invalid:
-            return self._ask(info, done, [])
-        return self._call(messages, info, done.args, "Same again: ")
+        return [(adjusted, cand, ex) for adjusted, _, cand, ex in scored]
 
     # ---- outcomes ------------------------------------------------------------------------
     def _call(
@@ -426,86 +473,62 @@ class Planner:
         extra = f"({'; '.join(notes)})" if notes else ""
         text = f"{prefix}{extra}".strip()
         if prefix.startswith("Step ") and not extra:
-            text = f"{prefix}{info.name}."
+            text = f"{prefix}{_action_of(info)}."
         return Plan(
             text,
             {"name": info.name, "args": args, "id": call_id},
             meta={"kind": "call", "tool": info.name},
         )
 
-    def _ask(self, info: ToolInfo, ex: Extraction, rest: list[str], prefix: str = "") -> Plan:
-        lines = []
-        for fld, msg in ex.invalid:
-            lines.append(f"{fld}: {msg}")
-        missing = [m for m in ex.missing] + [fld for fld, _ in ex.invalid if fld not in ex.missing]
-        asks = [
-            f"{m} ({ex.reasons[m]})" if m in ex.reasons else _describe_field(info, m)
-            for m in missing
-            if m
-        ]
-        question = (
-            f"To run {info.name} I need {_join(asks)}. What should I use?"
-            if asks
-            else f"What should I change for {info.name}?"
+    def _ask(
+        self,
+        info: ToolInfo,
+        ex: Extraction,
+        rest: list[str],
+        prefix: str = "",
+        memory: Memory | None = None,
+        request: str = "",
+    ) -> Plan:
+        """A question in plain words, with the values that exist (conversation, account)."""
+        missing = [m for m in ex.missing if m]
+        missing += [fld for fld, _ in ex.invalid if fld in info.fields and fld not in missing]
+        invalid = list(ex.invalid)
+        text = ask_text(
+            info, [m for m in missing], invalid, memory or Memory(), self.lookup, ex.reasons
         )
-        text = prefix + ("\n".join(lines) + "\n" if lines else "") + question
+        text = prefix + (text or f"What should I change to {_action_of(info)}?")
+        pending_missing = missing or [f for f, _ in invalid if f in info.fields]
         return Plan(
             text,
             meta={
                 "kind": "ask",
-                "pending": {"tool": info.name, "args": ex.args, "missing": missing, "rest": rest},
+                "pending": {
+                    "tool": info.name,
+                    "args": ex.args,
+                    "missing": pending_missing,
+                    "rest": rest,
+                    "request": request,
+                },
             },
         )
 
-    def _unsure(self, candidates: list[Candidate]) -> Plan:
-        names = [c.tool.name for c in candidates[:3] if c.score > 0.5]
-        if names:
-            text = (
-                f"I'm not sure which tool you mean ({LABEL}). Closest: {', '.join(names)}. "
-                "Could you rephrase, or use /tool NAME key=value?"
-            )
-            return Plan(text, meta={"kind": "ask", "pending": {}})
-        return Plan(HELP, meta={"kind": "answer"})
-
-    def _direct(self, messages: list[BaseMessage], request: str) -> Plan:
-        try:
-            parts = shlex.split(request)
-        except ValueError as exc:
-            return Plan(f"Could not read that command: {exc}.", meta={"kind": "answer"})
-        if len(parts) < 2:
-            names = ", ".join(sorted(self.by_name))
-            return Plan(f"Usage: /tool NAME key=value ... Tools: {names}", meta={"kind": "answer"})
-        name = parts[1]
-        info = self.by_name.get(name)
-        if info is None:
-            close = [c.tool.name for c in self.ranker.rank(name.replace("_", " "), limit=3)]
-            return Plan(
-                f"There is no tool named {name}. Did you mean {', '.join(close) or 'one from `sagecoach tools`'}?",
-                meta={"kind": "ask", "pending": {}},
-            )
-        args: dict[str, Any] = {}
-        for item in parts[2:]:
-            key, sep, value = item.partition("=")
-            if not sep:
-                return Plan(
-                    f"'{item}' is not key=value. Arguments of {name}: {', '.join(info.fields)}.",
-                    meta={"kind": "answer"},
-                )
-            args[key.strip()] = _parse_value(value)
-        ex = validate_and_trim(info, Extraction(args=dict(args)))
-        problems = info.validate(args)
-        if problems:
-            details = "; ".join(f"{f or 'arguments'}: {m}" for f, _, m in problems)
-            return Plan(
-                f"{name} would reject these arguments — {details}. Arguments: {', '.join(info.fields)}.",
-                meta={
-                    "kind": "ask",
-                    "pending": {"tool": name, "args": ex.args, "missing": ex.missing, "rest": []},
-                },
-            )
-        return self._call(messages, info, args, "")
+    def _unsure(self, candidates: list[Candidate], step: str, ent: Any, memory: Memory) -> Plan:
+        """Nothing clearly meant: the closest few as numbered choices, or the guided start."""
+        near = [c for c in candidates[:MAX_CHOICES] if c.score > 0.5 and c.semantic > 0.5]
+        if len(near) >= 2:
+            scored = [
+                (c.score, c, validate_and_trim(c.tool, extract(c.tool, step, ent, memory)))
+                for c in near
+            ]
+            return self._offer(scored, step, "")
+        return Plan(
+            "I did not understand that.\n" + guided_start(LABEL),
+            meta={"kind": "ask", "guide": True, "pending": {}},
+        )
 
 
+# Words that name no action or thing of their own (stemmed as the ranker does).
+_GENERIC = {"data", "model", "thing", "someth", "stuff", "everyth", "anyth", "it", "work", "do"}
 _PRONOUN = re.compile(r"(?i)\b(it|its|that|this|them|those|the same|the \w+|my \w+)\b")
 
 
@@ -520,22 +543,10 @@ def _context_kind(info: ToolInfo) -> str:
     return ""
 
 
-def _parse_value(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _short(value: Any) -> str:
-    s = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return s if len(s) <= 60 else s[:57] + "…"
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def _action_of(info: ToolInfo | None) -> str:
+    if info is None:
+        return "do that"
+    return info.phrases[0] if info.phrases else info.name.replace("_", " ")
 
 
 def knowledge_tool_names() -> tuple[str, ...]:

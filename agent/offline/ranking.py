@@ -9,7 +9,9 @@ becomes reachable by declaring phrases.
 from __future__ import annotations
 
 import math
+import os
 import re
+import statistics
 from dataclasses import dataclass
 
 from agent.offline.text import (
@@ -57,6 +59,8 @@ _VERBS = {
         "suggest",
         "explain",
         "suggest",
+        "prepare",
+        "process",
     ]
 }
 _QUESTION = re.compile(
@@ -70,7 +74,8 @@ _KNOWLEDGE_WORDS = re.compile(
     r"when (should|to) (i )?use|how does .* work|pros and cons|compare .* (and|with|to)|options?|"
     r"good (for|at)|used? for|ways? to|which aws|what aws|cheapest|tell me about|should i|"
     r"what does .{1,40} cost|costs?\s*\??\s*$|how (is|are) .{1,40} (billed|priced|charged)|"
-    r"(what|which) (are )?(the )?(steps|phases)|avoid|where (do|should|can|would) (i|we|they|it)|"
+    r"(what|which) (are )?(all )?(the )?(steps|phases)|avoid|where (do|should|can|would|to) \w+|"
+    r"how (do|should|can|would) (i|we|you|people|teams|folks)|what'?s the (right|best|usual)|"
     r"(right|good|best) (place|choice|fit|option|tool) (for|to)|worth it|downsides?|drawbacks?|"
     r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for)\b"
 )
@@ -90,8 +95,10 @@ _PERSONAL = re.compile(
 
 _RECOMMEND_WORDS = re.compile(
     r"(?i)\b(should i|which (aws )?(service|tool)|what (aws )?(service|tool)|recommend|suggest|best|"
-    r"options?|cheapest|ways? to|how (do|should|can) i|what do i use|good for|need to|what to use|"
-    r"use to|use for|which one|which is better|better for|where (do|should|can|would) (i|we|they|it)|(right|good|best) (place|choice|fit))\b"
+    r"options?|cheapest|ways? to|how (do|should|can|would) (i|we|you|people|teams|folks)|what do i use|"
+    r"good for|need to|what to use|the (right|best|usual) (tool|service|way)|"
+    r"use to|use for|which one|which is better|better for|where (do|should|can|would|to) \w+|"
+    r"(right|good|best) (place|choice|fit))\b"
 )
 
 
@@ -109,12 +116,27 @@ _EXTRA_RAW = (
 )
 
 
+# How the two signals combine: "blend" (the default), or one of them alone for comparison
+# (`SAGECOACH_RANKING=lexical|semantic sagecoach eval ...`).
+SIGNALS = ("blend", "lexical", "semantic")
+# Points per standard deviation of similarity above the tool set's mean, within a band: one
+# shared word (a service name) lifts every tool that has it, so the signal is capped.
+W_SEMANTIC = float(os.environ.get("SAGECOACH_W_SEMANTIC", "0.75"))
+SEMANTIC_BAND = (-1.5, float(os.environ.get("SAGECOACH_SEM_CAP", "2.5")))
+
+
+def ranking_signal() -> str:
+    value = os.environ.get("SAGECOACH_RANKING", "blend").strip().lower()
+    return value if value in SIGNALS else "blend"
+
+
 @dataclass
 class Candidate:
     tool: ToolInfo
     score: float
     text_score: float
     phrase_cover: float
+    semantic: float = 0.0  # similarity in standard deviations above the mean (0: no model)
 
 
 class Ranker:
@@ -199,6 +221,26 @@ class Ranker:
         self.object_words = {
             stem(w) for t in tools for w in t.name.split("_")[1:] if stem(w) not in _VERBS
         }
+        from agent.offline.semantic import ToolVectors, tool_texts
+
+        self.vectors = ToolVectors({t.name: tool_texts(t) for t in tools})
+
+    def semantic_scores(self, text: str) -> dict[str, float]:
+        """Each tool's similarity to the text in standard deviations above the tool set's
+        mean ({} without the model), so the weight means the same for every request."""
+        sims = self.vectors.similarity(text)
+        if len(sims) < 2:
+            return {}
+        mean = statistics.fmean(sims.values())
+        spread = statistics.pstdev(sims.values()) or 1.0
+        return {name: (value - mean) / spread for name, value in sims.items()}
+
+    def plural_object(self, text: str) -> bool:
+        """ "which models", "show buckets": a thing tools act on, in the plural."""
+        return any(
+            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
+            for w in raw_words(text)
+        )
 
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
@@ -217,7 +259,7 @@ class Ranker:
         )
         if tool == "describe_service":
             if several:
-                return -3.0  # a choice between services is a recommendation
+                return -6.0  # a choice between services is a recommendation
             return 4.0 if service and not recommend else 0.0
         if tool == "recommend_services":
             return 4.0 if recommend or not service else 0.0
@@ -242,12 +284,26 @@ class Ranker:
     def query_terms(self, text: str) -> dict[str, float]:
         terms: dict[str, float] = {}
         purpose = self._purpose_words(text)
+        # "I uploaded a file, can you check it": what the person did is context, not the order
+        told = {
+            stem(m.group(1).lower())
+            for m in re.finditer(
+                r"(?i)\b(?:i|we|i'?ve|we'?ve|i have|we have|i just|we just|already)\s+(\w+ed)\b",
+                text,
+            )
+        }
         for word in content_words(text):
-            fixed = word if word in self.vocab else self.vocab.correct(word)
+            again = stem(word)  # "biased" -> "bias" -> "bia", as "bias" itself stems
+            if word in self.vocab:
+                fixed: str | None = word
+            elif again in self.vocab:
+                fixed = again
+            else:
+                fixed = self.vocab.correct(word)
             if fixed is None:
                 continue
             weight = 1.0 if fixed == word else 0.85
-            if word in purpose:
+            if word in purpose or word in told:
                 weight = 0.4
             terms[fixed] = max(terms.get(fixed, 0.0), weight)
             for syn in expand([fixed])[1:]:
@@ -273,7 +329,7 @@ class Ranker:
         knowledge_form = (
             question
             and not specific
-            and bool(_KNOWLEDGE_WORDS.search(text))
+            and (bool(_KNOWLEDGE_WORDS.search(text)) or len(services_named(text)) > 1)
             and not re.search(r"(?i)\bwhat(?: is|'s|s) (in|inside|running|the status)\b", text)
         )
         if (
@@ -291,24 +347,43 @@ class Ranker:
             and match_service(text) is not None
         ) or (knowledge_form and len(services_named(text)) > 1)
         # "which jobs failed", "show buckets": a plural object and no single name favours lists
-        plural = any(
-            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
-            for w in raw_words(text)
-        )
+        plural = self.plural_object(text)
         # "any hpo jobs in progress?", "do I have endpoints": asking which exist
-        any_of = bool(re.search(r"(?i)^\s*(any|are there|do (i|we) have|got any)\b", text))
-        asked_verbs = {w for w, qw in terms.items() if qw >= 0.85 and w in self.verb_vocab}
+        any_of = bool(
+            re.search(
+                r"(?i)^\s*(any|are there|do (i|we) have|got any)\b|\bany (of )?(my |the |our )?(\w+ )?\w+s\b|"
+                r"\b(have|has|did) (i|we) got\b|\bwhat \w+s (are|do|have|did|exist)\b|\bwhich \w+s\b",
+                text,
+            )
+        )
+        # the verbs typed, and the verbs they stand for ("kick" -> start, "abort" -> stop)
+        typed = [w for w, qw in terms.items() if qw >= 0.85]
+        asked_verbs = {w for w in typed if w in self.verb_vocab}
+        for word in typed:
+            if word not in self.verb_vocab and word not in self.object_words:
+                asked_verbs.update(x for x in expand([word])[1:] if x in self.verb_vocab)
         if re.search(
-            r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b", text
+            r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b|"
+            r"^\s*(what|which|how many|how much|when|where)\b.*\bdid\b",
+            text,
         ):
             asked_verbs = set()  # a question about what happened, not an order
         asked_expanded = set(expand(asked_verbs))
         # the first verb is what the person asks for ("train ... to find anomalies")
         first_verb = next(
-            (w for w in (t for t, qw in terms.items() if qw >= 0.85) if w in asked_verbs), None
+            (
+                v
+                for w in typed
+                for v in ([w] if w in self.verb_vocab else expand([w])[1:])
+                if v in asked_verbs
+            ),
+            None,
         )
         first_expanded = set(expand([first_verb])) if first_verb else set()
         vague = len([w for w, qw in terms.items() if qw >= 0.85]) <= 3
+        typed_terms = {w for w, qw in terms.items() if qw >= 0.85}
+        signal = ranking_signal()
+        semantic = self.semantic_scores(text) if signal != "lexical" else {}
         out: list[Candidate] = []
         raw: dict[str, float] = {}
         for t in self.tools:
@@ -328,7 +403,10 @@ class Ranker:
                 if not total:
                     continue
                 hit = sum(self.idf.get(w, 0.5) * terms[w] for w in phrase if w in terms)
-                cover = max(cover, hit / total)
+                # a one-word phrase ("what did you create" -> create) is no more than a word,
+                # unless it is all the request says
+                weak = len(phrase) == 1 and not typed_terms <= set(phrase)
+                cover = max(cover, hit / total * (0.6 if weak else 1.0))
             total_score = text_score + 6.0 * cover
             # The person's verb against the tool's verbs (its name's and its phrases' first words).
             tool_verbs = self.verbs[t.name]
@@ -337,16 +415,26 @@ class Ranker:
                     total_score += 2.0
                 else:
                     total_score += 0.5 if tool_verbs & asked_expanded else -1.5
+            if question and "wait" in tool_verbs and "wait" not in terms:
+                total_score -= 2.0  # a question about state ("has it finished?") is not "wait"
             if t.name in KNOWLEDGE_TOOLS:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
                 total_score -= 6.0 if about_service else 2.0
             if plural and "_list_" in f"_{t.name}_":
-                total_score += 2.5 if any_of else 1.5
+                total_score += 3.5 if any_of else 2.5
             if context_kinds and t.context_kind in context_kinds and not knowledge_form:
                 # "how's it going?": with few words of its own, "it" decides
                 total_score += 4.0 if vague else 1.5
-            out.append(Candidate(t, total_score, raw[t.name], cover))
+            # A question about services is settled by its form; meaning cannot tell it from an
+            # order about the same thing ("where should features live" vs "list feature groups").
+            sem = 0.0 if knowledge_form else semantic.get(t.name, 0.0)
+            sem = min(max(sem, SEMANTIC_BAND[0]), SEMANTIC_BAND[1])
+            if signal == "semantic":
+                total_score = 10.0 + 3.0 * sem
+            else:
+                total_score += W_SEMANTIC * sem
+            out.append(Candidate(t, total_score, raw[t.name], cover, sem))
         out.sort(key=lambda c: (-c.score, c.tool.name))
         return out[:limit]

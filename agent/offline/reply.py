@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.offline.memory import Call
 from agent.offline.toolinfo import ToolInfo
+from tools.core.results import format_rate
 
 STAGE_ORDER = (
     ("collection", "Data collection"),
@@ -49,7 +50,10 @@ _FACT_KEYS = (
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "s3_create_bucket": ('upload data: "upload churn.csv to s3://{bucket}/raw/"',),
     "s3_upload_file": ('"preview it", then "train an xgboost model on it"',),
-    "s3_preview_object": ('train: "train an xgboost model on it" (or prepare the data first)',),
+    "s3_preview_object": (
+        'prepare it for training: "prepare it for xgboost with label <the column to predict>"',
+    ),
+    "prepare_training_data": ('train: "train xgboost on it"',),
     "sagemaker_start_training_job": (
         'deploy: "deploy it to a serverless endpoint" (or "tune hyperparameters")',
     ),
@@ -90,8 +94,34 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# Sentences written for a model, not for the person (the tool message keeps them).
+_FOR_MODEL = (
+    re.compile(r"(?s)^Note: the person edited this call before it ran\..*?\n\n"),
+    re.compile(r"(?i)\s*Do not retry it unchanged;[^.]*\."),
+    re.compile(r"(?i)\s*(?:Deploy it|Run it|Call it|Use it) with [a-z_]+(?: or [a-z_]+)?[^.]*\."),
+)
+_REJECTED = re.compile(
+    r"The person rejected this call to \S+ \(reason: (.*)\)\. It did not run\.", re.S
+)
+
+
+# A sentence that names a tool to call next ("Check it with sagemaker_describe_training_job.")
+# is advice for the model; the reply gives its own next step in words.
+_TOOL_SENTENCE = re.compile(
+    r"(?i)(?<=[.!?])\s+[^.!?\n]*\b(?:with|use|using|call|run|via|try|see)\s+"
+    r"[a-z][a-z0-9]*_[a-z0-9_]+\b[^.!?\n]*[.!?](?=\s|$)"
+)
+
+
+def for_person(text: str) -> str:
+    """The tool message without the lines addressed to a model."""
+    for pattern in _FOR_MODEL:
+        text = pattern.sub("", text)
+    return _TOOL_SENTENCE.sub("", text).strip()
+
+
 def _first_line(text: str) -> str:
-    for line in text.strip().splitlines():
+    for line in for_person(text).splitlines():
         if line.strip():
             return line.strip()
     return ""
@@ -183,7 +213,9 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
             str(res.get("kind", "resource")).replace("_", " ").replace("sagemaker ", "SageMaker ")
         )
         if cost:
-            billing.append(f"{kind} {name} bills about ${cost:,.3f}/h until it ends or is deleted")
+            billing.append(
+                f"{kind} {name} bills about {format_rate(cost)} until it ends or is deleted"
+            )
         elif name and name.lower() not in said:
             billing.append(f"created {kind} {name}")
     if billing:
@@ -202,6 +234,21 @@ def key_data(call_or_artifact: Any, outcome: str = "") -> list[str]:
         elif not shown_rows and len(rows) > 1:
             lines.append(f"{count[0].upper()}{count[1:]}.")
     return lines
+
+
+_SANDBOX_SENTENCE = re.compile(r"(?i)[^.\n(]*\bsandbox\b[^.\n)]*[.)]?")
+
+
+def sandbox_limit(content: str, said: str) -> str:
+    """What the sandbox cannot show, as the tool said it ("final metrics are moto
+    placeholders"), when the outcome line has not said it already."""
+    if "sandbox" in said.lower():
+        return ""
+    m = _SANDBOX_SENTENCE.search(for_person(content or ""))
+    if m is None:
+        return ""
+    text = m.group(0).strip(" ()").rstrip(".")
+    return _upper_first(_cut(text, 200)) + "." if text else ""
 
 
 def _cost_in(text: str) -> str:
@@ -348,6 +395,7 @@ def result_reply(
         info = tools.get(call.name)
         if call.status == "success":
             line = outcome_line(call, info, request)
+            limit = sandbox_limit(call.content, line)
             knowledge = knowledge or (
                 info is not None
                 and info.stage == "general"
@@ -356,18 +404,26 @@ def result_reply(
             parts.append(f"✓ {line}")
             if call.name not in ("recommend_services", "describe_service", "list_stages"):
                 parts.extend(f"  {x}" for x in key_data(call, line))
+            if limit:
+                parts.append(f"  {limit}")
         elif call.status == "rejected":
-            parts.append(f"✗ {call.name} was not run: {_cut(_first_line(call.content), 200)}")
+            m = _REJECTED.search(call.content or "")
+            reason = m.group(1).strip() if m else ""
+            why = f" ({reason})" if reason and reason != "no reason given" else ""
+            parts.append(f"✗ {call.name} did not run: you rejected it{why}.")
         elif call.status == "dry_run":
             parts.append(
-                f"◦ {call.name} would run (dry-run; nothing was sent): {_cut(call.content, 300)}"
+                f"◦ {call.name} would run (dry-run; nothing was sent): "
+                f"{_cut(for_person(call.content), 300)}"
             )
         elif call.status == "denied" and _preflight_failures(call):
             parts.extend(preflight_reply(call))
         elif call.status == "denied":
-            parts.append(f"✗ {call.name} is not allowed here: {_cut(call.content, 300)}")
+            parts.append(
+                f"✗ {call.name} is not allowed here: {_cut(for_person(call.content), 300)}"
+            )
         else:
-            parts.append(f"✗ {call.name} failed: {_cut(call.content, 300)}")
+            parts.append(f"✗ {call.name} failed: {_cut(for_person(call.content), 300)}")
     last = calls[-1] if calls else None
     if last is not None and last.status == "success":
         hint = suggestion(last, tools.get(last.name), all_tools)

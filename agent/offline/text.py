@@ -44,6 +44,19 @@ _RAW_SYNONYMS: dict[str, tuple[str, ...]] = {
     "teardown": ("delete", "cleanup"),
     "tear": ("delete", "cleanup"),
     "nuke": ("delete", "cleanup"),
+    "wipe": ("delete", "cleanup"),
+    "fresh": ("create",),
+    "stick": ("upload",),
+    "inside": ("list", "object"),
+    "content": ("list", "object"),
+    "crash": ("fail",),
+    "broke": ("fail",),
+    "broken": ("fail",),
+    "prod": ("production", "monitor"),
+    "classifier": ("train",),
+    "classify": ("train",),
+    "regressor": ("train",),
+    "forecast": ("train",),
     "rm": ("delete",),
     "purg": ("delete",),
     "eras": ("delete",),
@@ -275,6 +288,28 @@ PHRASE_FOLDS: tuple[tuple[str, str], ...] = (
     ("kick off", "start"),
     ("fire off", "start"),
     ("get rid of", "delete"),
+    ("take down", "delete stop"),
+    ("took down", "delete stop"),
+    ("stand up", "create start"),
+    ("bring up", "create start"),
+    ("blow up", "fail"),
+    ("blew up", "fail"),
+    ("side by side", "compare"),
+    ("ping me", "alert"),
+    ("let me know", "alert"),
+    ("tell me when", "alert"),
+    ("tell me if", "alert"),
+    ("warn me", "alert"),
+    ("email me", "alert"),
+    ("page me", "alert"),
+    ("did it work", "status"),
+    ("did that work", "status"),
+    ("did this work", "status"),
+    ("did it succeed", "status"),
+    ("did that succeed", "status"),
+    ("go ok", "status"),
+    ("go well", "status"),
+    ("keep an eye on", "monitor"),
     ("shut down", "delete stop"),
     ("shutdown", "delete stop"),
     ("turn off", "delete stop"),
@@ -429,6 +464,10 @@ class Typos:
         if low in self._set or len(low) < 3 or not low.isalpha() or stem(low) in self.known_stems:
             return word  # known, or a form of a known word ("storing")
         if low not in self._cache:
+            swapped = _transposed(low, self._set)
+            if swapped:
+                self._cache[low] = swapped
+                return swapped
             cutoff = 0.84 if len(low) < 5 else 0.8
             pool = [w for w in self._by_first.get(low[0], []) if abs(len(w) - len(low)) <= 2]
             match = difflib.get_close_matches(low, pool, n=1, cutoff=cutoff)
@@ -437,6 +476,15 @@ class Typos:
 
     def fix(self, text: str) -> str:
         return re.sub(r"[A-Za-z]+", lambda m: self.word(m.group(0)), text)
+
+
+def _transposed(word: str, known: set[str]) -> str | None:
+    """ "lsit" -> "list": two neighbouring letters swapped, the commonest slip."""
+    for i in range(len(word) - 1):
+        candidate = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        if candidate in known:
+            return candidate
+    return None
 
 
 class Vocabulary:

@@ -55,11 +55,22 @@ class CostEstimate:
         return data
 
 
-def _usd(value: float) -> str:
-    """Dollars to the cent; a real cost under half a cent shows as <$0.01, never $0.00."""
+def format_usd(value: float) -> str:
+    """Dollars to the cent; a real cost under half a cent shows as <$0.01, never $0.00 (the
+    one way every screen and message writes an amount)."""
     if 0 < value < 0.005:
         return "<$0.01"
     return f"${value:,.2f}"
+
+
+def format_rate(value: float, per: str = "/h") -> str:
+    """An hourly (or other) rate: three decimals, and <$0.01 for a real rate under half a cent."""
+    if 0 < value < 0.005:
+        return f"<$0.01{per}"
+    return f"${value:,.3f}{per}"
+
+
+_usd = format_usd
 
 
 @dataclass

@@ -70,6 +70,22 @@ def check_s3_prefix_uri(uri: str) -> str:
 _JOB = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
+def derived_name(*parts: str, suffix: str = "", limit: int = 63) -> str:
+    """A name a tool declares as its default, made from what the call is about
+    ("xgb-1" + "model" -> "xgb-1-model"): letters, digits and hyphens, within `limit`
+    (long ones keep a short hash so they stay distinct). Deterministic, so an approval and
+    the call it approved name the same thing."""
+    import hashlib
+
+    raw = "-".join(p for p in (*parts, suffix) if p)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", raw).strip("-") or "sagecoach"
+    if len(name) > limit:
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:6]
+        tail = f"-{suffix}-{digest}" if suffix else f"-{digest}"
+        name = name[: limit - len(tail)].rstrip("-") + tail
+    return name
+
+
 def check_sagemaker_name(name: str) -> str:
     """SageMaker job, model, endpoint and config names: 1–63 letters, digits and hyphens."""
     if not name:

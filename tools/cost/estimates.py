@@ -128,4 +128,6 @@ def usd(value: float | None) -> str:
         return "unknown"
     if value == 0:
         return "$0"
+    if value < 0.005:
+        return "<$0.01"  # never "$0.0000" for something that costs
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"

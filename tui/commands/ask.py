@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tools.core.results import format_usd
 from tui.cli_options import ModelOpt, ModeOpt, ProfileOpt, RegionOpt, SandboxOpt, settings_or_exit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -281,7 +282,7 @@ async def run_ask(
         if usage:
             printer.info(
                 f"tokens in {usage.get('input_tokens', 0)} / out {usage.get('output_tokens', 0)}"
-                f" · estimated tool cost ${result['estimated_cost_usd']:.2f}"
+                f" · estimated tool cost {format_usd(result['estimated_cost_usd'])}"
                 f" · conversation {session.conversation_id}"
             )
     except (KeyboardInterrupt, asyncio.CancelledError):

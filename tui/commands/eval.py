@@ -97,6 +97,7 @@ def register(app: typer.Typer) -> None:
                 )
             typer.echo(
                 f"{spec}: {report.correct}/{report.total} routed correctly "
-                f"(accuracy {report.accuracy:.1%})"
+                f"(accuracy {report.accuracy:.1%}; top-3 with offered choices "
+                f"{report.top3}/{report.total}, {report.top3_accuracy:.1%})"
             )
         sys.stdout.flush()

@@ -56,11 +56,27 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width) or [""]
 
 
+def resolve_tool_stage(text: str) -> str | None:
+    """A stage as `stages` takes it — id, number or title ('training', '4', 'model
+    training') — or 'general' for the knowledge and session tools; None when unknown."""
+    from tools.catalog import lookup
+    from tools.core.stages import STAGE_TITLES
+
+    key = text.strip().lower()
+    if key in STAGE_TITLES:
+        return key
+    stage = lookup.get_stage(key)
+    return stage.id if stage is not None else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("tools")
     def tools_command(
         stage: Annotated[
-            str | None, typer.Option("--stage", help="Only this stage (e.g. training, general).")
+            str | None,
+            typer.Option(
+                "--stage", help="Only this stage: id, number or title (training, 4, general)."
+            ),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
@@ -72,12 +88,14 @@ def register(app: typer.Typer) -> None:
         order = list(STAGE_TITLES)
         specs = registry.all()
         if stage:
-            if stage not in STAGE_TITLES:
+            stage_id = resolve_tool_stage(stage)
+            if stage_id is None:
                 typer.echo(
-                    f"sagecoach: unknown stage '{stage}' (stages: {', '.join(order)})", err=True
+                    f"sagecoach: unknown stage '{stage}' (stages: {', '.join(order)}, or 1-9)",
+                    err=True,
                 )
                 raise typer.Exit(2)
-            specs = [s for s in specs if s.stage == stage]
+            specs = [s for s in specs if s.stage == stage_id]
         specs.sort(key=lambda s: (order.index(s.stage), s.name))
         if as_json:
             out = [

@@ -1,8 +1,9 @@
 """The approval modal: everything a person needs to decide on one tool call.
 
-Keys: y approve, n reject (asks for an optional reason), e edit the arguments (re-validated,
-errors shown inline), a allow this tool for the session (only offered for write risk).
-Nothing else approves: there are no buttons, and Enter approves nothing.
+Keys: y approve, n reject (asks for an optional reason), Esc reject (no reason; in the reason
+or edit box it backs out), e edit the arguments (re-validated, errors shown inline), a allow
+this tool for the session (only offered for write risk). Nothing else approves: there are no
+buttons, and Enter approves nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
 from agent.events import ApprovalRequest, Decision
+from tools.core.results import format_rate, format_usd
 from tui.widgets.chat import shown_args
 
 RISK_STYLE = {
@@ -56,12 +58,16 @@ def estimate_lines(estimate: dict[str, Any] | None) -> Text:
     text = Text()
     if estimate.get("known", estimate.get("high_usd") is not None):
         low, high = estimate.get("low_usd") or 0.0, estimate.get("high_usd") or 0.0
-        amount = f"${high:,.2f}" if abs(high - low) < 0.005 else f"${low:,.2f} – ${high:,.2f}"
+        amount = (
+            format_usd(high)
+            if abs(high - low) < 0.005 and (high >= 0.005 or (low > 0) == (high > 0))
+            else f"{format_usd(low)} – {format_usd(high)}"
+        )
         text.append(amount, style="bold")
     else:
         text.append("no price known — treat as costly", style="bold yellow")
     if estimate.get("hourly_usd"):
-        text.append(f"  then ${estimate['hourly_usd']:,.3f}/h until deleted", style="bold")
+        text.append(f"  then {format_rate(estimate['hourly_usd'])} until deleted", style="bold")
     text.append(f"\nbasis: {estimate.get('basis', '?')}")
     source = estimate.get("source") or ""
     date = estimate.get("price_date") or ""
@@ -116,7 +122,7 @@ def request_table(request: ApprovalRequest) -> Table:
 
 
 class ApprovalScreen(ModalScreen[Decision]):
-    """Dismisses with a Decision; Escape backs out of the reason or edit box only."""
+    """Dismisses with a Decision; Escape rejects, or backs out of the reason or edit box."""
 
     BINDINGS = [
         Binding("y", "approve", "Approve"),
@@ -172,7 +178,7 @@ class ApprovalScreen(ModalScreen[Decision]):
             text.append("Esc", style="bold")
             text.append(" back")
             return text
-        for key, word in (("y", "approve"), ("n", "reject"), ("e", "edit arguments")):
+        for key, word in (("y", "approve"), ("n", "reject"), ("Esc", "reject"), ("e", "edit")):
             text.append(f" {key} ", style="bold reverse")
             text.append(f" {word}   ")
         if self.request.allow_session_offered:
@@ -229,6 +235,8 @@ class ApprovalScreen(ModalScreen[Decision]):
     def action_back(self) -> None:
         if self.stage_name != "choose":
             self._set_stage("choose")
+        else:  # leaving the dialog is saying no, never yes
+            self.dismiss(Decision.reject(""))
 
     @on(Input.Submitted, "#reason")
     def _reject_with_reason(self, event: Input.Submitted) -> None:

@@ -146,6 +146,31 @@ def rows_table(rows: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[RowsT
     return RowsTable(rows, limit), max(0, len(rows) - limit)
 
 
+def schema_table(columns: list[dict[str, Any]]) -> Table | None:
+    """Every column of a previewed table with its type and null count (and distinct values,
+    min and max when known) — all of them, not the few the summary line has room for."""
+    cols = [c for c in columns if isinstance(c, dict) and "name" in c and "type" in c]
+    if not cols:
+        return None
+    table = Table(
+        box=None, pad_edge=False, show_edge=False, header_style="bold", title_justify="left"
+    )
+    for head in ("column", "type", "nulls", "distinct", "min", "max"):
+        table.add_column(head, overflow="fold", max_width=CELL_CHARS)
+    for col in cols:
+        low, high = col.get("min"), col.get("max")
+        numeric = col.get("type") != "string"
+        table.add_row(
+            _cut(str(col["name"])),
+            str(col["type"]),
+            _cell(col.get("nulls", "")),
+            _cell(col.get("distinct", "")),
+            _cut(_cell(low)) if numeric and low is not None else "",
+            _cut(_cell(high)) if numeric and high is not None else "",
+        )
+    return table
+
+
 def _cut(text: str, limit: int = CELL_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -405,6 +430,10 @@ class ToolCard(ChatItem, Vertical):
 
     def _render_data(self) -> None:
         parts: list[RenderableType] = []
+        columns = self.data.get("columns")
+        schema = schema_table(columns) if isinstance(columns, list) else None
+        if schema is not None:
+            parts.append(schema)
         rows = self.data.get("rows")
         if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
             table, left = rows_table(rows)

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tools.core.results import format_rate, format_usd
 from tui.stage_info import StageInfo
 
 STATE_ICON = {"": "·", "touched": "○", "running": "◐", "done": "●", "failed": "✘"}
@@ -170,7 +171,7 @@ def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float
         if not live:
             kind += f" ({res.get('status') or 'deleted'})"
         line = Text(str(res.get("name", "?")), style="bold" if live else "dim strike")
-        line.append(f"\n  {kind}" + (f" · ${hourly:,.3f}/h" if hourly else ""), style="dim")
+        line.append(f"\n  {kind}" + (f" · {format_rate(hourly)}" if hourly else ""), style="dim")
         lines.append(line)
         if isinstance(res.get("cost_so_far_usd"), int | float):
             accrued += float(res["cost_so_far_usd"])
@@ -179,6 +180,6 @@ def resources_view(resources: list[dict[str, Any]], spent_usd: float, now: float
         if hourly and live:
             hourly_total += float(hourly)
     total = Text()
-    total.append(f"running ${hourly_total:,.3f}/h", style="bold" if hourly_total else "")
-    total.append(f" · est. spend so far ${spent_usd + accrued:,.2f}")
+    total.append(f"running {format_rate(hourly_total)}", style="bold" if hourly_total else "")
+    total.append(f" · est. spend so far {format_usd(spent_usd + accrued)}")
     return Group(*lines, total)

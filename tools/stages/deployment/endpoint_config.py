@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.core.context import ToolContext
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate
-from tools.core.validators import InstanceType, S3PrefixUri, SageMakerName
+from tools.core.validators import InstanceType, S3PrefixUri, SageMakerName, derived_name
 from tools.cost.estimates import estimate_units, usd
 from tools.cost.prices import check_instance_for, instance_hourly
 
@@ -91,7 +91,7 @@ class DataCapture(BaseModel):
 class CreateEndpointArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint_name: SageMakerName
+    endpoint_name: Annotated[SageMakerName | None, Field(description="default: <model>-ep")] = None
     model_name: SageMakerName
     endpoint_type: Annotated[
         EndpointType, Field(description="realtime, serverless or multi_model")
@@ -113,6 +113,8 @@ class CreateEndpointArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> CreateEndpointArgs:
+        if self.endpoint_name is None:
+            self.endpoint_name = derived_name(self.model_name, suffix="ep")
         if self.endpoint_type == "serverless":
             if self.extra_variants:
                 raise ValueError("serverless endpoints take one variant; drop extra_variants")

@@ -11,14 +11,16 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import Resource, ToolResult
-from tools.core.validators import SageMakerName, parse_s3_uri
+from tools.core.validators import SageMakerName, derived_name, parse_s3_uri
 
 
 # --- sagemaker_create_model --------------------------------------------------------------------
 class CreateModelArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_name: SageMakerName
+    model_name: Annotated[
+        SageMakerName | None, Field(description="default: <training job>-model")
+    ] = None
     training_job_name: Annotated[
         SageMakerName | None,
         Field(description="Completed training job to take the image and artifact from"),
@@ -56,6 +58,10 @@ class CreateModelArgs(BaseModel):
                 "give exactly one source: training_job_name, model_package_arn, "
                 "or image_uri with model_data_url"
             )
+        if self.model_name is None:
+            if self.training_job_name is None:
+                raise ValueError("model_name is needed when the model is not from a training job")
+            self.model_name = derived_name(self.training_job_name, suffix="model")
         if self.model_package_arn and not self.model_package_arn.startswith("arn:"):
             raise ValueError("model_package_arn must be an ARN (arn:aws:sagemaker:...)")
         if self.image_uri is not None and not self.model_data_url and self.mode == "multi":

@@ -10,7 +10,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import InstanceType, S3PrefixUri, SageMakerName
+from tools.core.validators import InstanceType, S3PrefixUri, SageMakerName, derived_name
 from tools.cost.estimates import estimate_instances
 from tools.cost.prices import check_instance_for, instance_hourly
 from tools.ledger.recording import ledger_mark, record_now
@@ -22,7 +22,9 @@ from tools.stages.shared.jobs import wait_for_job
 class TransformJobArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job_name: SageMakerName
+    job_name: Annotated[
+        SageMakerName | None, Field(description="default: <model>-batch-<id of input and output>")
+    ] = None
     model_name: SageMakerName
     input_s3_uri: Annotated[S3PrefixUri, Field(description="S3 prefix (or file) to score")]
     output_s3_uri: Annotated[S3PrefixUri, Field(description="Where predictions go")]
@@ -48,6 +50,11 @@ class TransformJobArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TransformJobArgs:
+        if self.job_name is None:
+            import hashlib
+
+            what = hashlib.sha1(f"{self.input_s3_uri}|{self.output_s3_uri}".encode()).hexdigest()
+            self.job_name = derived_name(self.model_name, "batch", suffix=what[:6])
         check_instance_for("transform", self.instance_type)
         return self
 

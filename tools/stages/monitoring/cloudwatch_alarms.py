@@ -11,7 +11,7 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import Resource, ToolResult
-from tools.core.validators import SageMakerName
+from tools.core.validators import SageMakerName, derived_name
 from tools.stages.monitoring.cloudwatch_metrics import (
     LATENCY_METRICS,
     EndpointMetric,
@@ -31,7 +31,10 @@ COMPARISONS = {
 class PutAlarmArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
+    alarm_name: Annotated[
+        str | None,
+        Field(min_length=1, max_length=255, description="default: <endpoint>-<metric>-alarm"),
+    ] = None
     endpoint_name: SageMakerName
     variant_name: str = "AllTraffic"
     metric: EndpointMetric = "ModelLatency"
@@ -54,6 +57,10 @@ class PutAlarmArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> PutAlarmArgs:
+        if self.alarm_name is None:
+            self.alarm_name = derived_name(
+                self.endpoint_name, self.metric, suffix="alarm", limit=255
+            )
         if self.sns_topic_arn and not self.sns_topic_arn.startswith("arn:aws"):
             raise ValueError(
                 "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:region:account:name)"

@@ -12,7 +12,13 @@ from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import InstanceType, S3PrefixUri, S3Uri, SageMakerName
+from tools.core.validators import (
+    InstanceType,
+    S3PrefixUri,
+    S3Uri,
+    SageMakerName,
+    derived_name,
+)
 from tools.cost.estimates import estimate_instances, usd
 from tools.cost.prices import check_instance_for
 from tools.ledger.recording import record_now
@@ -54,7 +60,9 @@ def monitor_image(region: str) -> str:
 class MonitorScheduleArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schedule_name: SageMakerName
+    schedule_name: Annotated[
+        SageMakerName | None, Field(description="default: <endpoint>-<monitor type>")
+    ] = None
     endpoint_name: Annotated[SageMakerName, Field(description="Endpoint with data capture on")]
     monitor_type: Annotated[
         Literal["data_quality", "model_quality"], Field(description="What to check")
@@ -90,6 +98,9 @@ class MonitorScheduleArgs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> MonitorScheduleArgs:
+        if self.schedule_name is None:
+            kind = "data" if self.monitor_type == "data_quality" else "quality"
+            self.schedule_name = derived_name(self.endpoint_name, kind, suffix="monitor")
         check_instance_for("processing", self.instance_type)
         if self.monitor_type == "model_quality":
             missing = [

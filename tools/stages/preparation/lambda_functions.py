@@ -15,7 +15,7 @@ from tools.aws.roles import RoleArnValue, resolve_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
 from tools.core.results import CostEstimate, Resource, ToolResult
-from tools.core.validators import LocalFile
+from tools.core.validators import LocalFile, derived_name
 from tools.cost.lookups import cached_lookup
 from tools.cost.prices import unit_price
 from tools.stages.preparation.athena import MB
@@ -36,7 +36,9 @@ def check_function_name(value: str) -> str:
 
 class CreateFunctionArgs(BaseModel):
     model_config = Strict
-    name: FunctionName
+    name: Annotated[FunctionName | None, Field(description="default: the handler file's name")] = (
+        None
+    )
     handler_file: LocalFile
     handler_function: Annotated[str, Field(description="default: lambda_handler or handler")] = ""
     role_arn: Annotated[
@@ -49,6 +51,8 @@ class CreateFunctionArgs(BaseModel):
     @model_validator(mode="after")
     def _check_handler(self) -> CreateFunctionArgs:
         path = Path(self.handler_file)
+        if self.name is None:
+            self.name = derived_name(path.stem, suffix="fn", limit=64)
         if path.suffix != ".py":
             raise ValueError(f"handler_file must be a .py file, not '{path.name}'")
         if path.stat().st_size > 50 * MB:
