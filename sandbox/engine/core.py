@@ -7,6 +7,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class Engine:
         self.extensions: dict[str, Any] = {}
         #: Set when the sandbox stops: periodic work (alarm evaluation, schedules) ends with it.
         self.stopping = threading.Event()
+        #: Called first in `shutdown` (modules that keep processes or buffers stop them here).
+        self.shutdown_hooks: list[Callable[[], None]] = []
         from sandbox.engine.persistence import Persistence
 
         self.persistence = Persistence(state_dir / "sandbox") if state_dir else None
@@ -52,6 +55,11 @@ class Engine:
 
     def shutdown(self) -> None:
         self.stopping.set()
+        for hook in list(self.shutdown_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("an engine shutdown hook failed")
         self.jobs.shutdown()
         self.warm.close()
         if self._scratch is not None:

@@ -27,6 +27,9 @@ from sandbox.engine.jobs import JobInterrupted, RunningJob, fmt_failure
 from sandbox.engine.s3io import split_uri, tar_gz_dir
 
 KIND = "training"
+#: Each running job's metric values as they appear in its log, by (region, job name): what
+#: hyperparameter tuning's early stopping watches.
+LIVE_METRICS: dict[tuple[str, str], MetricCollector] = {}
 _MESSAGES = {
     "Starting": "Launching requested ML instances",
     "Downloading": "Downloading input data",
@@ -192,6 +195,7 @@ def run_training(engine: Engine, job: RunningJob, request: dict[str, Any], fake:
                 "MetricDefinitions"
             ) or []
             metrics = MetricCollector(compile_definitions(definitions))
+            LIVE_METRICS[(job.region, job.name)] = metrics
 
             def on_line(line: str) -> None:
                 assert log is not None
@@ -229,6 +233,8 @@ def run_training(engine: Engine, job: RunningJob, request: dict[str, Any], fake:
         _finish(
             fake, "Failed", "Failed", fmt_failure("InternalServerError", f"sandbox engine: {exc}")
         )
+    finally:
+        LIVE_METRICS.pop((job.region, job.name), None)
 
 
 class _ClientError(Exception):
