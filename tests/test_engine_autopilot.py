@@ -4,14 +4,13 @@ inference container answers raw rows."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 
 import pytest
 
 from sandbox.server import Sandbox
 from tests.engine_helpers import ROLE, clients
+from tests.serving_helpers import deploy, realtime_variant
 
 pytestmark = pytest.mark.slow
 BUCKET = "sagecoach-demo"
@@ -97,16 +96,16 @@ def test_autopilot_ranks_real_candidates_and_names_the_best(engine_sandbox: Sand
     container = best["InferenceContainers"][0]
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
 
-    # the candidate's serving artifact answers raw rows (the endpoint runs these hooks)
-    from sandbox.engine.autopilot import inference
-
-    bucket, key = container["ModelDataUrl"][5:].split("/", 1)
-    archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    model_dir = engine_sandbox.engine.work_root / "autopilot-test-model"
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(model_dir, filter="data")
-    model = inference.model_fn(str(model_dir))
-    rows = inference.input_fn(b"C99999,2,basic,70.0,0.1\nC99998,70,max,55.0,-0.3\n", "text/csv")
-    answer, kind = inference.output_fn(inference.predict_fn(rows, model), "text/csv")
+    # the best candidate deploys and answers raw rows (the original columns, no target)
+    sm.create_model(
+        ModelName="churn-best", ExecutionRoleArn=ROLE, Containers=best["InferenceContainers"]
+    )
+    deploy(sm, "churn-automl-ep", [realtime_variant("churn-best")])
+    (runtime,) = clients(engine_sandbox.endpoint, "sagemaker-runtime")
+    answer = runtime.invoke_endpoint(
+        EndpointName="churn-automl-ep", ContentType="text/csv", Accept="text/csv",
+        Body=b"C99999,2,basic,70.0,0.1\nC99998,70,max,55.0,-0.3\n",
+    )["Body"].read().decode()  # fmt: skip
     first, second = answer.strip().splitlines()
-    assert kind == "text/csv" and first.split(",")[0] == "yes" and second.split(",")[0] == "no"
+    assert first.split(",")[0] == "yes" and second.split(",")[0] == "no"
+    assert 0.5 < float(first.split(",")[1]) <= 1.0  # predicted_label,probability

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from datetime import UTC, datetime
 
 import botocore.exceptions
 import pytest
 
 from sandbox.server import Sandbox
-from tests.engine_helpers import ROLE, clients, wait_processing
+from tests.engine_helpers import ROLE, clients, label_first_csv, signal_rows, wait_processing
+from tests.serving_helpers import create_model, csv_rows, deploy, realtime_variant, xgb_artifact
 
 pytestmark = pytest.mark.slow
 
@@ -60,18 +60,6 @@ def _baseline(sm, s3, name: str = "baseline-job") -> dict:
     )  # fmt: skip
 
 
-def _capture_record(features: list[object], score: object, event: int, when: datetime) -> str:
-    return json.dumps({
-        "captureData": {
-            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
-                              "data": ",".join(map(str, features)), "encoding": "CSV"},
-            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
-                               "data": str(score), "encoding": "CSV"}},
-        "eventMetadata": {"eventId": f"event-{event}", "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        "eventVersion": "0",
-    })  # fmt: skip
-
-
 def test_a_baseline_job_writes_statistics_and_constraints(engine_sandbox: Sandbox) -> None:
     sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
     job = _baseline(sm, s3)
@@ -115,43 +103,37 @@ def test_a_baseline_on_an_empty_prefix_fails_saying_where_it_looked(
     assert job["FailureReason"].startswith("ClientError: No S3 objects found")
 
 
-def _endpoint(sm, name: str, capture: bool) -> None:
-    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={
-        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-        "ModelDataUrl": f"s3://{BUCKET}/models/model.tar.gz"})  # fmt: skip
-    config = {"EndpointConfigName": f"{name}-config", "ProductionVariants": [{
-        "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
-        "InstanceType": "ml.m5.large"}]}  # fmt: skip
-    if capture:
-        config["DataCaptureConfig"] = {"EnableCapture": True, "InitialSamplingPercentage": 100,
-                                       "DestinationS3Uri": f"s3://{BUCKET}/capture",
-                                       "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}  # fmt: skip
-    sm.create_endpoint_config(**config)
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
-
-
-def _capture(s3, endpoint: str, rows: list[list[object]], scores: list[object]) -> None:
-    """Captured requests as SageMaker's data capture writes them (one file per hour folder)."""
-    now = datetime.now(UTC)
-    lines = [
-        _capture_record(row, score, i, now)
-        for i, (row, score) in enumerate(zip(rows, scores, strict=True))
-    ]
-    key = f"capture/{endpoint}/AllTraffic/{now:%Y/%m/%d/%H}/{now:%M-%S}-000-capture.jsonl"
-    s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
-
-
 def test_a_schedule_run_over_drifted_captured_data_reports_violations(
     engine_sandbox: Sandbox,
 ) -> None:
-    sm, s3, cw = clients(engine_sandbox.endpoint, "sagemaker", "s3", "cloudwatch")
-    assert _baseline(sm, s3, "baseline-for-run")["ProcessingJobStatus"] == "Completed"
-    _endpoint(sm, "churn-endpoint", capture=True)
-    _endpoint(sm, "no-capture", capture=False)
+    """A real endpoint captures what it is sent; the schedule's run compares it with the
+    baseline of the training data and reports the feature that moved."""
+    sm, s3, cw, runtime = clients(
+        engine_sandbox.endpoint, "sagemaker", "s3", "cloudwatch", "sagemaker-runtime"
+    )
+    labels, rows = signal_rows(200, seed=3)
+    header = "label," + ",".join(f"f{i}" for i in range(5))
+    s3.put_object(
+        Bucket=BUCKET, Key="monitor/signal/train.csv", Body=label_first_csv(labels, rows, header)
+    )
+    baseline = _analyzer_job(
+        sm, "signal-baseline",
+        [("baseline_dataset_input", f"s3://{BUCKET}/monitor/signal/", "/opt/ml/processing/input/baseline_dataset_input")],
+        {"dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}),
+         "dataset_source": "/opt/ml/processing/input/baseline_dataset_input"},
+    )  # fmt: skip
+    assert baseline["ProcessingJobStatus"] == "Completed", baseline.get("FailureReason")
+    s3.put_object(Bucket=BUCKET, Key="models/signal.tar.gz", Body=xgb_artifact(seed=3))
+    create_model(sm, "signal-model", f"s3://{BUCKET}/models/signal.tar.gz")
+    capture = {"EnableCapture": True, "InitialSamplingPercentage": 100,
+               "DestinationS3Uri": f"s3://{BUCKET}/capture",
+               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}  # fmt: skip
+    deploy(sm, "churn-endpoint", [realtime_variant("signal-model")], capture=capture)
+    deploy(sm, "no-capture", [realtime_variant("signal-model")])
     definition = {
         "BaselineConfig": {
-            "ConstraintsResource": {"S3Uri": f"s3://{BUCKET}/monitor/baseline-for-run/constraints.json"},
-            "StatisticsResource": {"S3Uri": f"s3://{BUCKET}/monitor/baseline-for-run/statistics.json"}},
+            "ConstraintsResource": {"S3Uri": f"s3://{BUCKET}/monitor/signal-baseline/constraints.json"},
+            "StatisticsResource": {"S3Uri": f"s3://{BUCKET}/monitor/signal-baseline/statistics.json"}},
         "MonitoringInputs": [{"EndpointInput": {"EndpointName": "churn-endpoint",
                                                 "LocalPath": "/opt/ml/processing/input/endpoint"}}],
         "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
@@ -184,13 +166,10 @@ def test_a_schedule_run_over_drifted_captured_data_reports_violations(
         == []
     )
 
-    # served traffic: tenure far above anything in the baseline, plan values it never saw;
-    # charges and the predicted label as in the baseline
-    _capture(
-        s3,
-        "churn-endpoint",
-        [[200 + i, 20.5 + i, "enterprise"] for i in range(30)],
-        [i % 2 for i in range(30)],
+    # served traffic: the training rows, but f0 moved far from anything in the baseline
+    drifted = [[row[0] + 10.0, *row[1:]] for row in rows]
+    runtime.invoke_endpoint(
+        EndpointName="churn-endpoint", ContentType="text/csv", Body=csv_rows(drifted).encode()
     )
     request = urllib.request.Request(
         engine_sandbox.endpoint + "/_sagecoach/monitoring/run",
@@ -223,10 +202,11 @@ def test_a_schedule_run_over_drifted_captured_data_reports_violations(
         "violations"
     ]
     found = {(v["feature_name"], v["constraint_check_type"]) for v in violations}
-    assert ("tenure", "baseline_drift_check") in found
-    assert ("plan", "categorical_values_check") in found
-    assert {f for f, _ in found} == {"tenure", "plan"}  # charges and churned did not move
-    drift = next(v for v in violations if v["feature_name"] == "tenure"
+    assert ("f0", "baseline_drift_check") in found
+    assert not {f for f, _ in found} & {"f1", "f2", "f3", "f4"}  # the other inputs did not move
+    # the model's probabilities where the baseline had 0/1 labels: Model Monitor says so too
+    assert ("label", "data_type_check") in found
+    drift = next(v for v in violations if v["feature_name"] == "f0"
                  and v["constraint_check_type"] == "baseline_drift_check")  # fmt: skip
     assert drift["description"] == "Baseline drift distance: 1.0 exceeds threshold: 0.1"
     last = sm.describe_monitoring_schedule(MonitoringScheduleName="churn-drift")[
@@ -239,9 +219,9 @@ def test_a_schedule_run_over_drifted_captured_data_reports_violations(
         {"Name": "Endpoint", "Value": "churn-endpoint"},
         {"Name": "MonitoringSchedule", "Value": "churn-drift"},
     ]
-    cw.put_metric_alarm(AlarmName="tenure-drift", Namespace="/aws/sagemaker/Endpoints/data-metrics",
-                        MetricName="feature_baseline_drift_tenure", Dimensions=dims, Statistic="Maximum",
+    cw.put_metric_alarm(AlarmName="f0-drift", Namespace="/aws/sagemaker/Endpoints/data-metrics",
+                        MetricName="feature_baseline_drift_f0", Dimensions=dims, Statistic="Maximum",
                         Period=3600, EvaluationPeriods=1, Threshold=0.2,
                         ComparisonOperator="GreaterThanThreshold")  # fmt: skip
-    alarm = cw.describe_alarms(AlarmNames=["tenure-drift"])["MetricAlarms"][0]
+    alarm = cw.describe_alarms(AlarmNames=["f0-drift"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM", alarm["StateReason"]

@@ -99,7 +99,15 @@ def _definition() -> dict:
                 "IfSteps": [{"Name": "CreateModel", "Type": "Model", "Arguments": {
                     "ExecutionRoleArn": ROLE,
                     "PrimaryContainer": {"Image": XGB_IMAGE, "ModelDataUrl": {
-                        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}}}],
+                        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}}},
+                    {"Name": "Score", "Type": "Transform", "Arguments": {
+                        "ModelName": {"Get": "Steps.CreateModel.ModelName"},
+                        "TransformInput": {"ContentType": "text/csv", "SplitType": "Line",
+                                           "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                               "S3Uri": {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}}}},
+                        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/pipeline/scores", "AssembleWith": "Line"},
+                        "DataProcessing": {"InputFilter": "$[1:]"},
+                        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}}],
                 "ElseSteps": [{"Name": "TooWeak", "Type": "Fail", "Arguments": {
                     "ErrorMessage": {"Std:Join": {"On": " ", "Values": [
                         "AUC below", {"Get": "Parameters.MinAuc"}]}}}}],
@@ -151,7 +159,13 @@ def test_an_execution_runs_its_steps_in_order_and_a_failing_step_fails_it(
     desc = _wait(sm, good)
     assert desc["PipelineExecutionStatus"] == "Succeeded", desc.get("FailureReason")
     steps = _steps(sm, good)
-    assert set(steps) == {"Prepare", "Train", "CheckAuc", "CreateModel"}  # TooWeak never ran
+    assert set(steps) == {
+        "Prepare",
+        "Train",
+        "CheckAuc",
+        "CreateModel",
+        "Score",
+    }  # TooWeak never ran
     assert all(s["StepStatus"] == "Succeeded" for s in steps.values())
     assert steps["Prepare"]["EndTime"] <= steps["Train"]["StartTime"]
     assert steps["Train"]["EndTime"] <= steps["CheckAuc"]["StartTime"]

@@ -60,6 +60,12 @@ def start(
     if schedule.get("MonitoringJobDefinitionName"):
         execution["MonitoringJobDefinitionName"] = schedule["MonitoringJobDefinitionName"]
     prefix = capture_prefix(engine, region, account, endpoint_name)
+    try:  # what the endpoint captured up to now is written before the run reads it
+        from sandbox.engine.invoke import flush
+
+        flush(engine)
+    except Exception:
+        pass
     if kind == "DataQuality":
         window = (offset(endpoint_input.get("StartTimeOffset"), timedelta(hours=-1)),
                   offset(endpoint_input.get("EndTimeOffset"), timedelta(0)))  # fmt: skip
