@@ -33,7 +33,9 @@ def test_ranges_are_checked_and_sampled_in_their_scale() -> None:
     subsamples = [float(d["subsample"]) for d in draws]
     assert sum(s > 0.99 for s in subsamples) / len(subsamples) > 0.25  # dense near 1
     assert {d["booster"] for d in draws} == {"gbtree", "dart"}
-    with pytest.raises(RangeError, match=r"Logarithmic scaling .* requires MinValue greater than 0"):
+    with pytest.raises(
+        RangeError, match=r"Logarithmic scaling .* requires MinValue greater than 0"
+    ):
         parse_ranges({"ContinuousParameterRanges": [
             {"Name": "alpha", "MinValue": "0", "MaxValue": "1", "ScalingType": "Logarithmic"}]})  # fmt: skip
     with pytest.raises(RangeError, match="greater than its MaxValue"):

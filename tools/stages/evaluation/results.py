@@ -107,33 +107,31 @@ def clarify_get_results(ctx: ToolContext, args: JobResultArgs) -> ToolResult:
     rows = bias_rows(analysis)
     shap = ((analysis.get("explanations") or {}).get("kernel_shap") or {}).get("label0") or {}
     ranked = sorted((shap.get("global_shap_values") or {}).items(), key=lambda kv: -abs(kv[1]))
-    lines = [f"Clarify job {args.job_name}: results in {output}/ (analysis.json, report)."]
+    lines: list[str] = []
     for key, label in (("pre_training_bias_metrics", "Pre-training"),
                        ("post_training_bias_metrics", "Post-training")):  # fmt: skip
         section = analysis.get(key)
         if not section:
             continue
-        stage_rows = [r for r in rows if r["stage"].startswith(label.lower())]
-        shown = ", ".join(
-            f"{r['metric']} {r['value']}" for r in stage_rows if r["value"] is not None
-        )
-        lines.append(
-            f"{label} bias of '{section.get('label')}' (positive: {section.get('label_value_or_threshold')}) "
-            f"by {', '.join(sorted({r['facet'] for r in stage_rows}))}: {shown}."
-        )
-    flagged = [r for r in rows if r["flag"] and r["flag"] != "error"]
-    if flagged:
-        lines.append(
-            "Worth a look: "
-            + ", ".join(f"{r['metric']} {r['value']} ({r['facet']})" for r in flagged[:6])
-            + "."
-        )
+        for facet in sorted({r["facet"] for r in rows if r["stage"].startswith(label.lower())}):
+            group = [r for r in rows if r["facet"] == facet and r["stage"].startswith(label.lower())
+                     and r["value"] is not None]  # fmt: skip
+            group.sort(key=lambda r: (not r["flag"], r["metric"]))
+            shown = ", ".join(f"{r['metric']} {r['value']}" + (f" ({r['flag']})" if r["flag"] else "")
+                              for r in group)  # fmt: skip
+            lines.append(
+                f"{label} bias of '{section.get('label')}' (positive "
+                f"{section.get('label_value_or_threshold')}) for {facet}: {shown}."
+            )
     if ranked:
         lines.append(
             "Feature importance (mean |SHAP|): "
             + ", ".join(f"{n} {v:.3f}" for n, v in ranked[:8])
             + "."
         )
+    head = f"Clarify job {args.job_name}"
+    lines = [f"{head} — {lines[0]}" if lines else f"{head} found nothing to report.", *lines[1:]]
+    lines.append(f"Results: {output}/ (analysis.json, report.html).")
     data = {"job_name": args.job_name, "output": output, "rows": rows,
             "shap": [{"feature": n, "importance": round(v, 4)} for n, v in ranked]}  # fmt: skip
     if not rows and ranked:

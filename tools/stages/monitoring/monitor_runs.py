@@ -142,9 +142,11 @@ def monitor_list_executions(ctx: ToolContext, args: ListExecutionsArgs) -> ToolR
          "check": v["check"], "description": v["description"]}
         for r in rows for v in r["violations"]
     ] or [{k: r[k] for k in ("scheduled", "status", "failure_reason")} for r in rows]  # fmt: skip
+    latest = rows[0]
+    found = "; ".join(f"{v['feature']} {v['check']}" for v in latest["violations"][:4])
     return ToolResult(
-        f"{len(rows)} runs of {args.schedule_name}, {flagged} with violations:\n"
-        + "\n".join(lines),
+        f"{len(rows)} runs of {args.schedule_name}, {flagged} with violations; the latest "
+        f"{latest['status']}" + (f" ({found})" if found else "") + ":\n" + "\n".join(lines),
         data={"rows": table, "runs": rows},
     )
 

@@ -156,9 +156,11 @@ def pipelines_describe_execution(ctx: ToolContext, args: DescribeExecutionArgs) 
         + (f" — {r['detail']}" if r.get("detail") else "")
         for r in rows
     ]
+    summary = ", ".join(f"{r['step']} {r['status']}" for r in rows)
     text = (
         f"Execution {arn.rsplit('/', 1)[-1]}: {status}"
         + (f" ({failure})" if failure and failure != "None" else "")
+        + (f" — {summary}" if summary else "")
         + "."
         + ("\n" + "\n".join(lines) if lines else "")
     )
