@@ -47,6 +47,8 @@ SAMPLE_ARGS: dict[str, dict] = {
     "apigateway_create_rest_api": {"api_name": "p-api", "function_name": "churn-proxy"},
     "monitor_create_schedule": {"schedule_name": "p-dq", "endpoint_name": "churn-ep", "output_s3_uri": "s3://sagecoach-demo/mon/", "role_arn": ROLE},
     "cloudwatch_put_alarm": {"alarm_name": "p-alarm", "endpoint_name": "churn-ep", "threshold": 100},
+    "cloudwatch_put_drift_alarm": {"alarm_name": "p-drift", "endpoint_name": "churn-ep", "schedule_name": "p-dq", "feature": "tenure"},
+    "monitor_run_now": {"schedule_name": "p-dq"},
     "pipelines_create_pipeline": {"pipeline_name": "p-pipeline", "role_arn": ROLE},
     "pipelines_start_execution": {"pipeline_name": "churn-pipeline"},
     "session_cleanup": {},

@@ -222,19 +222,13 @@ SCHEDULE = {
 }
 
 
-def test_schedule_needs_data_capture_and_is_not_emulated(
+def test_schedule_needs_data_capture(
     tool_ctx: ToolContext, captured_endpoint: str, aws_calls: list[dict]
 ) -> None:
+    aws_calls.clear()
     with pytest.raises(ToolError, match="does not capture data"):
         monitor_create_schedule.spec.run(tool_ctx, {**SCHEDULE, "endpoint_name": "plain-ep"})
-    aws_calls.clear()
-    with pytest.raises(NotEmulated, match="Model Monitor schedules"):
-        monitor_create_schedule.spec.run(tool_ctx, SCHEDULE)
     assert [c["operation"] for c in aws_calls] == ["DescribeEndpoint"]  # nothing mutating sent
-    with pytest.raises(NotEmulated):
-        monitor_list_schedules.spec.run(tool_ctx, {})
-    with pytest.raises(NotEmulated):
-        monitor_list_executions.spec.run(tool_ctx, {"schedule_name": "churn-dq"})
 
 
 def test_schedule_estimate_is_per_day() -> None:
@@ -527,14 +521,18 @@ def test_schedules_and_executions_with_violations(tmp_path: Path) -> None:
         result = monitor_list_executions.spec.run(ctx, {"schedule_name": "churn-dq"})
         sm_stub.assert_no_pending_responses()
         s3_stub.assert_no_pending_responses()
-    assert result.data["rows"][0]["violations"] == [
+    assert result.data["runs"][0]["violations"] == [
         {
             "feature": "tenure",
             "check": "data_type_check",
             "description": "Data type of tenure changed",
         }
     ]
-    assert result.data["rows"][1]["violations"] == []
+    assert result.data["runs"][1]["violations"] == []
+    assert result.data["rows"] == [  # the card's table: one row per violation
+        {"scheduled": "2026-01-01T01:00:00", "status": "CompletedWithViolations", "feature": "tenure",
+         "check": "data_type_check", "description": "Data type of tenure changed"}
+    ]  # fmt: skip
     assert (
         "2 runs of churn-dq, 1 with violations" in result.text
         and "tenure: data_type_check" in result.text

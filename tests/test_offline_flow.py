@@ -108,6 +108,30 @@ def _wait_training(sm: Any, name: str, timeout_s: float = 60) -> dict[str, Any]:
         time.sleep(0.1)
 
 
+def _wait_processing(sm: Any, name: str, timeout_s: float = 60) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = sm.describe_processing_job(ProcessingJobName=name)
+        if job["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return dict(job)
+        assert time.monotonic() < deadline, name
+        time.sleep(0.1)
+
+
+def _wait_pipeline(sm: Any, arn: str, timeout_s: float = 120) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        desc = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if desc["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
+            return dict(desc)
+        assert time.monotonic() < deadline, arn
+        time.sleep(0.2)
+
+
 def _constant_predictions(s3: Any, job: dict[str, Any]) -> bool:
     """Whether the job's model predicts one value for every row (a model with no skill)."""
     import io
@@ -296,6 +320,78 @@ async def test_issue9_flow_store_features_to_cleanup(
         }
         assert "encoded 1 raw row(s)" in t.finished[0].summary
 
+        # 8b. An alarm on the endpoint's latency, which the invocations just fed: CloudWatch
+        # evaluates it on the sandbox's metrics and it fires (the threshold is 1 µs).
+        t = await _turn(session, "alert me when latency is above 0.001 ms for 1 period")
+        assert t.names == ["cloudwatch_put_alarm"] and len(t.approvals) == 1
+        alarm = t.args("cloudwatch_put_alarm")
+        assert alarm["endpoint_name"] == endpoint and alarm["periods"] == 1
+        cw = _client("cloudwatch", moto_server.endpoint, session.region)
+        state = cw.describe_alarms(AlarmNamePrefix=endpoint)["MetricAlarms"][0]
+        assert state["StateValue"] == "ALARM", state["StateReason"]
+        assert "was greater than the threshold (1.0)" in state["StateReason"]
+        t = await _turn(session, "alarm history")
+        assert t.names == ["cloudwatch_alarm_history"] and t.approvals == []
+        assert "Alarm updated from INSUFFICIENT_DATA to ALARM" in t.reply
+
+        # 8c. A schedule needs an endpoint that captures data: this serverless one does not,
+        # and pre-flight says so before anything is asked or sent.
+        t = await _turn(session, f"monitor the endpoint for drift, reports to s3://{bucket}/monitoring/",
+                        stopped=True)  # fmt: skip
+        assert t.names == ["monitor_create_schedule"] and t.finished[0].status == "denied"
+        assert t.approvals == [] and "data capture" in t.reply.lower()
+
+        # 8d. A pre-training bias check of the raw data: Clarify's metrics, computed for real.
+        t = await _turn(session, f"run a pre-training bias check on s3://{bucket}/raw/churn.csv: "
+                        "target churned, facet contract")  # fmt: skip
+        assert t.names == ["clarify_start_bias_job"] and t.approvals[0].risk == "costly"
+        clarify_job = t.args("clarify_start_bias_job")["job_name"]
+        assert _wait_processing(sm, clarify_job)["ProcessingJobStatus"] == "Completed"
+        t = await _turn(session, "show the bias report")
+        assert t.names == ["clarify_get_results"] and t.approvals == []
+        rows = {(r["facet"], r["metric"]): r["value"] for r in t.finished[0].data["rows"]}
+        monthly = sum(1 for line in lines[1:] if ",month-to-month," in line)
+        total = len(lines) - 1
+        assert rows[("contract=month-to-month", "CI")] == pytest.approx(
+            (total - 2 * monthly) / total, abs=1e-4
+        )
+        assert "Pre-training bias of 'churned'" in t.reply and "CI" in t.reply
+
+        # 8e. A Model Monitor baseline of the raw data: statistics and suggested constraints.
+        t = await _turn(
+            session, f"suggest a baseline for data drift from s3://{bucket}/raw/churn.csv"
+        )
+        assert t.names == ["monitor_suggest_baseline"] and len(t.approvals) == 1
+        baseline_job = t.finished[0].data["job_name"]
+        assert _wait_processing(sm, baseline_job)["ProcessingJobStatus"] == "Completed"
+        t = await _turn(session, "show the baseline")
+        assert t.names == ["monitor_get_baseline"]
+        features = {r["feature"]: r for r in t.finished[0].data["rows"]}
+        assert features["tenure_months"]["type"] == "Integral"
+        assert features["contract"]["constraints"] == "3 known values"
+        assert f"Baseline {baseline_job}: 200 rows, 11 features" in t.reply
+
+        # 8f. The session's jobs as a pipeline, created and run: each step runs again, in order.
+        t = await _turn(
+            session, "build a sagemaker pipeline called churn-pipeline from this session"
+        )
+        assert t.names == ["pipelines_build_definition"] and t.approvals == []
+        kinds = [s["type"] for s in t.finished[0].data["steps"]]
+        assert kinds == ["Training", "Model", "Processing", "Processing"], kinds  # session order
+        t = await _turn(session, "create the pipeline churn-pipeline")
+        assert t.names == ["pipelines_create_pipeline"]
+        t = await _turn(session, "run the pipeline churn-pipeline")
+        assert t.names == ["pipelines_start_execution"] and t.approvals[0].risk == "costly"
+        execution = t.finished[0].data["execution_arn"]
+        _wait_pipeline(sm, execution)
+        t = await _turn(session, "pipeline step status of churn-pipeline")
+        assert t.names == ["pipelines_describe_execution"]
+        steps = t.finished[0].data["rows"]
+        assert [r["status"] for r in steps] == ["Succeeded"] * 4, steps
+        assert [r["type"] for r in steps] == ["Training", "Model", "Processing", "Processing"]
+        assert steps[1]["after"] == steps[0]["step"]  # the model reads the training artifact
+        assert t.reply.splitlines()[0].startswith("✓ Execution ") and ": Succeeded — " in t.reply
+
         # 9. What is running: the session's ledger, a free read.
         t = await _turn(session, "what is running and what does it cost?")
         assert t.names == ["session_list_resources"] and t.approvals == []
@@ -307,7 +403,7 @@ async def test_issue9_flow_store_features_to_cleanup(
         assert t.names == ["session_cleanup"] and t.approvals[0].risk == "destructive"
         assert sm.list_endpoints()["Endpoints"] == []
         assert sm.list_endpoint_configs()["EndpointConfigs"] == []
-        assert sm.list_models()["Models"] == []
+        assert model_name not in [m["ModelName"] for m in sm.list_models()["Models"]]
         assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
         assert "including buckets" in t.reply
     finally:

@@ -89,12 +89,13 @@ def test_train_tune_compare_autopilot_jumpstart(tool_ctx: ToolContext, aws: AwsC
     assert {r["job"] for r in compared.data["rows"]} == {"churn-xgb", "churn-xgb-deeper"}
     assert set(compared.data["varying_hyperparameters"]) == {"max_depth", "num_round"}
 
-    # Start an Autopilot job.
+    # Start an Autopilot job (plain moto needs the problem type; Autopilot would infer it).
     autopilot = run(
         tool_ctx,
         "autopilot_start_job",
-        {"data_s3_uri": data, "target_column": "churned", "role_arn": ROLE, "job_name": "churn-ap"},
-    )
+        {"data_s3_uri": data, "target_column": "churned", "role_arn": ROLE, "job_name": "churn-ap",
+         "problem_type": "BinaryClassification"},
+    )  # fmt: skip
     assert autopilot.data["problem_type"] == "BinaryClassification"
     status = run(tool_ctx, "autopilot_describe_job", {"job_name": "churn-ap"})
     assert status.data["status"] == "InProgress"

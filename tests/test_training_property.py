@@ -25,6 +25,7 @@ SAMPLE_ARGS: dict[str, dict] = {
     "sagemaker_start_training_job": {"train_s3_uri": DATA, "role_arn": ROLE, "job_name": "p-train"},
     "sagemaker_stop_training_job": {"job_name": "p-train"},
     "autopilot_start_job": {"data_s3_uri": DATA, "target_column": "churned", "role_arn": ROLE, "problem_type": "BinaryClassification"},
+    "autopilot_create_model": {"job_name": "p-ap", "model_name": "p-ap-model", "role_arn": ROLE},
     "experiments_create_experiment": {"experiment_name": "p-exp", "trial_name": "p-trial"},
     "batch_submit_job": {"job_name": "p-batch", "job_queue": "p-queue", "job_definition": "p-def"},
     "sagemaker_start_tuning_job": {"train_s3_uri": DATA, "validation_s3_uri": DATA, "role_arn": ROLE, "ranges": [{"name": "eta", "min": 0.1, "max": 0.3}]},
@@ -74,6 +75,17 @@ def prepared(aws: AwsContext) -> None:
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
     )
+    # An Autopilot job with a best candidate, so a model can be made from it.
+    aws.client("sagemaker").create_auto_ml_job_v2(
+        AutoMLJobName="p-ap",
+        AutoMLJobInputDataConfig=[{"ChannelType": "training", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": DATA}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{DEMO_BUCKET}/ap/"},
+        AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "churned",
+                                                      "ProblemType": "BinaryClassification",
+                                                      "CompletionCriteria": {"MaxCandidates": 1}}},
+        RoleArn=role,
+    )  # fmt: skip
     # A training job that is still running, so stopping it gets as far as StopTrainingJob
     # (plain moto completes jobs at once: set its status as the engine would have it).
     aws.client("sagemaker").create_training_job(

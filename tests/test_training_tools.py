@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from sandbox.server import seed_demo
 from tools.aws.context import AwsContext
 from tools.core.context import ToolContext
-from tools.core.errors import NotEmulated, ToolError
+from tools.core.errors import ToolError
 from tools.core.registry import get_tool
 from tools.stages.training.algorithms import (
     ALGORITHMS,
@@ -383,34 +383,47 @@ def _described(name: str, status: str) -> dict:
 # --- Autopilot ---------------------------------------------------------------------------
 
 
-def test_autopilot_start_picks_problem_type_in_sandbox_with_a_note(
-    tool_ctx: ToolContext, aws: AwsContext, demo_uri: str
+def test_autopilot_start_leaves_the_problem_type_to_autopilot_with_a_note(
+    tool_ctx: ToolContext, demo_uri: str
 ) -> None:
-    result = get_tool("autopilot_start_job").run(
-        tool_ctx,
-        {
-            "data_s3_uri": demo_uri,
-            "target_column": "churned",
-            "role_arn": ROLE,
-            "job_name": "churn-ap",
+    expected = {
+        "AutoMLJobName": "churn-ap",
+        "AutoMLJobInputDataConfig": [
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "CompressionType": "None",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": demo_uri}},
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": ANY},
+        "AutoMLProblemTypeConfig": {
+            "TabularJobConfig": {
+                "TargetAttributeName": "churned",
+                "CompletionCriteria": {
+                    "MaxCandidates": 10,
+                    "MaxRuntimePerTrainingJobInSeconds": 1800,
+                    "MaxAutoMLJobRuntimeInSeconds": 14400,
+                },
+                "Mode": "AUTO",
+            }
         },
-    )
-    assert "sagecoach picked BinaryClassification" in result.text
-    desc = aws.client("sagemaker").describe_auto_ml_job_v2(AutoMLJobName="churn-ap")
-    tabular = desc["AutoMLProblemTypeConfig"]["TabularJobConfig"]
-    assert tabular["TargetAttributeName"] == "churned"
-    assert tabular["ProblemType"] == "BinaryClassification"
-    assert tabular["CompletionCriteria"] == {
-        "MaxCandidates": 10,
-        "MaxRuntimePerTrainingJobInSeconds": 1800,
-        "MaxAutoMLJobRuntimeInSeconds": 14400,
+        "RoleArn": ROLE,
+        "Tags": ANY,
     }
-    assert desc["AutoMLJobInputDataConfig"][0]["ContentType"] == "text/csv;header=present"
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:automl-job/churn-ap"
+    with Stubber(tool_ctx.client("sagemaker")) as stub:  # S3 reads go to the sandbox
+        stub.add_response("create_auto_ml_job_v2", {"AutoMLJobArn": arn}, expected)
+        result = get_tool("autopilot_start_job").run(
+            tool_ctx,
+            {"data_s3_uri": demo_uri, "target_column": "churned", "role_arn": ROLE,
+             "job_name": "churn-ap"},
+        )  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert "Autopilot infers the problem type from 'churned'" in result.text
+    assert "it looks like BinaryClassification" in result.text
+    assert result.data["problem_type"] is None
     assert result.resources[0].extra["request"]["AutoMLJobName"] == "churn-ap"
-    described = get_tool("autopilot_describe_job").run(tool_ctx, {"job_name": "churn-ap"})
-    assert described.data["status"] == "InProgress"
-    assert described.data["problem_type"] == "BinaryClassification"
-    assert "placeholder" in described.text
 
 
 def test_autopilot_rejects_unknown_target_and_honours_given_problem_type(
@@ -449,11 +462,7 @@ def test_autopilot_estimate_is_a_range() -> None:
     assert est.high_usd == pytest.approx(0.922 * 4 * 2)
 
 
-def test_autopilot_candidates_not_emulated_and_stubbed(
-    tool_ctx: ToolContext, stub_ctx: ToolContext
-) -> None:
-    with pytest.raises(NotEmulated):
-        get_tool("autopilot_list_candidates").run(tool_ctx, {"job_name": "churn-ap"})
+def test_autopilot_candidates_are_a_leaderboard(stub_ctx: ToolContext) -> None:
     sm = stub_ctx.client("sagemaker")
     with Stubber(sm) as stub:
         stub.add_response(

@@ -104,6 +104,10 @@ def resource_kind(kind: str) -> str:
 
 
 def kinds_match(field_kind_: str, memory_kind: str) -> bool:
+    if field_kind_.startswith("target_"):
+        # TargetModel (an artifact path under a multi-model prefix) and TargetVariant are never
+        # "the model" or "the variant" the session made: only what the request says fills them.
+        return False
     if field_kind_ == memory_kind:
         return True
     return memory_kind.endswith("_" + field_kind_) or field_kind_.endswith("_" + memory_kind)

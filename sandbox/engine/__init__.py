@@ -61,6 +61,11 @@ MODULES = (
     "sandbox.engine.invoke",
     "sandbox.engine.tuning.job",
     "sandbox.engine.transform",
+    "sandbox.engine.clarify",
+    "sandbox.engine.monitor",
+    "sandbox.engine.alarms",
+    "sandbox.engine.pipelines",
+    "sandbox.engine.autopilot",
 )
 
 

@@ -79,7 +79,11 @@ def main() -> int:
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # a warm process that was never used
-    code = run(json.loads(line))
+    spec = json.loads(line)
+    if "module" in spec:  # a processing container of SageMaker's own (Clarify, Model Monitor)
+        os.environ.update(spec.get("env") or {})
+        return int(importlib.import_module(spec["module"]).main([spec["job_dir"]]))
+    code = run(spec)
     sys.stdout.flush()
     return code
 

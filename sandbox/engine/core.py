@@ -39,6 +39,8 @@ class Engine:
         self.lock = threading.RLock()
         #: Per-extension state, keyed by a module's own name (issue 16/18 modules keep theirs here).
         self.extensions: dict[str, Any] = {}
+        #: Set when the sandbox stops: periodic work (alarm evaluation, schedules) ends with it.
+        self.stopping = threading.Event()
         #: Called first in `shutdown` (modules that keep processes or buffers stop them here).
         self.shutdown_hooks: list[Callable[[], None]] = []
         from sandbox.engine.persistence import Persistence
@@ -52,6 +54,7 @@ class Engine:
             self.warm.prewarm()
 
     def shutdown(self) -> None:
+        self.stopping.set()
         for hook in list(self.shutdown_hooks):
             try:
                 hook()

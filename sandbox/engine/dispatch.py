@@ -96,6 +96,8 @@ class HookRegistry:
         self.before_hooks: dict[tuple[str, str], list[BeforeHook]] = {}
         self.after_hooks: dict[tuple[str, str], list[AfterHook]] = {}
         self.routes: list[_Route] = []
+        #: Sandbox-only HTTP routes (no AWS signature), by path prefix: `handler(engine, environ)`.
+        self.local_routes: dict[str, Callable[[Any, dict[str, Any]], Reply]] = {}
 
     def before(self, service: str, operation: str) -> Callable[[BeforeHook], BeforeHook]:
         def register(fn: BeforeHook) -> BeforeHook:
@@ -113,6 +115,15 @@ class HookRegistry:
 
     def route(self, service: str, operation: str, method: str, path_regex: str) -> None:
         self.routes.append(_Route(service, operation, method.upper(), re.compile(path_regex)))
+
+    def local(self, prefix: str) -> Callable[[Any], Any]:
+        """Register a sandbox-only route under /_sagecoach/ (e.g. "run this schedule now")."""
+
+        def register(fn: Any) -> Any:
+            self.local_routes[prefix] = fn
+            return fn
+
+        return register
 
     def hooked(self, service: str, operation: str) -> bool:
         key = (service, operation)
@@ -180,6 +191,14 @@ class EngineMiddleware:
         local = self.extra_routes.get(path)
         if local is not None:
             return self._send(start_response, local(environ))
+        for prefix, handler in getattr(self.registry, "local_routes", {}).items():
+            if path.startswith(prefix):
+                self._read_body(environ)
+                try:
+                    reply = handler(self.engine, environ)
+                except ApiError as exc:
+                    reply = error_reply(exc)
+                return self._send(start_response, reply)
         body = self._read_body(environ)
         call = self._identify(environ, body)
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,21 @@ _PYTHONS = ("python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "/
 
 class _ClientError(Exception):
     pass
+
+
+#: SageMaker's own processing images the sandbox runs itself (Clarify, the Model Monitor
+#: analyzer), by ECR repository name: `build(engine, job, request) -> (command, env)`. A builder
+#: may raise ValueError (a ClientError for the job). A command `[WARM, "<module>"]` runs
+#: `<module>.main([job dir])` in the engine's warm container process (numpy, pandas and xgboost
+#: already imported) with `env` added to its environment. Such a container reports a failure by
+#: writing `output/failure` in the job directory ("ClientError: ..." or "AlgorithmError: ...").
+BUILTIN_CONTAINERS: dict[str, Callable[..., tuple[list[str], dict[str, str]]]] = {}
+WARM = "<warm container>"
+
+
+def image_repository(uri: str) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` → `<repo>`."""
+    return uri.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
 
 
 def local_path(root: Path, virtual: str) -> Path:
@@ -115,14 +131,24 @@ def run_processing(engine: Engine, job: RunningJob, request: dict[str, Any], fak
             job.check()
             command, env = _command(engine, job, request)
             log = engine.job_log(PROCESSING_LOG_GROUP, job.name, job.region)
-            code = job.run_process(command, env=env, cwd=root, on_line=log.write)
+            if command[:1] == [WARM]:
+                spec = {"job_dir": str(root), "module": command[1], "env": env}
+                code = job.run_process([], env={}, cwd=root, on_line=log.write,
+                                       stdin_text=json.dumps(spec) + "\n",
+                                       process=engine.warm.take())  # fmt: skip
+            else:
+                code = job.run_process(command, env=env, cwd=root, on_line=log.write)
             log.flush()
             if code != 0:
                 errors = [line for line in log.tail(60) if "Error" in line or "error" in line]
+                failure = root / "output" / "failure"
+                reason = failure.read_text().strip() if failure.exists() else ""
                 _end(
                     fake,
                     "Failed",
-                    "AlgorithmError: See job logs for more information",
+                    fmt_failure(*reason.split(": ", 1))
+                    if ": " in reason
+                    else "AlgorithmError: See job logs for more information",
                     tail_text(errors[-5:] or log.tail(5)),
                 )
                 return
@@ -196,6 +222,12 @@ def _command(
     app = request.get("AppSpecification") or {}
     entry = list(app.get("ContainerEntrypoint") or [])
     args = [str(a) for a in app.get("ContainerArguments") or []]
+    builtin = BUILTIN_CONTAINERS.get(image_repository(app.get("ImageUri", "")))
+    if builtin is not None and not entry:
+        try:
+            return builtin(engine, job, request)
+        except ValueError as exc:
+            raise _ClientError(str(exc)) from None
     if not entry:
         raise _ClientError(
             f"The sandbox cannot run image {app.get('ImageUri')} without a ContainerEntrypoint: "

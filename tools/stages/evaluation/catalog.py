@@ -60,7 +60,9 @@ SERVICES: tuple[Service, ...] = (
         "instance-second, plus the S3 storage of captured data.",
         tools=(
             "monitor_suggest_baseline",
+            "monitor_get_baseline",
             "monitor_create_schedule",
+            "monitor_run_now",
             "monitor_list_schedules",
             "monitor_list_executions",
         ),
@@ -87,6 +89,7 @@ SERVICES: tuple[Service, ...] = (
         tools=(
             "clarify_start_bias_job",
             "clarify_start_explainability_job",
+            "clarify_get_results",
             "clarify_create_bias_job_definition",
         ),
         traits=("bias", "explainability", "managed", "batch"),

@@ -46,8 +46,6 @@ def sagemaker_wait_for_job(ctx: ToolContext, args: WaitArgs) -> ToolResult:
         text = f"{args.kind} {args.name} is still {outcome.status} after {args.timeout_s} s; it keeps running (and billing). Wait again or stop it."
     else:
         text = f"{args.kind} {args.name} finished: {outcome.status} after {outcome.waited_s:.0f} s of waiting."
-        if outcome.sandbox_short_circuit:
-            text += " (The sandbox never completes Autopilot jobs; its secondary status says Completed.)"
     if failure:
         text += f" Failure: {failure}"
     return ToolResult(text, data)

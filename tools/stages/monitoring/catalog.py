@@ -34,7 +34,9 @@ SERVICES: tuple[Service, ...] = (
         tools=(
             "cloudwatch_get_endpoint_metrics",
             "cloudwatch_put_alarm",
+            "cloudwatch_put_drift_alarm",
             "cloudwatch_list_alarms",
+            "cloudwatch_alarm_history",
             "cloudwatch_get_log_events",
         ),
         traits=("metrics", "logs", "alarms", "realtime", "managed", "cheapest"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
+from tools.core.errors import ToolError
 from tools.core.results import Resource, ToolResult
 from tools.core.validators import SageMakerName, derived_name
 from tools.stages.monitoring.cloudwatch_metrics import (
@@ -120,17 +122,26 @@ def cloudwatch_put_alarm(ctx: ToolContext, args: PutAlarmArgs) -> ToolResult:
     alarms = cw.describe_alarms(AlarmNames=[args.alarm_name]).get("MetricAlarms", [])
     arn = alarms[0].get("AlarmArn") if alarms else None
     state = alarms[0].get("StateValue") if alarms else None
+    reason = alarms[0].get("StateReason") if alarms else None
     notify = (
         f", notifying {args.sns_topic_arn}" if args.sns_topic_arn else " (no notification target)"
     )
     text = (
         f"Alarm {args.alarm_name}: {args.metric} {args.statistic} {args.comparison} "
         f"{args.threshold:g} {metric_unit(args.metric)} for {args.periods} × {args.period_seconds}s "
-        f"on {args.endpoint_name}{notify}. State now: {state or 'unknown'}."
+        f"on {args.endpoint_name}{notify}. State now: {state or 'unknown'}"
+        + (f" ({reason})" if reason else "")
+        + "."
     )
     return ToolResult(
         text,
-        data={"alarm_name": args.alarm_name, "alarm_arn": arn, "state": state, "request": request},
+        data={
+            "alarm_name": args.alarm_name,
+            "alarm_arn": arn,
+            "state": state,
+            "reason": reason,
+            "request": request,
+        },
         resources=[Resource("cloudwatch_alarm", args.alarm_name, arn)],
     )
 
@@ -169,8 +180,9 @@ def cloudwatch_list_alarms(ctx: ToolContext, args: ListAlarmsArgs) -> ToolResult
                 "statistic": alarm.get("ExtendedStatistic") or alarm.get("Statistic"),
                 "threshold": alarm.get("Threshold"),
                 "comparison": alarm.get("ComparisonOperator"),
-                "endpoint": dims.get("EndpointName"),
+                "endpoint": dims.get("EndpointName") or dims.get("Endpoint"),
                 "actions": alarm.get("AlarmActions", []),
+                "reason": alarm.get("StateReason"),
             }
         )
     if not rows:
@@ -178,10 +190,140 @@ def cloudwatch_list_alarms(ctx: ToolContext, args: ListAlarmsArgs) -> ToolResult
     firing = [r for r in rows if r["state"] == "ALARM"]
     lines = [
         f"- {r['name']}: {r['state']} ({r['metric']} {r['statistic']} {r['comparison']} {r['threshold']:g})"
+        + (f" — {r['reason']}" if r["state"] == "ALARM" and r.get("reason") else "")
         for r in rows[:30]
     ]
     more = f"\n… {len(rows) - 30} more" if len(rows) > 30 else ""
     return ToolResult(
         f"{len(rows)} alarms, {len(firing)} in ALARM:\n" + "\n".join(lines) + more,
         data={"rows": rows},
+    )
+
+
+# --- alarms on Model Monitor's drift metrics ------------------------------------------------------
+DATA_METRICS = "/aws/sagemaker/Endpoints/data-metrics"
+
+
+class DriftAlarmArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
+    endpoint_name: SageMakerName
+    schedule_name: Annotated[
+        SageMakerName, Field(description="The data-quality monitoring schedule")
+    ]
+    feature: Annotated[
+        str, Field(min_length=1, description="Feature (column) whose drift to watch")
+    ]
+    threshold: Annotated[
+        float, Field(gt=0, le=1, description="Drift distance that alarms (0-1)")
+    ] = 0.2
+    sns_topic_arn: Annotated[str | None, Field(description="SNS topic to notify")] = None
+
+
+def build_drift_alarm_request(
+    args: DriftAlarmArgs, *, tags: list[dict[str, str]]
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "AlarmName": args.alarm_name,
+        "AlarmDescription": f"sagecoach: drift of {args.feature} on {args.endpoint_name} > {args.threshold:g}",
+        "Namespace": DATA_METRICS,
+        "MetricName": f"feature_baseline_drift_{args.feature}",
+        "Dimensions": [
+            {"Name": "Endpoint", "Value": args.endpoint_name},
+            {"Name": "MonitoringSchedule", "Value": args.schedule_name},
+        ],
+        "Statistic": "Maximum",
+        "Period": 3600,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": args.threshold,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "Tags": list(tags),
+    }
+    if args.sns_topic_arn:
+        request["AlarmActions"] = [args.sns_topic_arn]
+    return request
+
+
+@tool(
+    name="cloudwatch_put_drift_alarm",
+    stage="monitoring",
+    risk="write",
+    operations=("cloudwatch:PutMetricAlarm",),
+    phrases=(
+        "alarm when the data drifts",
+        "alert me on drift",
+        "alarm on model monitor violations",
+    ),
+)
+def cloudwatch_put_drift_alarm(ctx: ToolContext, args: DriftAlarmArgs) -> ToolResult:
+    """Create a CloudWatch alarm on a feature's baseline drift, as a data-quality monitoring schedule reports it."""
+    if args.sns_topic_arn and ":sns:" not in args.sns_topic_arn:
+        raise ToolError("sns_topic_arn must be an SNS topic ARN", kind="invalid_arguments")
+    request = build_drift_alarm_request(args, tags=ctx.aws.tags())
+    cw = ctx.client("cloudwatch")
+    cw.put_metric_alarm(**request)
+    alarm = (cw.describe_alarms(AlarmNames=[args.alarm_name]).get("MetricAlarms") or [{}])[0]
+    text = (
+        f"Alarm {args.alarm_name}: drift of '{args.feature}' on {args.endpoint_name} (schedule "
+        f"{args.schedule_name}) above {args.threshold:g}. State now: {alarm.get('StateValue', 'unknown')}"
+        + (f" ({alarm['StateReason']})" if alarm.get("StateReason") else "")
+        + "."
+    )
+    return ToolResult(
+        text,
+        {"alarm_name": args.alarm_name, "state": alarm.get("StateValue"),
+         "reason": alarm.get("StateReason"), "request": request},
+        [Resource("cloudwatch_alarm", args.alarm_name, alarm.get("AlarmArn"))],
+    )  # fmt: skip
+
+
+# --- alarm history ----------------------------------------------------------------------------------
+class AlarmHistoryArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
+    max_results: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+@tool(
+    name="cloudwatch_alarm_history",
+    stage="monitoring",
+    risk="read",
+    operations=("cloudwatch:DescribeAlarmHistory",),
+    phrases=("why did the alarm fire", "alarm history", "when did the alarm go off"),
+)
+def cloudwatch_alarm_history(ctx: ToolContext, args: AlarmHistoryArgs) -> ToolResult:
+    """An alarm's history: state changes with their reasons, configuration updates, actions."""
+    items = (
+        ctx.client("cloudwatch")
+        .describe_alarm_history(
+            AlarmName=args.alarm_name, MaxRecords=args.max_results, ScanBy="TimestampDescending"
+        )
+        .get("AlarmHistoryItems", [])
+    )
+    rows = []
+    for item in items:
+        reason = ""
+        if item.get("HistoryItemType") == "StateUpdate":
+            try:
+                reason = (
+                    json.loads(item.get("HistoryData") or "{}")
+                    .get("newState", {})
+                    .get("stateReason", "")
+                )
+            except ValueError:
+                reason = ""
+        rows.append({"time": str(item.get("Timestamp", ""))[:19], "type": item.get("HistoryItemType"),
+                     "summary": item.get("HistorySummary"), "reason": reason})  # fmt: skip
+    if not rows:
+        return ToolResult(f"{args.alarm_name} has no history (is the name right?).", {"rows": []})
+    lines = [
+        f"- {r['time']} {r['summary']}" + (f": {r['reason']}" if r["reason"] else "")
+        for r in rows[:10]
+    ]
+    return ToolResult(
+        f"History of {args.alarm_name}, newest first:\n" + "\n".join(lines), {"rows": rows}
     )

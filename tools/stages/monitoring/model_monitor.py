@@ -1,7 +1,4 @@
-"""SageMaker Model Monitor: data-quality schedules on an endpoint's captured traffic.
-
-The sandbox (moto) has no monitoring schedules; the tools say so plainly there.
-"""
+"""SageMaker Model Monitor: data- and model-quality schedules on an endpoint's captured traffic."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.aws.roles import OptionalRoleArn, require_role, with_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
-from tools.core.errors import NotEmulated, ToolError
+from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
 from tools.core.validators import (
     InstanceType,
@@ -277,11 +274,6 @@ def monitor_create_schedule(ctx: ToolContext, args: MonitorScheduleArgs) -> Tool
             "to check. Create it with sagemaker_create_endpoint data_capture={destination_s3_uri: ...}."
         )
     job_definition, schedule = build_schedule_requests(args, region=ctx.region, tags=ctx.aws.tags())
-    if ctx.aws.is_sandbox:
-        raise NotEmulated(
-            "Model Monitor schedules (CreateMonitoringSchedule)",
-            "Use cloudwatch_put_alarm to watch the endpoint's metrics in the sandbox.",
-        )
     resources: list[Resource] = []
     if job_definition is not None:
         created = sm.create_model_quality_job_definition(**job_definition)
@@ -313,6 +305,8 @@ def monitor_create_schedule(ctx: ToolContext, args: MonitorScheduleArgs) -> Tool
         f"Each run costs up to {usd((est.high_usd or 0) / RUNS_PER_DAY[args.frequency]) if est.known else 'an unknown amount'}. "
         "See results with monitor_list_executions."
     )
+    if ctx.aws.is_sandbox:
+        text += " Sandbox: runs start on the hour; monitor_run_now runs one now over the last hour's traffic."
     if not args.baseline_constraints_uri:
         text += " No baseline was given, so runs report statistics but no violations."
     return ToolResult(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
-from tools.core.errors import NotEmulated
+from tools.core.errors import ToolError
 from tools.core.results import ToolResult
 from tools.core.validators import SageMakerName, parse_s3_uri
 
@@ -32,8 +32,6 @@ class ListSchedulesArgs(BaseModel):
 )
 def monitor_list_schedules(ctx: ToolContext, args: ListSchedulesArgs) -> ToolResult:
     """List Model Monitor schedules with their type, status and last run."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated("Model Monitor schedules (ListMonitoringSchedules)")
     params: dict[str, Any] = {"MaxResults": args.max_results, "SortBy": "CreationTime"}
     if args.endpoint_name:
         params["EndpointName"] = args.endpoint_name
@@ -105,8 +103,6 @@ def violations_of(ctx: ToolContext, processing_job_arn: str, limit: int = 10) ->
 )
 def monitor_list_executions(ctx: ToolContext, args: ListExecutionsArgs) -> ToolResult:
     """List recent runs of a monitoring schedule, with the violations each found."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated("Model Monitor executions (ListMonitoringExecutions)")
     response = ctx.client("sagemaker").list_monitoring_executions(
         MonitoringScheduleName=args.schedule_name,
         SortBy="ScheduledTime",
@@ -141,8 +137,73 @@ def monitor_list_executions(ctx: ToolContext, args: ListExecutionsArgs) -> ToolR
             line += f"\n    {v['feature']}: {v['check']} — {v['description']}"
         lines.append(line)
     flagged = sum(1 for r in rows if r["status"] == "CompletedWithViolations")
+    table = [
+        {"scheduled": r["scheduled"], "status": r["status"], "feature": v["feature"],
+         "check": v["check"], "description": v["description"]}
+        for r in rows for v in r["violations"]
+    ] or [{k: r[k] for k in ("scheduled", "status", "failure_reason")} for r in rows]  # fmt: skip
+    latest = rows[0]
+    found = "; ".join(f"{v['feature']} {v['check']}" for v in latest["violations"][:4])
     return ToolResult(
-        f"{len(rows)} runs of {args.schedule_name}, {flagged} with violations:\n"
-        + "\n".join(lines),
-        data={"rows": rows},
+        f"{len(rows)} runs of {args.schedule_name}, {flagged} with violations; the latest "
+        f"{latest['status']}" + (f" ({found})" if found else "") + ":\n" + "\n".join(lines),
+        data={"rows": table, "runs": rows},
     )
+
+
+# --- monitor_run_now (the sandbox's) ----------------------------------------------------------
+class RunNowArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schedule_name: SageMakerName
+
+
+RUN_PATH = "/_sagecoach/monitoring/run"
+
+
+@tool(
+    name="monitor_run_now",
+    stage="monitoring",
+    risk="write",
+    operations=("sagemaker:CreateProcessingJob",),
+    phrases=("run the monitor now", "check for drift now", "run the monitoring schedule now"),
+)
+def monitor_run_now(ctx: ToolContext, args: RunNowArgs) -> ToolResult:
+    """Sandbox only: run a monitoring schedule now over the last hour of captured traffic (AWS runs it on its cron)."""
+    if not ctx.aws.is_sandbox or not ctx.aws.sandbox_endpoint:
+        raise ToolError(
+            "AWS runs monitoring schedules on their cron only (at the hour they fire); there is "
+            "no run-now call. For a one-off check create a schedule with ScheduleExpression NOW."
+        )
+    if ctx.aws.read_only:
+        raise ToolError(
+            "read-only mode: running a monitoring schedule starts a processing job",
+            kind="read_only",
+        )
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        ctx.aws.sandbox_endpoint.rstrip("/") + RUN_PATH,
+        data=json.dumps(
+            {"MonitoringScheduleName": args.schedule_name, "Region": ctx.region}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            execution = json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("message", str(exc))
+        raise ToolError(f"the sandbox could not run {args.schedule_name}: {detail}") from None
+    status = execution.get("MonitoringExecutionStatus")
+    text = (
+        f"Started a run of {args.schedule_name} over the last hour of captured traffic: {status}."
+    )
+    if execution.get("FailureReason"):
+        text = f"The run of {args.schedule_name} {status}: {execution['FailureReason']}"
+    else:
+        text += " Its result shows in monitor_list_executions in a few seconds."
+    return ToolResult(text, {"schedule_name": args.schedule_name, "status": status,
+                             "processing_job_arn": execution.get("ProcessingJobArn")})  # fmt: skip

@@ -350,7 +350,7 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
         for dep in step.get("DependsOn", []):
             if dep not in seen:
                 problems.append(f"step {step.get('Name')} depends on {dep}, which is not before it")
-        for ref in _references(step.get("Arguments", {})):
+        for ref in references(step.get("Arguments", {})):
             head, _, rest = ref.partition(".")
             target = rest.split(".", 1)[0]
             if head == "Parameters" and target not in params:
@@ -363,14 +363,14 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _references(node: Any) -> list[str]:
+def references(node: Any) -> list[str]:
     found: list[str] = []
     if isinstance(node, dict):
         if "Get" in node and isinstance(node["Get"], str):
             found.append(node["Get"])
         for value in node.values():
-            found.extend(_references(value))
+            found.extend(references(value))
     elif isinstance(node, list):
         for value in node:
-            found.extend(_references(value))
+            found.extend(references(value))
     return found

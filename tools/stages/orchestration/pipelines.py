@@ -366,8 +366,6 @@ def pipelines_start_execution(ctx: ToolContext, args: StartExecutionArgs) -> Too
         f"Started pipeline {args.pipeline_name}: execution {arn.rsplit('/', 1)[-1]} is {status}. "
         "Follow it with pipelines_describe_execution."
     )
-    if ctx.aws.is_sandbox:
-        text += " (sandbox: executions succeed at once and run no steps.)"
     return ToolResult(
         text,
         data={"execution_arn": arn, "status": status, "parameters": overrides},

@@ -40,7 +40,6 @@ class WaitOutcome:
     description: dict[str, Any]
     waited_s: float
     timed_out: bool = False
-    sandbox_short_circuit: bool = False
 
 
 #: A training job's secondary statuses in the order SageMaker goes through them.
@@ -55,11 +54,7 @@ def wait_for_job(
     timeout_s: float = 3600,
     max_interval_s: float = 60,
 ) -> WaitOutcome:
-    """Poll with exponential backoff until the job ends or the timeout passes.
-
-    In the sandbox moto's Autopilot jobs never leave InProgress (their secondary status says
-    Completed), so that case ends the wait instead of spinning until the timeout.
-    """
+    """Poll with exponential backoff until the job ends or the timeout passes."""
     api = JOB_APIS.get(kind)
     if api is None:
         raise ToolError(f"unknown job kind '{kind}' (one of: {', '.join(JOB_APIS)})")
@@ -85,8 +80,6 @@ def wait_for_job(
             last_status = status
         if status in api.done:
             return WaitOutcome(status, desc, waited)
-        if ctx.aws.is_sandbox and kind == "autopilot" and secondary == "Completed":
-            return WaitOutcome(status, desc, waited, sandbox_short_circuit=True)
         if waited >= timeout_s:
             return WaitOutcome(status, desc, waited, timed_out=True)
         ctx.sleep(min(interval, max(0.0, timeout_s - waited)))

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from tools.aws.roles import OptionalRoleArn, require_role, with_role
 from tools.core.context import ToolContext
 from tools.core.declaration import tool
-from tools.core.errors import NotEmulated, ToolError
+from tools.core.errors import ToolError
 from tools.core.results import CostEstimate, Resource, ToolResult
 from tools.core.validators import S3Uri, check_sagemaker_name, parse_s3_uri
 from tools.cost.prices import instance_hourly
@@ -201,12 +201,12 @@ def autopilot_start_job(ctx: ToolContext, args: StartAutopilotArgs) -> ToolResul
         )
     problem_type = args.problem_type
     notes: list[str] = []
-    if problem_type is None and ctx.aws.is_sandbox:
-        # moto needs ProblemType (real Autopilot infers it); pick one from the data and say so.
-        problem_type = guess_problem_type(values) if values else "BinaryClassification"
+    if problem_type is None and values:
+        # Autopilot infers the problem type from the target; say what the data suggests.
         notes.append(
-            f"No problem type given; the sandbox needs one, so sagecoach picked {problem_type} "
-            f"from the {len(set(values))} distinct values of '{args.target_column}'."
+            f"Autopilot infers the problem type from '{args.target_column}' "
+            f"({len(set(values))} distinct values in the first rows: it looks like "
+            f"{guess_problem_type(values)})."
         )
     request = build_autopilot_request(args, problem_type, tags=ctx.aws.tags())
     name = request["AutoMLJobName"]
@@ -217,10 +217,13 @@ def autopilot_start_job(ctx: ToolContext, args: StartAutopilotArgs) -> ToolResul
         f"{problem_type or 'problem type inferred by Autopilot'}, up to {args.max_candidates} "
         f"candidates, {args.max_total_runtime_s // 3600} h at most). Cost: {estimate.summary()}.",
         *notes,
-        "Follow it with autopilot_describe_job.",
+        "Follow it with autopilot_describe_job; autopilot_list_candidates ranks the candidates.",
     ]
     if ctx.aws.is_sandbox:
-        lines.append("Sandbox: the job stays InProgress and its best candidate is a placeholder.")
+        lines.append(
+            "Sandbox: Autopilot trains a handful of real candidates (XGBoost settings and Linear "
+            "Learner, at most 4) on a split of the data."
+        )
     return ToolResult(
         "\n".join(lines),
         {"job_name": name, "arn": arn, "problem_type": problem_type, "request": request},
@@ -245,39 +248,51 @@ def autopilot_describe_job(ctx: ToolContext, args: AutopilotNameArgs) -> ToolRes
     desc = ctx.client("sagemaker").describe_auto_ml_job_v2(AutoMLJobName=args.job_name)
     best = desc.get("BestCandidate") or {}
     metric = best.get("FinalAutoMLJobObjectiveMetric") or {}
-    resolved = (desc.get("AutoMLProblemTypeResolvedAttributes") or {}).get(
-        "TabularResolvedAttributes", {}
+    resolved = desc.get("ResolvedAttributes") or {}
+    tabular = (resolved.get("AutoMLProblemTypeResolvedAttributes") or {}).get(
+        "TabularResolvedAttributes"
+    ) or {}
+    config = (desc.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}
+    objective = (resolved.get("AutoMLJobObjective") or desc.get("AutoMLJobObjective") or {}).get(
+        "MetricName"
     )
+    candidate_metrics = (best.get("CandidateProperties") or {}).get("CandidateMetrics") or []
+    containers = best.get("InferenceContainers") or []
     info = {
         "name": desc.get("AutoMLJobName"),
         "status": desc.get("AutoMLJobStatus"),
         "secondary_status": desc.get("AutoMLJobSecondaryStatus"),
-        "problem_type": resolved.get("TabularProblemType")
-        or ((desc.get("AutoMLProblemTypeConfig") or {}).get("TabularJobConfig") or {}).get(
-            "ProblemType"
-        ),
-        "objective": (desc.get("AutoMLJobObjective") or {}).get("MetricName"),
+        "problem_type": tabular.get("ProblemType") or config.get("ProblemType"),
+        "objective": objective,
         "failure_reason": desc.get("FailureReason"),
         "best_candidate": best.get("CandidateName"),
         "best_metric": {"name": metric.get("MetricName"), "value": metric.get("Value")}
         if metric
         else None,
+        "metrics": {m["MetricName"]: round(float(m["Value"]), 4) for m in candidate_metrics},
+        "inference_images": [c.get("Image") for c in containers],
     }
     lines = [
         f"Autopilot job {info['name']}: {info['status']} ({info['secondary_status']}), "
-        f"problem {info['problem_type'] or 'not resolved yet'}, objective {info['objective']}."
+        f"problem {info['problem_type'] or 'not resolved yet'}, objective "
+        f"{info['objective'] or 'not resolved yet'}."
     ]
     if info["failure_reason"]:
         lines.append(f"Failure: {info['failure_reason']}")
     if info["best_candidate"]:
         lines.append(
             f"Best candidate: {info['best_candidate']}"
-            + (f" ({metric.get('MetricName')}={metric.get('Value')})" if metric else "")
+            + (f" ({metric.get('MetricName')}={metric.get('Value'):.4g})" if metric else "")
         )
-    if ctx.aws.is_sandbox:
+        others = ", ".join(f"{k} {v}" for k, v in info["metrics"].items() if k != objective)
+        if others:
+            lines.append(f"Its validation metrics: {others}.")
         lines.append(
-            "Sandbox: moto keeps Autopilot jobs InProgress; the candidate is a placeholder."
+            "Deploy it with autopilot_create_model, then sagemaker_create_endpoint; "
+            "autopilot_list_candidates shows the ranking."
         )
+    elif info["status"] == "InProgress":
+        lines.append("No candidate has finished yet; ask again in a moment.")
     return ToolResult("\n".join(lines), info)
 
 
@@ -295,11 +310,6 @@ class CandidatesArgs(AutopilotNameArgs):
 )
 def autopilot_list_candidates(ctx: ToolContext, args: CandidatesArgs) -> ToolResult:
     """Autopilot candidates ranked by the objective metric (a leaderboard)."""
-    if ctx.aws.is_sandbox:
-        raise NotEmulated(
-            "listing Autopilot candidates (ListCandidatesForAutoMLJob)",
-            "autopilot_describe_job shows the (placeholder) best candidate.",
-        )
     params: dict[str, Any] = {
         "AutoMLJobName": args.job_name,
         "SortBy": "FinalObjectiveMetricValue",
@@ -311,6 +321,7 @@ def autopilot_list_candidates(ctx: ToolContext, args: CandidatesArgs) -> ToolRes
     rows = []
     for cand in page.get("Candidates", [])[: args.max_results]:
         metric = cand.get("FinalAutoMLJobObjectiveMetric") or {}
+        others = (cand.get("CandidateProperties") or {}).get("CandidateMetrics") or []
         rows.append(
             {
                 "candidate": cand.get("CandidateName"),
@@ -318,12 +329,18 @@ def autopilot_list_candidates(ctx: ToolContext, args: CandidatesArgs) -> ToolRes
                 "metric": metric.get("MetricName"),
                 "value": metric.get("Value"),
                 "steps": len(cand.get("CandidateSteps", []) or []),
+                **{
+                    m["MetricName"]: round(float(m["Value"]), 4)
+                    for m in others
+                    if m.get("MetricName") != metric.get("MetricName")
+                },
             }
         )
     if not rows:
         return ToolResult(f"No candidates yet for {args.job_name}.", {"rows": []})
     text = "\n".join(
-        f"{i + 1}. {r['candidate']}  {r['status']}  {r['metric']}={r['value']}"
+        f"{i + 1}. {r['candidate']}  {r['status']}  {r['metric']}="
+        + (f"{r['value']:.4g}" if isinstance(r["value"], (int, float)) else str(r["value"]))
         for i, r in enumerate(rows)
     )
     more = "\n(more candidates exist)" if page.get("NextToken") else ""

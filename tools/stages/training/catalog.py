@@ -87,7 +87,12 @@ SERVICES: tuple[Service, ...] = (
         "or the data is images or text outside its supported problem types.",
         billing="The training and processing instance time of every candidate it tries; a "
         "full run can take hours across many jobs (cap candidates and runtime).",
-        tools=("autopilot_start_job", "autopilot_describe_job", "autopilot_list_candidates"),
+        tools=(
+            "autopilot_start_job",
+            "autopilot_describe_job",
+            "autopilot_list_candidates",
+            "autopilot_create_model",
+        ),
         traits=("automl", "no-code", "managed", "tabular"),
         keywords=("automl", "automatic", "best", "baseline", "candidate", "auto", "tabular"),
         aliases=("Autopilot", "SageMaker Autopilot", "AutoML"),
