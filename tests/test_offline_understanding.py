@@ -502,3 +502,43 @@ def test_replies_quote_results_and_the_sandboxs_limits(model: Any) -> None:
     reply = model.invoke([ask, call, compared]).content
     assert "2 jobs sorted by validation:auc" in reply
     assert "Sandbox: final metrics are moto placeholders." in reply
+
+
+# ---- asking which things exist -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "tool", "args"),
+    [
+        ("got any feature groups?", "featurestore_list_feature_groups", {}),
+        ("any kinesis streams running?", "kinesis_list_streams", {}),
+        ("any tuning jobs fail?", "sagemaker_list_tuning_jobs", {"status": "Failed"}),
+        ("did any endpoints get created?", "sagemaker_list_endpoints", {}),
+        ("any alarms going off?", "cloudwatch_list_alarms", {}),
+        ("any monitoring schedules set up?", "monitor_list_schedules", {}),
+        (
+            "did any of my training runs crash?",
+            "sagemaker_list_training_jobs",
+            {"status": "Failed"},
+        ),
+    ],
+)
+def test_a_question_about_which_things_exist_lists_them(
+    model: Any, text: str, tool: str, args: dict[str, Any]
+) -> None:
+    """'any X set up?' / 'any X going off?' asks which exist: the verbs describe the things,
+    so no create, start or one-name describe is proposed (those would ask for names the person
+    never gave, or open an approval)."""
+    msg = model.invoke([HumanMessage(text)])
+    assert call_of(msg) == (tool, args), (text, msg.content)
+
+
+def test_a_question_about_which_things_exist_never_proposes_a_mutation(model: Any) -> None:
+    registry = {t.name: t for t in all_tools()}
+    for text in (
+        "is there a crawler set up already?",
+        "any autopilot runs going?",
+        "are there any endpoints still up?",
+        "what hyperparameter searches have I got going",
+        "any transform jobs finished?",
+    ):
+        call = call_of(model.invoke([HumanMessage(text)]))
+        assert call is None or registry[call[0]].risk == "read", (text, call)

@@ -148,6 +148,58 @@ def _alarm() -> dict[str, Any]:
     return build_alarm_request(args, tags=TAGS)
 
 
+def _drift_alarm() -> dict[str, Any]:
+    from tools.stages.monitoring.cloudwatch_alarms import DriftAlarmArgs, build_drift_alarm_request
+
+    args = DriftAlarmArgs.model_validate(
+        {
+            "alarm_name": "churn-drift-tenure",
+            "endpoint_name": "churn-ep",
+            "schedule_name": "churn-monitor",
+            "feature": "tenure",
+            "threshold": 0.1,
+            "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:ml-alerts",
+        }
+    )
+    return build_drift_alarm_request(args, tags=TAGS)
+
+
+def _autopilot_model(*, several: bool = False) -> dict[str, Any]:
+    """The best candidate as DescribeAutoMLJobV2 returns it (one container, or the
+    feature-transform + algorithm pair of a classic Autopilot candidate)."""
+    from tools.stages.training.autopilot_models import (
+        AutopilotModelArgs,
+        build_autopilot_model_request,
+    )
+
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    algorithm = {
+        "Image": image,
+        "ModelDataUrl": "s3://my-churn-data/automl/churn/models/c1/model.tar.gz",
+        "Environment": {
+            "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label",
+            "SAGEMAKER_INFERENCE_SUPPORTED": "predicted_label,probability,probabilities,labels",
+        },
+    }
+    transform = {
+        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-sklearn-automl:2.5-1-cpu-py3",
+        "ModelDataUrl": "s3://my-churn-data/automl/churn/data-processor-models/dpp0/model.tar.gz",
+        "Environment": {"AUTOML_TRANSFORM_MODE": "feature-transform"},
+    }
+    candidate = {
+        "CandidateName": "churn-c1",
+        "InferenceContainers": [transform, algorithm] if several else [algorithm],
+    }
+    args = AutopilotModelArgs.model_validate(
+        {
+            "job_name": "churn-automl",
+            "model_name": "churn-automl-best",
+            "inference_response": ["predicted_label", "probability"],
+        }
+    )
+    return build_autopilot_model_request(candidate, args, ROLE, TAGS)
+
+
 def _register() -> dict[str, Any]:
     from tools.stages.orchestration.drafts import RegisterModelArgs, build_register_model_request
 
@@ -182,6 +234,9 @@ CASES: dict[str, Callable[[Any], list[tuple[str, str, dict[str, Any]]]]] = {
     "monitoring data quality": lambda t: [("sagemaker", op, r) for op, r in _schedules()],
     "monitoring model quality": lambda t: [("sagemaker", op, r) for op, r in _schedules(monitor_type="model_quality", problem_type="BinaryClassification", ground_truth_s3_uri="s3://my-churn-data/labels/", inference_attribute="0", probability_threshold=0.5)],
     "alarm": lambda t: [("cloudwatch", "PutMetricAlarm", _alarm())],
+    "drift alarm": lambda t: [("cloudwatch", "PutMetricAlarm", _drift_alarm())],
+    "autopilot model": lambda t: [("sagemaker", "CreateModel", _autopilot_model())],
+    "autopilot model pipeline": lambda t: [("sagemaker", "CreateModel", _autopilot_model(several=True))],
     "register model": lambda t: [("sagemaker", "CreateModelPackage", _register())],
 }  # fmt: skip
 
@@ -233,6 +288,7 @@ def test_every_request_builder_is_covered() -> None:
         "build_training_job_request", "build_tuning_job_request", "build_processing_job_request",
         "build_create_model_request", "build_endpoint_config_request", "build_transform_job_request",
         "build_autopilot_request", "build_schedule_requests", "build_alarm_request",
-        "build_register_model_request",
+        "build_register_model_request", "build_drift_alarm_request",
+        "build_autopilot_model_request",
     }  # fmt: skip
     assert builders <= covered, builders - covered

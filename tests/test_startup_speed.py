@@ -153,7 +153,8 @@ def test_ask_on_a_running_sandbox_imports_no_server_no_bedrock_no_data_science(
 ) -> None:
     """`sagecoach ask --sandbox` with the offline planner, while the shared sandbox runs: the
     client loads neither moto (the server is another process), nor langchain_aws (no Bedrock
-    model), nor Textual, pandas, numpy, xgboost or scikit-learn."""
+    model), nor Textual, pandas, xgboost or scikit-learn. (numpy it does load: the offline
+    planner's embedding ranking is numpy arithmetic, about 70 ms of import.)"""
     from sandbox import daemon
 
     daemon.connect(tmp_path / "state" / "sagecoach", idle_timeout_s=120)
@@ -173,4 +174,5 @@ def test_ask_on_a_running_sandbox_imports_no_server_no_bedrock_no_data_science(
     imported = set(modules.read_text().split())
     assert {"langchain.agents", "botocore", "tools.stages.collection.s3"} <= imported
     tops = {name.split(".")[0] for name in imported}
-    assert not tops & {"moto", "langchain_aws", "textual", "pandas", "numpy", "xgboost", "sklearn"}
+    assert not tops & {"moto", "langchain_aws", "textual", "pandas", "xgboost", "sklearn"}
+    assert "agent.offline.semantic" in imported  # why numpy is there

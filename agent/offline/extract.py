@@ -1069,6 +1069,19 @@ _ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "daily": ("daily", "day"),
     "data_quality": ("data", "drift"),
     "model_quality": ("quality", "accuracy"),
+    # job statuses in people's words ("blew up" folds to "fail")
+    "failed": (
+        "fail",
+        "fails",
+        "failed",
+        "failing",
+        "crash",
+        "crashed",
+        "errored",
+        "broke",
+        "broken",
+    ),
+    "completed": ("finished", "succeeded", "successful", "completed"),
 }
 
 

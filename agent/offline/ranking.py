@@ -125,6 +125,11 @@ W_SEMANTIC = float(os.environ.get("SAGECOACH_W_SEMANTIC", "0.75"))
 SEMANTIC_BAND = (-1.5, float(os.environ.get("SAGECOACH_SEM_CAP", "2.5")))
 
 
+_EXISTENCE_LEAD = re.compile(
+    r"(?i)^\s*(any|are there|is there|do (i|we) have|have (i|we) got|got any|what|which)\b"
+)
+
+
 def ranking_signal() -> str:
     value = os.environ.get("SAGECOACH_RANKING", "blend").strip().lower()
     return value if value in SIGNALS else "blend"
@@ -368,6 +373,16 @@ class Ranker:
             text,
         ):
             asked_verbs = set()  # a question about what happened, not an order
+        # "any alarms going off?", "what searches have I got going": asking which exist, with
+        # no name given; its verbs ("going off", "set up") describe the things, not an order
+        existence = (
+            any_of
+            and not specific
+            and not knowledge_form
+            and (question or bool(_EXISTENCE_LEAD.search(text)))
+        )
+        if existence:
+            asked_verbs = set()
         asked_expanded = set(expand(asked_verbs))
         # the first verb is what the person asks for ("train ... to find anomalies")
         first_verb = next(
@@ -422,7 +437,11 @@ class Ranker:
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
                 total_score -= 6.0 if about_service else 2.0
-            if plural and "_list_" in f"_{t.name}_":
+            if existence:
+                # asking what exists is answered by a list, not by making, starting or
+                # describing one thing the request does not name
+                total_score += 5.0 if "_list_" in f"_{t.name}_" else -2.0
+            elif plural and "_list_" in f"_{t.name}_":
                 total_score += 3.5 if any_of else 2.5
             if context_kinds and t.context_kind in context_kinds and not knowledge_form:
                 # "how's it going?": with few words of its own, "it" decides

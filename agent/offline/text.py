@@ -315,6 +315,8 @@ PHRASE_FOLDS: tuple[tuple[str, str], ...] = (
     ("turn off", "delete stop"),
     ("real-time", "realtime"),
     ("real time", "realtime"),
+    ("hyperparameter searches", "hyperparameter tuning jobs"),
+    ("hyperparameter search", "hyperparameter tuning"),
     ("hyper-parameter", "hyperparameter"),
     ("hyper parameter", "hyperparameter"),
     ("k-means", "kmeans"),
