@@ -324,6 +324,14 @@ def cloudwatch_alarm_history(ctx: ToolContext, args: AlarmHistoryArgs) -> ToolRe
         f"- {r['time']} {r['summary']}" + (f": {r['reason']}" if r["reason"] else "")
         for r in rows[:10]
     ]
-    return ToolResult(
-        f"History of {args.alarm_name}, newest first:\n" + "\n".join(lines), {"rows": rows}
+    # What a person asks first: the latest state change and why (items of one second may
+    # come in any order, so the newest line alone does not say it).
+    change = next((r for r in rows if r["type"] == "StateUpdate"), None)
+    lead = (
+        f"{change['summary']} at {change['time']}"
+        + (f" ({change['reason']})" if change["reason"] else "")
+        + f". History of {args.alarm_name}, newest first:"
+        if change
+        else f"History of {args.alarm_name}, newest first (no state change yet):"
     )
+    return ToolResult(lead + "\n" + "\n".join(lines), {"rows": rows})
