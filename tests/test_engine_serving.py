@@ -57,8 +57,11 @@ def test_trained_model_serves_real_predictions_on_real_time_and_serverless_endpo
                "DestinationS3Uri": "s3://serve-data/capture",
                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}  # fmt: skip
     deploy(sm, "churn-rt", [realtime_variant("xgb-serve-model")], capture, wait=False)
+    # Creating until the model host has loaded the model (on a loaded machine that may be over
+    # by the time the question arrives)
+    status = sm.describe_endpoint(EndpointName="churn-rt")["EndpointStatus"]
+    assert status in ("Creating", "InService")
     deploy(sm, "churn-sls", [serverless_variant("xgb-serve-model")], wait=False)
-    assert sm.describe_endpoint(EndpointName="churn-rt")["EndpointStatus"] == "Creating"
     realtime, serverless = wait_endpoint(sm, "churn-rt"), wait_endpoint(sm, "churn-sls")
     assert realtime["EndpointStatus"] == "InService", realtime.get("FailureReason")
     assert serverless["EndpointStatus"] == "InService", serverless.get("FailureReason")
