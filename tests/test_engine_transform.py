@@ -60,9 +60,9 @@ def test_batch_transform_writes_one_line_per_input_line(engine_sandbox: Sandbox)
     sm.create_transform_job(**_job(
         "tx-joined", "s3://tx-data/labelled/", "s3://tx-data/joined/", BatchStrategy="SingleRecord",
         DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}))  # fmt: skip
-    assert (
-        sm.describe_transform_job(TransformJobName="tx-plain")["TransformJobStatus"] == "InProgress"
-    )
+    # InProgress while it runs (a loaded machine may have finished the small job already)
+    status = sm.describe_transform_job(TransformJobName="tx-plain")["TransformJobStatus"]
+    assert status in ("InProgress", "Completed")
     plain, joined = _wait(sm, "tx-plain"), _wait(sm, "tx-joined")
     assert plain["TransformJobStatus"] == "Completed", plain.get("FailureReason")
     assert joined["TransformJobStatus"] == "Completed", joined.get("FailureReason")
