@@ -19,9 +19,10 @@ import select
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench.isolated import isolated_env
 
 HELP_TARGET_S = 0.3
 FIRST_FRAME_TARGET_S = 0.5
@@ -29,20 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
-    home = tempfile.mkdtemp(prefix="sagecoach-bench-")
-    env.update(
-        HOME=home,
-        XDG_STATE_HOME=f"{home}/state",
-        XDG_CONFIG_HOME=f"{home}/config",
-        AWS_CONFIG_FILE=f"{home}/absent",
-        AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
-        AWS_EC2_METADATA_DISABLED="true",
-        TERM="xterm-256color",
-        COLUMNS="120",
-        LINES="40",
-    )
-    return env
+    return isolated_env()
 
 
 def help_wall_time(env: dict[str, str]) -> float:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.isolated import isolated_env
 
 START_TARGET_S = 1.5
 ROUND_TRIP_TARGET_MS = 50.0
@@ -28,17 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
-    home = tempfile.mkdtemp(prefix="sagecoach-mcp-bench-")
-    env.update(
-        HOME=home,
-        XDG_STATE_HOME=f"{home}/state",
-        XDG_CONFIG_HOME=f"{home}/config",
-        AWS_CONFIG_FILE=f"{home}/absent",
-        AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
+    return isolated_env()
 
 
 class StdioPeer:

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.isolated import isolated_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -45,20 +47,7 @@ ASK_COMMAND = ["-m", "tui.cli", "ask", "--sandbox", "--json", "list my buckets"]
 
 def bench_env(home: str) -> dict[str, str]:
     """An isolated user: no AWS configuration, a temporary state directory."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGECOACH_"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        HOME=home,
-        XDG_STATE_HOME=f"{home}/state",
-        XDG_CONFIG_HOME=f"{home}/config",
-        AWS_CONFIG_FILE=f"{home}/absent",
-        AWS_SHARED_CREDENTIALS_FILE=f"{home}/absent",
-        AWS_EC2_METADATA_DISABLED="true",
-        TERM="xterm-256color",
-        COLUMNS="120",
-        LINES="40",
-    )
-    return env
+    return isolated_env(home, write_bytecode=True)
 
 
 def state_dir(home: str) -> Path:

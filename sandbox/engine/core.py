@@ -65,6 +65,20 @@ class Engine:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
+    def persisted_dict(self, key: str) -> dict[Any, Any]:
+        """An extension's own records under `key`, kept with the sandbox's state: saved with
+        every snapshot and filled again after a restore (the same dict object throughout)."""
+        fresh = key not in self.extensions
+        records: dict[Any, Any] = self.extensions.setdefault(key, {})
+        if fresh and self.persistence is not None:
+
+            def load(data: Any) -> None:
+                records.clear()
+                records.update(data or {})
+
+            self.persistence.register(key, lambda: dict(records), load)
+        return records
+
     def on_call(self, call: Call) -> None:
         """Every answered call: a state change makes the next snapshot due."""
         if self.persistence is not None and not call.read_only:

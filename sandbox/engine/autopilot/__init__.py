@@ -28,18 +28,11 @@ INTERRUPTED = (
 
 def _runs(engine: Engine) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """(account, region, job) → its candidates (kept with the sandbox's state)."""
-    return engine.extensions.setdefault(KEY, {})
+    return engine.persisted_dict(KEY)
 
 
 def attach(engine: Engine) -> None:
-    runs = _runs(engine)
-    if engine.persistence is not None:
-
-        def load(data: Any) -> None:
-            runs.clear()
-            runs.update(data or {})
-
-        engine.persistence.register(KEY, lambda: dict(runs), load)
+    _runs(engine)  # kept with the sandbox's state from the start
 
 
 def recover(engine: Engine) -> None:

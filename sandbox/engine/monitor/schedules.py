@@ -26,18 +26,11 @@ RUN_PATH = "/_sagecoach/monitoring/run"
 
 
 def _records(engine: Engine) -> dict[tuple[str, str, str], dict[str, Any]]:
-    return engine.extensions.setdefault(KEY, {})
+    return engine.persisted_dict(KEY)
 
 
 def attach(engine: Engine) -> None:
-    records = _records(engine)
-    if engine.persistence is not None:
-
-        def load(data: Any) -> None:
-            records.clear()
-            records.update(data or {})
-
-        engine.persistence.register(KEY, lambda: dict(records), load)
+    _records(engine)  # kept with the sandbox's state from the start
     every(engine, TICK_S, "monitoring-schedules", lambda: tick(engine))
 
 

@@ -23,18 +23,11 @@ INTERRUPTED = "The sandbox stopped while this execution was running, so it ended
 
 
 def _records(engine: Engine) -> dict[str, dict[str, Any]]:
-    return engine.extensions.setdefault(KEY, {})
+    return engine.persisted_dict(KEY)
 
 
 def attach(engine: Engine) -> None:
-    records = _records(engine)
-    if engine.persistence is not None:
-
-        def load(data: Any) -> None:
-            records.clear()
-            records.update(data or {})
-
-        engine.persistence.register(KEY, lambda: dict(records), load)
+    _records(engine)  # kept with the sandbox's state from the start
 
 
 def recover(engine: Engine) -> None:
