@@ -276,7 +276,10 @@ class Ranker:
         """Words of a purpose clause after the main verb ("train X to find anomalies"):
         they say why, not what to run."""
         out: set[str] = set()
-        for m in re.finditer(r"(?i)\b(?:to|so that i can|so i can|in order to)\s+([a-z]+)", text):
+        for m in re.finditer(
+            r"(?i)\b(?:to|in order to|so(?: that)?(?: \w+){0,2} (?:can|could|will))\s+([a-z]+)",
+            text,
+        ):
             if stem(m.group(1).lower()) not in self.verb_vocab:
                 continue
             before = content_words(text[: m.start()])
