@@ -103,13 +103,15 @@ def _datapoints(
     backend: Any, alarm: Any, now: datetime
 ) -> list[tuple[datetime, float | None, int]]:
     """(period start, statistic or None, samples) for the last EvaluationPeriods periods, newest
-    first; a period is in range once it has started."""
+    first. The period in progress counts once it has data; while it has none yet, the window
+    ends with the last complete period (metrics arrive a little after the fact, and a request
+    made just before the minute turned still counts)."""
     from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 
     period = int(alarm.period or 60)
     count = int(alarm.evaluation_periods or 1)
     newest = datetime.fromtimestamp(int(now.timestamp()) // period * period, UTC)
-    starts = [newest - timedelta(seconds=period * i) for i in range(count)]
+    starts = [newest - timedelta(seconds=period * i) for i in range(count + 1)]
     wanted = {(d.name, d.value) for d in alarm.dimensions}
     buckets: dict[datetime, tuple[list[float], list[Any]]] = {s: ([], []) for s in starts}
     oldest = starts[-1]
@@ -134,7 +136,7 @@ def _datapoints(
         values, aggregated = buckets[start]
         samples = len(values) + int(sum(a.sample_count for a in aggregated))
         result.append((start, _statistic(values, aggregated, statistic), samples))
-    return result
+    return result[1:] if result[0][2] == 0 else result[:-1]
 
 
 def _breaches(value: float, operator: str, threshold: float) -> bool:
