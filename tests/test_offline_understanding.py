@@ -552,6 +552,8 @@ def test_a_question_about_which_things_exist_never_proposes_a_mutation(model: An
         ("delete everything you created", "session_cleanup", {}),
         ("show me training jobs that are still running", "sagemaker_list_training_jobs", None),
         ("remind me what sagemaker clarify does", "describe_service", {"service": "clarify"}),
+        ("what happens if i delete the bucket", "describe_service", {"service": "s3"}),
+        ("show me how to deploy", "recommend_services", None),
     ],
 )
 def test_what_the_person_asks_for_is_what_runs(
@@ -572,6 +574,7 @@ def test_what_the_person_asks_for_is_what_runs(
         ("crawl s3://churn-data/raw/ so athena can query it", "glue_create_crawler"),
         ("create a kinesis stream for clickstream events", "kinesis_create_stream"),
         ("turn on data capture", "sagemaker_update_endpoint"),
+        ("can you check if training finished", "sagemaker_describe_training_job"),
     ],
 )
 def test_the_question_asked_is_for_the_tool_the_person_meant(

@@ -64,7 +64,7 @@ _VERBS = {
     ]
 }
 _QUESTION = re.compile(
-    r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|remind me|"
+    r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|remind me|show me how|"
     r"help me (choose|pick|decide)|recommend|suggest|i'?m (new|not sure|confused))\b"
 )
 _KNOWLEDGE_WORDS = re.compile(
@@ -78,7 +78,9 @@ _KNOWLEDGE_WORDS = re.compile(
     r"how (do|should|can|would) (i|we|you|people|teams|folks)|what'?s the (right|best|usual)|"
     r"(right|good|best) (place|choice|fit|option|tool) (for|to)|worth it|downsides?|drawbacks?|"
     r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for|"
-    r"remind me (what|how|why|when)|what does .{1,40} (do|does)|what (is|are) .{1,30} for)\b"
+    r"remind me (what|how|why|when)|what does .{1,40} (do|does)|what (is|are) .{1,30} for|"
+    r"what (happens|would happen|will happen) (if|when)|show me how (to|i)|"
+    r"what would .{1,40} cost)\b"
 )
 # A question about a service's nature (billing, when to use it), not about something of mine.
 _NATURE_WORDS = re.compile(
@@ -462,7 +464,8 @@ class Ranker:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
-                total_score -= 6.0 if about_service else 2.0
+                # a question about a service, or one that would bill or delete, is not an order
+                total_score -= 6.0 if about_service or t.risk in ("costly", "destructive") else 2.0
             lists_it = "_list_" in f"_{t.name}_" and (not named_lists or t.name in named_lists)
             if existence:
                 # asking what exists is answered by a list, not by making, starting or

@@ -12,6 +12,7 @@ moto lacks) with creations, updates and SetAlarmState calls.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from sandbox.engine.core import Engine
 from sandbox.engine.dispatch import HOOKS, Call, Reply
 from sandbox.engine.periodic import every
 
+log = logging.getLogger("sandbox.engine.alarms")
 KEY = "sandbox.engine.alarms"
 EVALUATE_EVERY_S = 10.0
 _WORDS = {
@@ -301,6 +303,14 @@ def evaluate_all(engine: Engine, only: set[tuple[str, str]] | None = None) -> No
 # --- hooks -----------------------------------------------------------------------------------
 @HOOKS.before("monitoring", "PutMetricAlarm")
 def remember_state(engine: Engine, call: Call) -> None:
+    # What endpoints answered just now goes into the metrics before the alarm exists, so its
+    # first evaluation reads it (and no evaluation runs on an alarm not yet set up).
+    try:
+        from sandbox.engine.invoke import flush
+
+        flush(engine)
+    except Exception:
+        log.debug("could not write buffered endpoint metrics", exc_info=True)
     name = call.params.get("AlarmName", "")
     alarm = _backend(call.region, call.account).alarms.get(name)
     _state(engine)["previous"][(call.account, call.region, name)] = (
