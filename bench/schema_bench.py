@@ -39,7 +39,7 @@ def measure() -> dict[str, Any]:
         by_stage[spec.stage] = by_stage.get(spec.stage, 0) + _size(tool)
     from langchain_core.messages import HumanMessage
 
-    from agent.middleware import ToolScopeMiddleware
+    from agent.tool_scope import ToolScopeMiddleware
     from tools.core.stages import STAGES
 
     scope = ToolScopeMiddleware(specs)

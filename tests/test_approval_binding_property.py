@@ -37,9 +37,9 @@ RESERVED_ARGUMENT_NAMES = {"runtime"}
 def no_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
     """The samples name data that is not in the sandbox; pre-flight (tested on its own) would
     stop most calls before approval. This property is about what runs after an approval."""
-    import agent.middleware
+    import agent.approval_gate
 
-    monkeypatch.setattr(agent.middleware, "preflight_for", lambda core, spec, args: None)
+    monkeypatch.setattr(agent.approval_gate, "preflight_for", lambda core, spec, args: None)
 
 
 def canonical(args: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
-from agent.middleware import LOAD_STAGE_TOOL, ToolScopeMiddleware
+from agent.tool_scope import LOAD_STAGE_TOOL, ToolScopeMiddleware
 from tests.test_runtime import TOOLS, BucketArgs, NoArgs
 from tools.core.context import ToolContext
 from tools.core.declaration import ToolSpec
