@@ -125,6 +125,9 @@ def run_transform(engine: Engine, job: RunningJob, request: dict[str, Any], fake
     log: JobLog | None = None
     data_log: JobLog | None = None
     model = None
+    # The job's logs are written before its final status shows: a client that sees Failed and
+    # reads the log at once finds the reason there.
+    outcome: tuple[str, str | None] = ("Failed", None)
     try:
         with engine.jobs.slot(job):
             job.check()
@@ -140,17 +143,17 @@ def run_transform(engine: Engine, job: RunningJob, request: dict[str, Any], fake
             model = start_variant(engine, serving(engine).hosts, spec, job.workdir, job.region,
                                   log, "AllTraffic", batch=True)  # fmt: skip
             _transform_objects(engine, job, request, model, data_log)
-            _end(fake, "Completed")
+            outcome = ("Completed", None)
     except JobInterrupted:
-        _end(fake, "Stopped")
+        outcome = ("Stopped", None)
     except ModelSetupError as exc:
-        _end(fake, "Failed", fmt_failure("ClientError", str(exc)))
+        outcome = ("Failed", fmt_failure("ClientError", str(exc)))
     except _JobFailed as exc:
-        _end(fake, "Failed", str(exc))
+        outcome = ("Failed", str(exc))
     except Exception as exc:  # the engine's own failure ends this job alone
         if log is not None:
             log.error(f"sandbox engine error: {exc}")
-        _end(fake, "Failed", fmt_failure("InternalServerError", f"sandbox engine: {exc}"))
+        outcome = ("Failed", fmt_failure("InternalServerError", f"sandbox engine: {exc}"))
     finally:
         if model is not None:
             model.unload()
@@ -160,6 +163,7 @@ def run_transform(engine: Engine, job: RunningJob, request: dict[str, Any], fake
                     sink.flush()
                 except Exception:
                     pass
+        _end(fake, *outcome)
 
 
 def _data_line(data_log: JobLog, text: str) -> None:
