@@ -187,10 +187,28 @@ def test_sandbox_ignores_profile_variable(
         ("sagemaker-runtime", "InvokeEndpoint", "billable_read"),
         ("athena", "StartQueryExecution", "billable_read"),
         ("sagemaker", "Frobnicate", "mutating"),
+        ("logs", "FilterLogEvents", "read"),
+        ("iam", "SimulatePrincipalPolicy", "read"),
     ],
 )
 def test_classification(service: str, op: str, expected: str) -> None:
     assert classify(service, op) == expected
+
+
+def test_every_read_tool_can_run_in_read_only_mode() -> None:
+    """A tool declared `read` must not be blocked by the read-only guard: each AWS operation it
+    declares (wildcards such as `Describe*` aside) is a read."""
+    from tools.aws.guard import allowed_in_read_only
+    from tools.core.registry import all_tools
+
+    blocked = [
+        (spec.name, op)
+        for spec in all_tools()
+        if spec.risk == "read"
+        for op in spec.operations
+        if "*" not in op and not allowed_in_read_only(*op.split(":", 1))
+    ]
+    assert blocked == []
 
 
 def test_param_check_failure_fails_closed() -> None:

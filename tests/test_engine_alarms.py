@@ -87,3 +87,18 @@ def test_set_alarm_state_is_in_the_history(engine_sandbox: Sandbox) -> None:
     item = history["AlarmHistoryItems"][0]
     assert item["HistorySummary"] == "Alarm updated from INSUFFICIENT_DATA to ALARM"
     assert json.loads(item["HistoryData"])["newState"]["stateReason"] == "testing the pager"
+
+
+def test_the_minute_turning_does_not_hide_the_last_datapoint(engine_sandbox: Sandbox) -> None:
+    """A request answered just before the minute turned: while the new minute has no data yet,
+    the alarm looks at the last complete minute (metrics arrive a little after the fact)."""
+    (cw,) = clients(engine_sandbox.endpoint, "cloudwatch")
+    dims = [{"Name": "EndpointName", "Value": "turning"}, {"Name": "VariantName", "Value": "A"}]
+    now = datetime.now(UTC)
+    last_minute = now.replace(second=0, microsecond=0) - timedelta(seconds=1)
+    cw.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+        {"MetricName": "ModelLatency", "Dimensions": dims, "Value": 250000.0,
+         "Timestamp": last_minute, "Unit": "Microseconds"}])  # fmt: skip
+    alarm = _alarm(cw, "turning", Dimensions=dims)
+    assert alarm["StateValue"] == "ALARM", alarm["StateReason"]
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [250000.0 (")

@@ -542,3 +542,46 @@ def test_a_question_about_which_things_exist_never_proposes_a_mutation(model: An
     ):
         call = call_of(model.invoke([HumanMessage(text)]))
         assert call is None or registry[call[0]].risk == "read", (text, call)
+
+
+# ---- the person's own verb, purpose clauses, questions about a service -----------------------
+@pytest.mark.parametrize(
+    ("text", "tool", "args"),
+    [
+        ("list everything you created", "session_list_resources", {}),
+        ("delete everything you created", "session_cleanup", {}),
+        ("show me training jobs that are still running", "sagemaker_list_training_jobs", None),
+        ("remind me what sagemaker clarify does", "describe_service", {"service": "clarify"}),
+        ("what happens if i delete the bucket", "describe_service", {"service": "s3"}),
+        ("show me how to deploy", "recommend_services", None),
+    ],
+)
+def test_what_the_person_asks_for_is_what_runs(
+    model: Any, text: str, tool: str, args: dict[str, Any] | None
+) -> None:
+    """A tool that deletes or bills is never proposed for a request whose only verbs are
+    another tool's ('list everything you created' is not 'delete everything you created'); a
+    kind named in the plural is listed by its own list tool, not by a generic one."""
+    call = call_of(model.invoke([HumanMessage(text)]))
+    assert call is not None and call[0] == tool, (text, call)
+    if args is not None:
+        assert call[1] == args
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("crawl s3://churn-data/raw/ so athena can query it", "glue_create_crawler"),
+        ("create a kinesis stream for clickstream events", "kinesis_create_stream"),
+        ("turn on data capture", "sagemaker_update_endpoint"),
+        ("can you check if training finished", "sagemaker_describe_training_job"),
+    ],
+)
+def test_the_question_asked_is_for_the_tool_the_person_meant(
+    model: Any, text: str, tool: str
+) -> None:
+    """'so athena can query it' says why, not what to run; a plural in a purpose ('for
+    clickstream events') does not make it a list; 'turn on' is enable."""
+    msg = model.invoke([HumanMessage(text)])
+    assert not msg.tool_calls, (text, msg.tool_calls)
+    assert meta(msg)["pending"]["tool"] == tool, (text, msg.content)

@@ -156,6 +156,18 @@ def test_monitoring_needs_data_capture(seeded: AwsContext) -> None:
     sm.create_endpoint(EndpointName="cap", EndpointConfigName="cap")
     plain = run_checks(seeded, Needs(capture_endpoint="plain"))
     assert _names(plain, "fail") == ["endpoint.data_capture"]
+    assert "sagemaker_update_endpoint with data_capture" in next(
+        c.fix for c in plain.checks if c.status == "fail"
+    )
+    serverless = {"VariantName": "v", "ModelName": "m",
+                  "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}  # fmt: skip
+    sm.create_endpoint_config(EndpointConfigName="sls", ProductionVariants=[serverless])
+    sm.create_endpoint(EndpointName="sls", EndpointConfigName="sls")
+    sls = run_checks(seeded, Needs(capture_endpoint="sls"))
+    assert _names(sls, "fail") == ["endpoint.data_capture"]
+    assert "serverless endpoints do not support data capture" in next(
+        c.fix for c in sls.checks if c.status == "fail"
+    )
     assert _names(run_checks(seeded, Needs(capture_endpoint="cap")), "pass") == [
         "endpoint.data_capture"
     ]

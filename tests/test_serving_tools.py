@@ -96,3 +96,49 @@ def test_tools_quote_real_predictions_metrics_and_the_best_job(engine_ctx: ToolC
         in described.text
     )
     assert "placeholder" not in described.text
+
+
+def test_update_endpoint_turns_data_capture_on_and_captures_follow(
+    engine_ctx: ToolContext, engine_sandbox: Sandbox
+) -> None:
+    """Pre-flight tells a person whose endpoint captures nothing to turn capture on with
+    sagemaker_update_endpoint: that works, and the next invocations land in S3 in SageMaker's
+    capture layout. A serverless endpoint is told plainly that it cannot capture."""
+    sm, s3 = clients(engine_sandbox.endpoint, "sagemaker", "s3")
+    s3.create_bucket(Bucket="capture-data")
+    s3.put_object(Bucket="capture-data", Key="model/model.tar.gz", Body=xgb_artifact())
+    sm.create_model(ModelName="cap-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "ModelDataUrl": "s3://capture-data/model/model.tar.gz"})  # fmt: skip
+    get_tool("sagemaker_create_endpoint").run(
+        engine_ctx, {"endpoint_name": "cap-ep", "model_name": "cap-model"}
+    )
+    updated = get_tool("sagemaker_update_endpoint").run(engine_ctx, {
+        "endpoint_name": "cap-ep",
+        "data_capture": {"destination_s3_uri": "s3://capture-data/capture/"}})  # fmt: skip
+    assert "InService" in updated.text, updated.text
+    described = sm.describe_endpoint(EndpointName="cap-ep")
+    assert described["DataCaptureConfig"]["EnableCapture"] is True
+    _, features = held_out()
+    rt = clients(engine_sandbox.endpoint, "sagemaker-runtime")[0]
+    rt.invoke_endpoint(EndpointName="cap-ep", Body=csv_rows(features[:2]), ContentType="text/csv")
+    deadline = time.monotonic() + 15
+    keys: list[str] = []
+    while not keys and time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket="capture-data", Prefix="capture/cap-ep/AllTraffic/")
+        keys = [o["Key"] for o in listed.get("Contents", [])]
+        time.sleep(0.3)
+    assert keys and keys[0].endswith(".jsonl")
+
+    get_tool("sagemaker_create_endpoint").run(
+        engine_ctx,
+        {"endpoint_name": "cap-sls", "model_name": "cap-model", "endpoint_type": "serverless"},
+    )
+    from tools.core.errors import ToolError
+
+    with pytest.raises(ToolError, match="serverless endpoints do not support data capture"):
+        get_tool("sagemaker_update_endpoint").run(engine_ctx, {
+            "endpoint_name": "cap-sls",
+            "data_capture": {"destination_s3_uri": "s3://capture-data/capture/"}})  # fmt: skip
+    assert len(sm.list_endpoint_configs(NameContains="cap-sls")["EndpointConfigs"]) == 1
+    assert "DataCaptureConfig" not in sm.describe_endpoint(EndpointName="cap-sls")

@@ -64,7 +64,7 @@ _VERBS = {
     ]
 }
 _QUESTION = re.compile(
-    r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|"
+    r"(?i)\?\s*$|^\s*(what|which|how|why|should|is|are|does|do|can|could|when|where|tell me|explain|remind me|show me how|"
     r"help me (choose|pick|decide)|recommend|suggest|i'?m (new|not sure|confused))\b"
 )
 _KNOWLEDGE_WORDS = re.compile(
@@ -77,7 +77,10 @@ _KNOWLEDGE_WORDS = re.compile(
     r"(what|which) (are )?(all )?(the )?(steps|phases)|avoid|where (do|should|can|would|to) \w+|"
     r"how (do|should|can|would) (i|we|you|people|teams|folks)|what'?s the (right|best|usual)|"
     r"(right|good|best) (place|choice|fit|option|tool) (for|to)|worth it|downsides?|drawbacks?|"
-    r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for)\b"
+    r"limitations?|pros|cons|trade-?offs?|which one|which is better|better for|"
+    r"remind me (what|how|why|when)|what does .{1,40} (do|does)|what (is|are) .{1,30} for|"
+    r"what (happens|would happen|will happen) (if|when)|show me how (to|i)|"
+    r"what would .{1,40} cost)\b"
 )
 # A question about a service's nature (billing, when to use it), not about something of mine.
 _NATURE_WORDS = re.compile(
@@ -85,7 +88,7 @@ _NATURE_WORDS = re.compile(
     r"when (should|would|do|to|not to) (i |you |we )?(not )?use|when not to|avoid|"
     r"what (is|are)|what's|whats|tell me about|explain|how does .{1,40} work|good for|used for|"
     r"pros and cons|difference|vs\.?|versus|worth it|downsides?|drawbacks?|limitations?|"
-    r"trade-?offs?)\b"
+    r"trade-?offs?|remind me (what|how|why|when)|what does .{1,40} (do|does))\b"
 )
 _PERSONAL = re.compile(
     r"(?i)\b(my|our|(?<!worth )it(?! costs? to| would cost)|its|this|that|these|those|running|so far|spent|currently|right now|"
@@ -247,6 +250,17 @@ class Ranker:
             for w in raw_words(text)
         )
 
+    def plural_stems(self, text: str) -> set[str]:
+        """The things named in the plural ("training jobs" -> {"train", "job"} as stems)."""
+        words = raw_words(text)
+        out: set[str] = set()
+        for i, w in enumerate(words):
+            if w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words:
+                out.add(stem(w))
+                if i and stem(words[i - 1]) in self.object_words:
+                    out.add(stem(words[i - 1]))  # "training jobs", "feature groups"
+        return out
+
     @staticmethod
     def knowledge_hint(tool: str, text: str) -> float:
         """Among the knowledge tools: a named service -> describe it; a goal -> recommend."""
@@ -276,7 +290,10 @@ class Ranker:
         """Words of a purpose clause after the main verb ("train X to find anomalies"):
         they say why, not what to run."""
         out: set[str] = set()
-        for m in re.finditer(r"(?i)\b(?:to|so that i can|so i can|in order to)\s+([a-z]+)", text):
+        for m in re.finditer(
+            r"(?i)\b(?:to|in order to|so(?: that)?(?: \w+){0,2} (?:can|could|will))\s+([a-z]+)",
+            text,
+        ):
             if stem(m.group(1).lower()) not in self.verb_vocab:
                 continue
             before = content_words(text[: m.start()])
@@ -351,8 +368,17 @@ class Ranker:
             and not _PERSONAL.search(text)
             and match_service(text) is not None
         ) or (knowledge_form and len(services_named(text)) > 1)
-        # "which jobs failed", "show buckets": a plural object and no single name favours lists
+        # "which jobs failed", "show buckets": a plural object and no single name favours lists,
+        # those of the things named when a list tool lists them ("training jobs that are still
+        # running" -> the training jobs, not everything that runs)
         plural = self.plural_object(text)
+        plural_stems = self.plural_stems(text) if plural else set()
+        named_lists = {
+            t.name
+            for t in self.tools
+            if "_list_" in f"_{t.name}_"
+            and plural_stems & {stem(w) for w in t.name.split("_")[1:]} - _VERBS
+        }
         # "any hpo jobs in progress?", "do I have endpoints": asking which exist
         any_of = bool(
             re.search(
@@ -367,7 +393,9 @@ class Ranker:
         for word in typed:
             if word not in self.verb_vocab and word not in self.object_words:
                 asked_verbs.update(x for x in expand([word])[1:] if x in self.verb_vocab)
-        if re.search(
+        first_word = next(iter(raw_words(text)), "")
+        ordered = stem(first_word) in self.verb_vocab  # "list everything you created"
+        if not ordered and re.search(
             r"(?i)\b(did|have|has) (you|sagecoach)\b|\byou (created|made|started)\b|"
             r"^\s*(what|which|how many|how much|when|where)\b.*\bdid\b",
             text,
@@ -436,13 +464,18 @@ class Ranker:
                 total_score += 8.0 if knowledge_form else (-1.0 if not question else 0.0)
                 total_score += self.knowledge_hint(t.name, text) if knowledge_form else 0.0
             elif knowledge_form:
-                total_score -= 6.0 if about_service else 2.0
+                # a question about a service, or one that would bill or delete, is not an order
+                total_score -= 6.0 if about_service or t.risk in ("costly", "destructive") else 2.0
+            lists_it = "_list_" in f"_{t.name}_" and (not named_lists or t.name in named_lists)
             if existence:
                 # asking what exists is answered by a list, not by making, starting or
                 # describing one thing the request does not name
-                total_score += 5.0 if "_list_" in f"_{t.name}_" else -2.0
-            elif plural and "_list_" in f"_{t.name}_":
+                total_score += 5.0 if lists_it else -2.0
+            elif plural and lists_it and (not ordered or tool_verbs & first_expanded):
+                # ("create a stream for clickstream events": the plural is not what to list)
                 total_score += 3.5 if any_of else 2.5
+            elif plural and named_lists and "_list_" in f"_{t.name}_":
+                total_score -= 2.0  # a list of other things than the ones named
             if context_kinds and t.context_kind in context_kinds and not knowledge_form:
                 # "how's it going?": with few words of its own, "it" decides
                 total_score += 4.0 if vague else 1.5

@@ -313,6 +313,8 @@ PHRASE_FOLDS: tuple[tuple[str, str], ...] = (
     ("shut down", "delete stop"),
     ("shutdown", "delete stop"),
     ("turn off", "delete stop"),
+    ("turn on", "enable"),
+    ("switch on", "enable"),
     ("real-time", "realtime"),
     ("real time", "realtime"),
     ("hyperparameter searches", "hyperparameter tuning jobs"),

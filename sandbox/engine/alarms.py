@@ -12,6 +12,7 @@ moto lacks) with creations, updates and SetAlarmState calls.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from sandbox.engine.core import Engine
 from sandbox.engine.dispatch import HOOKS, Call, Reply
 from sandbox.engine.periodic import every
 
+log = logging.getLogger("sandbox.engine.alarms")
 KEY = "sandbox.engine.alarms"
 EVALUATE_EVERY_S = 10.0
 _WORDS = {
@@ -103,13 +105,15 @@ def _datapoints(
     backend: Any, alarm: Any, now: datetime
 ) -> list[tuple[datetime, float | None, int]]:
     """(period start, statistic or None, samples) for the last EvaluationPeriods periods, newest
-    first; a period is in range once it has started."""
+    first. The period in progress counts once it has data; while it has none yet, the window
+    ends with the last complete period (metrics arrive a little after the fact, and a request
+    made just before the minute turned still counts)."""
     from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 
     period = int(alarm.period or 60)
     count = int(alarm.evaluation_periods or 1)
     newest = datetime.fromtimestamp(int(now.timestamp()) // period * period, UTC)
-    starts = [newest - timedelta(seconds=period * i) for i in range(count)]
+    starts = [newest - timedelta(seconds=period * i) for i in range(count + 1)]
     wanted = {(d.name, d.value) for d in alarm.dimensions}
     buckets: dict[datetime, tuple[list[float], list[Any]]] = {s: ([], []) for s in starts}
     oldest = starts[-1]
@@ -134,7 +138,7 @@ def _datapoints(
         values, aggregated = buckets[start]
         samples = len(values) + int(sum(a.sample_count for a in aggregated))
         result.append((start, _statistic(values, aggregated, statistic), samples))
-    return result
+    return result[1:] if result[0][2] == 0 else result[:-1]
 
 
 def _breaches(value: float, operator: str, threshold: float) -> bool:
@@ -299,6 +303,14 @@ def evaluate_all(engine: Engine, only: set[tuple[str, str]] | None = None) -> No
 # --- hooks -----------------------------------------------------------------------------------
 @HOOKS.before("monitoring", "PutMetricAlarm")
 def remember_state(engine: Engine, call: Call) -> None:
+    # What endpoints answered just now goes into the metrics before the alarm exists, so its
+    # first evaluation reads it (and no evaluation runs on an alarm not yet set up).
+    try:
+        from sandbox.engine.invoke import flush
+
+        flush(engine)
+    except Exception:
+        log.debug("could not write buffered endpoint metrics", exc_info=True)
     name = call.params.get("AlarmName", "")
     alarm = _backend(call.region, call.account).alarms.get(name)
     _state(engine)["previous"][(call.account, call.region, name)] = (

@@ -41,6 +41,9 @@ OVERRIDES: dict[str, OpClass] = {
     # Reads whose verbs do not start with a read prefix.
     "sts:GetCallerIdentity": "read",
     "s3:SelectObjectContent": "billable_read",
+    "logs:FilterLogEvents": "read",
+    "iam:SimulatePrincipalPolicy": "read",  # pre-flight: can the role do what the job needs?
+    "iam:SimulateCustomPolicy": "read",
     "athena:StopQueryExecution": "mutating",
     # Names that look like reads but create or expose secrets.
     "sts:AssumeRole": "mutating",

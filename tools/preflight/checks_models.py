@@ -89,13 +89,24 @@ def check_capture(probe: Probe, needs: Needs) -> list[CheckResult]:
     if capture.get("EnableCapture", bool(capture.get("DestinationS3Uri"))):
         where = capture.get("DestinationS3Uri", "")
         return [passed("endpoint.data_capture", f"captures requests to {where}", subject)]
+    variants = config.get("ProductionVariants") or []
+    if variants and all(v.get("ServerlessConfig") for v in variants):
+        fix = (
+            "serverless endpoints do not support data capture: deploy the model to a realtime "
+            "endpoint with data capture on (sagemaker_create_endpoint with data_capture) and "
+            "monitor that one"
+        )
+    else:
+        fix = (
+            "turn capture on first: sagemaker_update_endpoint with data_capture "
+            "(destination_s3_uri), or redeploy with data capture"
+        )
     return [
         failed(
             "endpoint.data_capture",
             f"endpoint {name} does not capture data: a monitoring schedule would have nothing "
             "to analyse and still bill every run",
-            "turn capture on first: sagemaker_update_endpoint with data_capture, or redeploy "
-            "with data capture",
+            fix,
             subject,
         )
     ]

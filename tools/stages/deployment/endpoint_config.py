@@ -172,17 +172,23 @@ def build_endpoint_config_request(
         "Tags": list(tags),
     }
     if args.data_capture:
-        request["DataCaptureConfig"] = {
-            "EnableCapture": True,
-            "InitialSamplingPercentage": args.data_capture.sampling_percent,
-            "DestinationS3Uri": args.data_capture.destination_s3_uri,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {
-                "CsvContentTypes": ["text/csv"],
-                "JsonContentTypes": ["application/json"],
-            },
-        }
+        request["DataCaptureConfig"] = data_capture_config(args.data_capture)
     return request
+
+
+def data_capture_config(capture: DataCapture) -> dict[str, Any]:
+    """The endpoint config's DataCaptureConfig: requests and responses, CSV and JSON bodies
+    recorded as text (what Model Monitor reads)."""
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": capture.sampling_percent,
+        "DestinationS3Uri": capture.destination_s3_uri,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": ["text/csv"],
+            "JsonContentTypes": ["application/json"],
+        },
+    }
 
 
 def serverless_estimate(memory_mb: int, max_concurrency: int, region: str) -> CostEstimate:

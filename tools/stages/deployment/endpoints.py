@@ -17,10 +17,12 @@ from tools.cost.prices import check_instance_for
 from tools.ledger.recording import record_now
 from tools.stages.deployment.endpoint_config import (
     CreateEndpointArgs,
+    DataCapture,
     ServerlessMemory,
     build_endpoint_config_request,
     config_hourly,
     config_name_for,
+    data_capture_config,
     raise_sandbox_instance_error,
     serverless_estimate,
 )
@@ -171,6 +173,10 @@ class UpdateEndpointArgs(BaseModel):
         None
     )
     max_concurrency: Annotated[int | None, Field(ge=1, le=200)] = None
+    data_capture: Annotated[
+        DataCapture | None,
+        Field(description="Start capturing requests/responses (Model Monitor needs them)"),
+    ] = None
     wait_minutes: Annotated[int, Field(ge=0, le=60)] = 20
 
     @model_validator(mode="after")
@@ -183,9 +189,12 @@ class UpdateEndpointArgs(BaseModel):
                 self.instance_count,
                 self.memory_size_mb,
                 self.max_concurrency,
+                self.data_capture,
             )
         ):
-            raise ValueError("nothing to change: give a model, instance type/count or memory")
+            raise ValueError(
+                "nothing to change: give a model, instance type/count, memory or data_capture"
+            )
         if self.instance_type:
             check_instance_for("hosting", self.instance_type)
         return self
@@ -218,6 +227,7 @@ def estimate_update_endpoint(args: UpdateEndpointArgs, region: str) -> CostEstim
         "switch the endpoint to the new model",
         "resize the endpoint",
         "change the endpoint instance type",
+        "enable data capture on the endpoint",
     ),
 )
 def sagemaker_update_endpoint(ctx: ToolContext, args: UpdateEndpointArgs) -> ToolResult:
@@ -255,13 +265,22 @@ def sagemaker_update_endpoint(ctx: ToolContext, args: UpdateEndpointArgs) -> Too
             if args.instance_count:
                 new["InitialInstanceCount"] = args.instance_count
         variants.append(new)
+    if args.data_capture and any("ServerlessConfig" in v for v in variants):
+        raise ToolError(
+            f"{args.endpoint_name} is a serverless endpoint, and serverless endpoints do not "
+            "support data capture: deploy the model to a realtime endpoint with data_capture "
+            "to monitor it",
+            kind="invalid_arguments",
+        )
     config_name = config_name_for(args.endpoint_name)
     request: dict[str, Any] = {
         "EndpointConfigName": config_name,
         "ProductionVariants": variants,
         "Tags": ctx.aws.tags(),
     }
-    if current.get("DataCaptureConfig"):
+    if args.data_capture:
+        request["DataCaptureConfig"] = data_capture_config(args.data_capture)
+    elif current.get("DataCaptureConfig"):
         request["DataCaptureConfig"] = current["DataCaptureConfig"]
     config = sm.create_endpoint_config(**request)
     config_res = Resource(

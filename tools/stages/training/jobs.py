@@ -143,6 +143,7 @@ def summarize_training_job(desc: dict[str, Any]) -> dict[str, Any]:
     operations=("sagemaker:DescribeTrainingJob",),
     phrases=(
         "how is my training job doing",
+        "has training finished",
         "describe the training job",
         "training job status",
         "where is the model artifact",
