@@ -519,6 +519,12 @@ def test_replies_quote_results_and_the_sandboxs_limits(model: Any) -> None:
             "sagemaker_list_training_jobs",
             {"status": "Failed"},
         ),
+        ("any tuning jobs running?", "sagemaker_list_tuning_jobs", {"status": "InProgress"}),
+        (
+            "which training jobs are going right now",
+            "sagemaker_list_training_jobs",
+            {"status": "InProgress"},
+        ),
     ],
 )
 def test_a_question_about_which_things_exist_lists_them(
@@ -550,7 +556,11 @@ def test_a_question_about_which_things_exist_never_proposes_a_mutation(model: An
     [
         ("list everything you created", "session_list_resources", {}),
         ("delete everything you created", "session_cleanup", {}),
-        ("show me training jobs that are still running", "sagemaker_list_training_jobs", None),
+        (
+            "show me training jobs that are still running",
+            "sagemaker_list_training_jobs",
+            {"status": "InProgress"},
+        ),
         ("remind me what sagemaker clarify does", "describe_service", {"service": "clarify"}),
         ("what happens if i delete the bucket", "describe_service", {"service": "s3"}),
         ("show me how to deploy", "recommend_services", None),

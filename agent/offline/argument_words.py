@@ -107,4 +107,5 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
         "broken",
     ),
     "completed": ("finished", "succeeded", "successful", "completed"),
+    "inprogress": ("running", "ongoing", "active", "going"),
 }

@@ -52,9 +52,8 @@ class ValueFill(ArgumentFill):
                 hit = stems & self.stems
                 if stems and len(hit) / len(stems) >= 0.67:
                     score = 1.0 * len(hit) / len(stems)
-            else:
-                low = value.lower()
-                syn = ENUM_SYNONYMS.get(low, ())
+            if not score:  # the value in people's words ("still running" for InProgress)
+                syn = ENUM_SYNONYMS.get(value.lower(), ())
                 if any(f" {s} " in text_norm for s in syn):
                     score = 1.2
             if score > best_score:

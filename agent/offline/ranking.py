@@ -383,7 +383,8 @@ class Ranker:
         any_of = bool(
             re.search(
                 r"(?i)^\s*(any|are there|do (i|we) have|got any)\b|\bany (of )?(my |the |our )?(\w+ )?\w+s\b|"
-                r"\b(have|has|did) (i|we) got\b|\bwhat \w+s (are|do|have|did|exist)\b|\bwhich \w+s\b",
+                r"\b(have|has|did) (i|we) got\b|\bwhat (\w+ )?\w+s (are|do|have|did|exist)\b|"
+                r"\bwhich (\w+ )?\w+s\b",
                 text,
             )
         )
