@@ -108,28 +108,14 @@ def validate_hyperparameters(raw: dict[str, str]) -> dict[str, Any]:
 
 
 def _content_type(raw: str | None) -> str:
-    if raw is None:
-        return "libsvm"
-    base, _, rest = raw.lower().partition(";")
-    base = base.strip()
-    if base in ("csv", "text/csv"):
-        if "label_size" in rest and "label_size=1" not in rest.replace(" ", ""):
-            raise UserError(
-                f"{raw} is not an accepted csv ContentType. "
-                "Optional parameter label_size must be equal to 1"
-            )
-        return "csv"
-    if base in ("libsvm", "text/libsvm", "text/x-libsvm"):
-        return "libsvm"
-    if base in ("parquet", "application/x-parquet"):
-        return "parquet"
-    if base in ("recordio-protobuf", "application/x-recordio-protobuf"):
-        return "recordio-protobuf"
-    raise UserError(
-        f"{raw} is not an accepted ContentType: csv, libsvm, parquet, recordio-protobuf, "
-        "text/csv, text/libsvm, text/x-libsvm, application/x-parquet, "
-        "application/x-recordio-protobuf."
-    )
+    """The channel's ContentType as the container reads it (training and serving share the
+    container's parser, so they share ours)."""
+    from sandbox.engine.inference.xgboost import content_kind
+
+    try:
+        return content_kind(raw)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def load_matrix(path: Path, content_type: str, csv_weights: int = 0) -> Any:
