@@ -595,3 +595,13 @@ def test_the_question_asked_is_for_the_tool_the_person_meant(
     msg = model.invoke([HumanMessage(text)])
     assert not msg.tool_calls, (text, msg.tool_calls)
     assert meta(msg)["pending"]["tool"] == tool, (text, msg.content)
+
+
+def test_a_hyperparameter_named_in_a_request_is_never_taken_for_a_name(model: Any) -> None:
+    """'tune eta and max_depth' names what to tune, not the tuning job."""
+    msg = model.invoke([HumanMessage("tune eta and max_depth for my xgboost model")])
+    assert not msg.tool_calls
+    pending = meta(msg)["pending"]
+    assert pending["tool"] == "sagemaker_start_tuning_job"
+    assert "max_depth" not in (pending.get("args") or {}).values()
+    assert "max_depth' may contain only" not in msg.content

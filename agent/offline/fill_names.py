@@ -5,6 +5,7 @@ becomes a name only when the words around it make it one; nothing is invented.""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from agent.offline.argument_fill import ArgumentFill
 from agent.offline.argument_words import FREE_TEXT, KIND_NOUNS, NOT_NAMES, NOUNS
@@ -85,7 +86,11 @@ class NameFill(ArgumentFill):
         if not name_fields:
             return
         primary = self._primary_name_field(fields)
-        idents = [v for v, _ in self.ent.identifiers if v not in self.used_idents]
+        idents = [
+            v
+            for v, _ in self.ent.identifiers
+            if v not in self.used_idents and v.lower() not in hyperparameter_names()
+        ]
         # 1. "<kind word> <identifier>" anywhere in the text.
         for f in name_fields:
             if f.is_array:
@@ -213,3 +218,21 @@ class NameFill(ArgumentFill):
         return any(
             re.search(rf"(?i)\b{re.escape(kw)}s?\b", self.text) for kw in self._kind_words(kind)
         )
+
+
+@lru_cache(maxsize=1)
+def hyperparameter_names() -> frozenset[str]:
+    """The built-in algorithms' hyperparameter names: "tune eta and max_depth" names no job."""
+    from pydantic import BaseModel
+
+    from tools.stages.training import algorithms
+
+    names: set[str] = set()
+    for value in vars(algorithms).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.__name__.endswith("Hyperparameters")
+        ):
+            names.update(value.model_fields)
+    return frozenset(names)
