@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import replace
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
@@ -239,7 +238,6 @@ class Planner(ConversationSense):
         )
         ranking_text = self.ranker.typos.fix(ent.ranking_text)
         candidates = self.ranker.rank(ranking_text, limit=8, context_kinds=kinds, specific=specific)
-        candidates = self._demote_other_verbs(candidates, ranking_text)
         if not candidates or not self._understood(candidates, specific):
             return self._unsure(candidates, step, ent, memory)
         scored = self._choose(candidates, step, ent, memory)
@@ -324,18 +322,6 @@ class Planner(ConversationSense):
         vocab = self.ranker.verb_vocab
         first = next((v for w in typed for v in [w, *expand([w])[1:]] if v in vocab), None)
         return first is not None and first in self.ranker.verbs.get(info.name, set())
-
-    def _demote_other_verbs(self, candidates: list[Candidate], text: str) -> list[Candidate]:
-        """A tool that bills or deletes, asked for only with verbs that are not its own, goes
-        below the others ("list everything you created" is not an order to delete it all)."""
-        typed = [w for w, qw in self.ranker.query_terms(text).items() if qw >= 0.85]
-        out = [
-            replace(c, score=c.score - 6.0)
-            if c.tool.risk in RISKY and self._other_verbs_only(c.tool, typed)
-            else c
-            for c in candidates
-        ]
-        return sorted(out, key=lambda c: (-c.score, c.tool.name))
 
     def _other_verbs_only(self, info: ToolInfo, typed: list[str]) -> bool:
         """Does the person say what to do only with verbs that are not the tool's own (nor

@@ -245,10 +245,7 @@ class Ranker:
 
     def plural_object(self, text: str) -> bool:
         """ "which models", "show buckets": a thing tools act on, in the plural."""
-        return any(
-            w.endswith("s") and len(w) > 3 and stem(w) != w and stem(w) in self.object_words
-            for w in raw_words(text)
-        )
+        return bool(self.plural_stems(text))
 
     def plural_stems(self, text: str) -> set[str]:
         """The things named in the plural ("training jobs" -> {"train", "job"} as stems)."""
@@ -371,8 +368,8 @@ class Ranker:
         # "which jobs failed", "show buckets": a plural object and no single name favours lists,
         # those of the things named when a list tool lists them ("training jobs that are still
         # running" -> the training jobs, not everything that runs)
-        plural = self.plural_object(text)
-        plural_stems = self.plural_stems(text) if plural else set()
+        plural_stems = self.plural_stems(text)
+        plural = bool(plural_stems)
         named_lists = {
             t.name
             for t in self.tools
@@ -457,8 +454,12 @@ class Ranker:
             if asked_verbs and tool_verbs:
                 if tool_verbs & first_expanded:
                     total_score += 2.0
+                elif tool_verbs & asked_expanded:
+                    total_score += 0.5
                 else:
-                    total_score += 0.5 if tool_verbs & asked_expanded else -1.5
+                    # none of the person's verbs is the tool's; for a tool that bills or
+                    # deletes that rules it out ("list everything you created")
+                    total_score -= 7.5 if t.risk in ("costly", "destructive") else 1.5
             if question and "wait" in tool_verbs and "wait" not in terms:
                 total_score -= 2.0  # a question about state ("has it finished?") is not "wait"
             if t.name in KNOWLEDGE_TOOLS:
