@@ -7,6 +7,7 @@ from __future__ import annotations
 from tools.preflight.needs import Needs
 from tools.preflight.probe import Probe, error_code
 from tools.preflight.report import CheckResult, failed, passed, skipped
+from tools.stages.deployment.endpoint_config import is_serverless
 
 
 def check_artifacts(probe: Probe, needs: Needs) -> list[CheckResult]:
@@ -89,8 +90,7 @@ def check_capture(probe: Probe, needs: Needs) -> list[CheckResult]:
     if capture.get("EnableCapture", bool(capture.get("DestinationS3Uri"))):
         where = capture.get("DestinationS3Uri", "")
         return [passed("endpoint.data_capture", f"captures requests to {where}", subject)]
-    variants = config.get("ProductionVariants") or []
-    if variants and all(v.get("ServerlessConfig") for v in variants):
+    if is_serverless(config.get("ProductionVariants") or []):
         fix = (
             "serverless endpoints do not support data capture: deploy the model to a realtime "
             "endpoint with data capture on (sagemaker_create_endpoint with data_capture) and "

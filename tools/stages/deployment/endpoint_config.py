@@ -56,10 +56,15 @@ def variant_hourly(variant: dict[str, Any], region: str) -> float | None:
     return round(quote.usd * count, 4)
 
 
+def is_serverless(variants: list[dict[str, Any]]) -> bool:
+    """An endpoint config's production variants are serverless (it takes only one)."""
+    return bool(variants) and all(v.get("ServerlessConfig") for v in variants)
+
+
 def config_hourly(config: dict[str, Any], region: str) -> tuple[float | None, str]:
     """($/h, 'realtime'|'serverless') for an endpoint config description."""
     variants = config.get("ProductionVariants", [])
-    if variants and all(v.get("ServerlessConfig") for v in variants):
+    if is_serverless(variants):
         return None, "serverless"
     total = 0.0
     for variant in variants:

@@ -23,6 +23,7 @@ from tools.stages.deployment.endpoint_config import (
     config_hourly,
     config_name_for,
     data_capture_config,
+    is_serverless,
     raise_sandbox_instance_error,
     serverless_estimate,
 )
@@ -265,7 +266,7 @@ def sagemaker_update_endpoint(ctx: ToolContext, args: UpdateEndpointArgs) -> Too
             if args.instance_count:
                 new["InitialInstanceCount"] = args.instance_count
         variants.append(new)
-    if args.data_capture and any("ServerlessConfig" in v for v in variants):
+    if args.data_capture and is_serverless(variants):
         raise ToolError(
             f"{args.endpoint_name} is a serverless endpoint, and serverless endpoints do not "
             "support data capture: deploy the model to a realtime endpoint with data_capture "
