@@ -223,16 +223,8 @@ class NameFill(ArgumentFill):
 @lru_cache(maxsize=1)
 def hyperparameter_names() -> frozenset[str]:
     """The built-in algorithms' hyperparameter names: "tune eta and max_depth" names no job."""
-    from pydantic import BaseModel
+    from tools.stages.training.algorithms import ALGORITHMS
 
-    from tools.stages.training import algorithms
-
-    names: set[str] = set()
-    for value in vars(algorithms).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, BaseModel)
-            and value.__name__.endswith("Hyperparameters")
-        ):
-            names.update(value.model_fields)
-    return frozenset(names)
+    return frozenset(
+        name for algo in ALGORITHMS.values() if algo.typed for name in algo.typed.model_fields
+    )
